@@ -1,0 +1,148 @@
+//! The reminder planner: a pure function from a ledger snapshot, the config
+//! and `now` to a plan — what to send, to whom, when, and why not for every
+//! invoice it leaves alone.
+//!
+//! IMPLEMENTATION PENDING (helper): `plan`.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use crate::cadence::PlannerConfig;
+use crate::ledger::{Buyer, Invoice};
+use crate::outbox::OutboxStatus;
+use crate::{BuyerId, InvoiceId, Money, Phone};
+
+/// A reminder already recorded for an invoice (from an earlier plan).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderRecord {
+    pub invoice_id: InvoiceId,
+    /// Index into the cadence's steps; indexes past the last step are repeats.
+    pub step: u32,
+    pub cycle: u32,
+    /// Status of the outbox message carrying it.
+    pub status: OutboxStatus,
+    pub scheduled_at: Timestamp,
+}
+
+/// Everything the planner needs to know, loaded by the store in one go.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The buyers of every invoice below.
+    pub buyers: Vec<Buyer>,
+    /// Invoices to consider: every invoice not paid or cancelled whose first
+    /// step could be due by the horizon, plus those buyers' other invoices of
+    /// the last 12 months (their payment history, for segments).
+    pub invoices: Vec<Invoice>,
+    /// Reminders already recorded for these invoices.
+    pub reminders: Vec<ReminderRecord>,
+    /// The last message queued or sent to each buyer (any invoice).
+    pub last_message: Vec<(BuyerId, Timestamp)>,
+    /// Open invoices further out than the horizon, not loaded (counted only).
+    pub not_loaded_not_yet_due: u64,
+}
+
+/// One invoice inside a planned message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedItem {
+    pub invoice_id: InvoiceId,
+    pub invoice_number: String,
+    pub step: u32,
+    /// Step name (`due-3`, `due`, `overdue+7`, `repeat+28`...).
+    pub step_name: String,
+    pub offset_days: i32,
+    pub cycle: u32,
+    pub outstanding: Money,
+    pub due_date: Date,
+    pub days_overdue: i32,
+}
+
+/// A WhatsApp-ready rendering of a template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenderedMessage {
+    /// The template key in config (`overdue`, `overdue_friendly`...).
+    pub template_key: String,
+    /// The approved WhatsApp template name and language code.
+    pub whatsapp_name: String,
+    pub language: String,
+    /// Body parameters in the order the WhatsApp template expects.
+    pub parameters: Vec<String>,
+    /// The full text as the buyer will read it.
+    pub body: String,
+}
+
+/// One message to one buyer, covering one or more invoices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedMessage {
+    pub buyer_id: BuyerId,
+    pub buyer_name: String,
+    pub to: Phone,
+    pub send_at: Timestamp,
+    /// The buyer's IANA zone, in which `send_at` falls inside business hours.
+    pub zone: String,
+    pub segment: String,
+    pub cadence: String,
+    pub items: Vec<PlannedItem>,
+    pub message: RenderedMessage,
+    /// Alert the buyer's sales rep (large accounts, late steps).
+    pub escalate: bool,
+    pub sales_rep: Option<String>,
+    /// Unique per (buyer, invoice steps): applying the same plan twice
+    /// enqueues nothing new.
+    pub dedupe_key: String,
+}
+
+/// Why an invoice gets no reminder in this plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum SkipReason {
+    Paid,
+    Cancelled,
+    Disputed,
+    SnoozedUntil {
+        until: Date,
+    },
+    Paused,
+    BuyerPausedUntil {
+        until: Date,
+    },
+    OptedOut,
+    NoConsent,
+    NoValidNumber,
+    NotYetDue {
+        next_step_on: Date,
+    },
+    CapReached,
+    /// The latest due step is already scheduled or sent.
+    AlreadyReminded {
+        step: u32,
+        status: OutboxStatus,
+    },
+    /// The cadence or template configured for it does not exist.
+    ConfigError {
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    pub invoice_id: InvoiceId,
+    pub invoice_number: String,
+    pub buyer_id: BuyerId,
+    #[serde(flatten)]
+    pub reason: SkipReason,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub now: Timestamp,
+    pub messages: Vec<PlannedMessage>,
+    pub skipped: Vec<Skipped>,
+    pub not_loaded_not_yet_due: u64,
+}
+
+/// Plans reminders. Pure and deterministic: the same inputs give the same plan.
+pub fn plan(snapshot: &Snapshot, config: &PlannerConfig, now: Timestamp) -> Plan {
+    let _ = (snapshot, config, now);
+    todo!()
+}

@@ -1,0 +1,1 @@
+//! IMPLEMENTATION PENDING (helper).

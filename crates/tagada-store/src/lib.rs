@@ -1,0 +1,194 @@
+//! `tagada-store` owns the storage contract: traits sized to tagada's use
+//! cases, the records that cross them, [`StoreError`], and the
+//! [`conformance`] suite that every backend (SQLite, PostgreSQL) must pass.
+//!
+//! Every method is atomic inside the implementation: no transaction leaks
+//! out. Backends live in their own crates and never depend on each other.
+
+pub mod conformance;
+mod records;
+
+pub use records::*;
+
+use async_trait::async_trait;
+use jiff::{SignedDuration, Timestamp};
+use tagada_core::ledger::{Buyer, Invoice, InvoiceEvent, Note, Payment};
+use tagada_core::planner::{Plan, Snapshot};
+use tagada_core::{BuyerId, InvoiceId, OutboxId};
+
+/// Errors every backend maps its failures into.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{what} `{key}` not found")]
+    NotFound { what: &'static str, key: String },
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The caller's lease on an outbox row expired or was taken over.
+    #[error("lease on outbox message {0} lost")]
+    LeaseLost(OutboxId),
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// A stored value that no longer parses (corruption or a bad migration).
+    #[error("corrupt row in {table}: {message}")]
+    Corrupt {
+        table: &'static str,
+        message: String,
+    },
+    #[error("database error: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    pub fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+        StoreError::Backend(Box::new(e))
+    }
+    pub fn not_found(what: &'static str, key: impl ToString) -> StoreError {
+        StoreError::NotFound {
+            what,
+            key: key.to_string(),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Buyers, invoices, payments and notes.
+#[async_trait]
+pub trait LedgerStore: Send + Sync {
+    /// Creates a buyer, or updates the one with the same identity (external
+    /// key, else WhatsApp number, else case-insensitive name). Returns its id
+    /// and whether anything changed.
+    async fn upsert_buyer(&self, buyer: &NewBuyer) -> Result<(BuyerId, UpsertOutcome)>;
+    async fn get_buyer(&self, id: BuyerId) -> Result<Buyer>;
+    /// Finds a buyer by `B12` id, external key, E.164 number or exact name (case-insensitive).
+    async fn find_buyer(&self, key: &str) -> Result<Option<Buyer>>;
+    async fn list_buyers(&self, filter: &BuyerFilter) -> Result<Vec<Buyer>>;
+    async fn update_buyer(&self, id: BuyerId, patch: &BuyerPatch, now: Timestamp) -> Result<Buyer>;
+
+    async fn get_invoice(&self, id: InvoiceId) -> Result<Invoice>;
+    async fn find_invoice(&self, number: &str) -> Result<Option<Invoice>>;
+    async fn list_invoices(&self, filter: &InvoiceFilter) -> Result<Vec<Invoice>>;
+    /// Applies a state-machine event (core's `Invoice::apply`), saves the
+    /// invoice, records `note` if given, and — when the invoice stops being
+    /// remindable (paid, cancelled, disputed, snoozed, paused) — cancels every
+    /// pending or failed outbox message that carries it, all in one transaction.
+    async fn apply_invoice_event(
+        &self,
+        id: InvoiceId,
+        event: &InvoiceEvent,
+        note: Option<&NewNote>,
+        now: Timestamp,
+    ) -> Result<Invoice>;
+    /// Pause / resume / cadence override on one invoice (cancels pending messages on pause).
+    async fn update_invoice_flags(
+        &self,
+        id: InvoiceId,
+        patch: &InvoicePatch,
+        now: Timestamp,
+    ) -> Result<Invoice>;
+
+    /// Records a payment; when it names an invoice, moves the invoice on
+    /// (partially paid / paid) and cancels its pending messages in the same
+    /// transaction. Unknown invoice, other currency or overpayment: the
+    /// payment is stored with a `flag`, never dropped.
+    async fn record_payment(&self, payment: &NewPayment, now: Timestamp) -> Result<PaymentOutcome>;
+    async fn list_payments(&self, invoice: Option<InvoiceId>) -> Result<Vec<Payment>>;
+
+    async fn add_note(&self, note: &NewNote) -> Result<Note>;
+    async fn list_notes(&self, buyer: BuyerId) -> Result<Vec<Note>>;
+}
+
+/// File imports: invoice upserts keyed by invoice number, and rejected rows.
+#[async_trait]
+pub trait ImportStore: Send + Sync {
+    /// Upserts a batch of invoices in one transaction. A row whose
+    /// `source_hash` equals the stored one is `Unchanged` (so re-importing a
+    /// file changes nothing, even after tagada moved the invoice on). A number
+    /// that belongs to another buyer is `Rejected` with the reason.
+    async fn upsert_invoices(
+        &self,
+        rows: &[NewInvoice],
+        now: Timestamp,
+    ) -> Result<Vec<InvoiceUpsert>>;
+    async fn record_rejects(&self, rejects: &[RejectedRow]) -> Result<()>;
+    async fn list_rejects(&self, source_file: Option<&str>) -> Result<Vec<RejectedRow>>;
+}
+
+/// Planning: the snapshot in, the plan out.
+#[async_trait]
+pub trait PlanStore: Send + Sync {
+    /// Loads what the planner needs. With `scope.horizon`, only invoices
+    /// due by then are loaded in full (cost grows with the number due, not
+    /// the number open); the rest are counted.
+    async fn load_snapshot(&self, scope: &SnapshotScope) -> Result<Snapshot>;
+    /// Writes reminders and outbox rows in one transaction. Reminder keys
+    /// `(invoice, step, cycle)` and the message `dedupe_key` are unique:
+    /// applying the same plan twice enqueues nothing new.
+    async fn apply_plan(&self, plan: &Plan, now: Timestamp) -> Result<ApplyOutcome>;
+}
+
+/// The outbox: claim under a lease, send, record, complete.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Claims up to `limit` messages whose `not_before <= now`, oldest first,
+    /// in one short transaction: status `in_flight`, a fresh lease token,
+    /// `lease_until = now + lease`. PostgreSQL uses `FOR UPDATE SKIP LOCKED`.
+    /// In-flight rows whose lease expired are reclaimed if their send never
+    /// started, and moved to `needs_review` if it did (never resent blindly).
+    async fn claim(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        lease: SignedDuration,
+        worker: &str,
+    ) -> Result<Vec<ClaimedMessage>>;
+    /// Marks that the send is about to start (after this, a lost lease means
+    /// the outcome is unknown). Fails with `LeaseLost` if the lease is gone.
+    async fn mark_sending(&self, id: OutboxId, lease: LeaseToken, now: Timestamp) -> Result<()>;
+    /// Records one attempt and moves the message on, only while holding the lease.
+    async fn complete(
+        &self,
+        id: OutboxId,
+        lease: LeaseToken,
+        outcome: &AttemptOutcome,
+        now: Timestamp,
+    ) -> Result<()>;
+    async fn get_message(&self, id: OutboxId) -> Result<OutboxMessage>;
+    async fn list_messages(&self, filter: &OutboxFilter) -> Result<Vec<OutboxMessage>>;
+    async fn list_attempts(&self, id: OutboxId) -> Result<Vec<Attempt>>;
+    /// Counts by status (for `send` summaries and health).
+    async fn outbox_counts(&self) -> Result<Vec<(tagada_core::outbox::OutboxStatus, u64)>>;
+}
+
+/// Reports over the ledger.
+#[async_trait]
+pub trait ReportStore: Send + Sync {
+    /// Everything that happened to an invoice or a buyer, oldest first.
+    async fn timeline(&self, subject: TimelineSubject) -> Result<Vec<TimelineEntry>>;
+    /// Outstanding, overdue and collected amounts per currency.
+    async fn collection_summary(&self, today: jiff::civil::Date) -> Result<CollectionSummary>;
+}
+
+/// Schema management.
+#[async_trait]
+pub trait Migrate: Send + Sync {
+    /// Applies pending forward-only migrations; returns how many ran.
+    async fn migrate(&self) -> Result<u32>;
+}
+
+/// The whole store: what the application layer holds.
+pub trait Store:
+    LedgerStore + ImportStore + PlanStore + OutboxStore + ReportStore + Migrate + std::fmt::Debug
+{
+}
+
+impl<T> Store for T where
+    T: LedgerStore
+        + ImportStore
+        + PlanStore
+        + OutboxStore
+        + ReportStore
+        + Migrate
+        + std::fmt::Debug
+{
+}
