@@ -9,6 +9,7 @@
 pub mod cadence;
 pub mod calendar;
 pub mod clock;
+mod config_helpers;
 pub mod country;
 pub mod ids;
 pub mod ledger;

@@ -2,7 +2,12 @@
 //! and `now` to a plan — what to send, to whom, when, and why not for every
 //! invoice it leaves alone.
 //!
-//! IMPLEMENTATION PENDING (helper): `plan`.
+//! For each invoice, in the buyer's local date: skip it with a reason, or
+//! find the latest cadence step whose date has come (earlier unsent steps are
+//! not sent — no catch-up spam — and a step whose date passed unsent is sent
+//! at the next window — never dropped). The invoices left are grouped into
+//! one message per buyer, timed at the first business-hours instant in the
+//! buyer's zone and calendar, and rendered through the templates.
 
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -12,6 +17,12 @@ use crate::cadence::PlannerConfig;
 use crate::ledger::{Buyer, Invoice};
 use crate::outbox::OutboxStatus;
 use crate::{BuyerId, InvoiceId, Money, Phone};
+
+mod engine;
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;
 
 /// A reminder already recorded for an invoice (from an earlier plan).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,7 +153,11 @@ pub struct Plan {
 }
 
 /// Plans reminders. Pure and deterministic: the same inputs give the same plan.
+///
+/// Messages are sorted by send time then buyer id; items inside a message
+/// most overdue first (due date, then invoice id); skipped invoices by buyer
+/// id then invoice id. Every invoice of the snapshot appears exactly once,
+/// in a message or in `skipped`.
 pub fn plan(snapshot: &Snapshot, config: &PlannerConfig, now: Timestamp) -> Plan {
-    let _ = (snapshot, config, now);
-    todo!()
+    engine::run(snapshot, config, now)
 }

@@ -1,1 +1,10 @@
-//! stub
+//! `tagada-sources` owns the places leads and ledger records come from and
+//! their mapping to typed records the application can store. For now that is
+//! file imports ([`file`]): CSV and spreadsheet exports of buyers and
+//! invoices from Tally, Busy, Zoho Books or a hand-kept sheet, read row by
+//! row into [`file::ImportRow`]s or per-row rejections with a reason. The
+//! IndiaMART, TradeIndia, Google Sheets and Airtable clients will live here
+//! too. The crate never touches the store: the application layer decides
+//! what to keep.
+
+pub mod file;

@@ -1,0 +1,368 @@
+//! Importing ledger files: every good row lands in the store, every bad row
+//! is kept with its file, line, column and reason (in the store's rejects
+//! table and in a `<file>.rejects.csv` beside it), and re-importing the same
+//! file changes nothing.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use serde::Serialize;
+use tagada_core::BuyerId;
+use tagada_core::ledger::{Consent, InvoiceStatus};
+use tagada_sources::file::{self, DateOrder, ImportOptions, ImportRow, RowError};
+use tagada_store::{InvoiceUpsert, NewBuyer, NewInvoice, RejectedRow, Store, StoreError};
+
+use crate::config::{DateOrderSetting, ImportConfig};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    File(#[from] file::FileError),
+    #[error("writing {path}: {source}")]
+    Rejects {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("import.mapping: {0}")]
+    Mapping(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportReport {
+    pub file: String,
+    pub rows: u64,
+    pub invoices_created: u64,
+    pub invoices_updated: u64,
+    pub invoices_unchanged: u64,
+    pub buyers_created: u64,
+    pub buyers_updated: u64,
+    pub rejected: u64,
+    /// Summary rows (totals) skipped on purpose.
+    pub skipped_summary_rows: u64,
+    /// Rows imported with a warning (e.g. a phone number that is not valid).
+    pub warnings: Vec<String>,
+    pub rejects_csv: Option<PathBuf>,
+    pub detected_mapping: Vec<(String, String)>,
+}
+
+/// Progress of a running import: bytes (or rows) done and total.
+pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
+
+/// Builds the parser options from the `[import]` config.
+pub fn options(cfg: &ImportConfig) -> Result<ImportOptions, ImportError> {
+    let mut mapping = std::collections::BTreeMap::new();
+    for (field, header) in &cfg.mapping {
+        let f: file::Field = serde_json::from_value(serde_json::Value::String(field.clone()))
+            .map_err(|_| ImportError::Mapping(format!("unknown field `{field}`")))?;
+        mapping.insert(f, header.clone());
+    }
+    Ok(ImportOptions {
+        mapping,
+        default_currency: cfg.default_currency,
+        default_region: cfg.default_country.clone(),
+        date_order: match cfg.date_order {
+            DateOrderSetting::DayFirst => DateOrder::DayFirst,
+            DateOrderSetting::MonthFirst => DateOrder::MonthFirst,
+        },
+        default_credit_days: cfg.default_credit_days,
+        sheet: cfg.sheet.clone(),
+    })
+}
+
+fn rejects_path(cfg: &ImportConfig, input: &Path) -> PathBuf {
+    let name = format!(
+        "{}.rejects.csv",
+        input
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    );
+    match &cfg.rejects_dir {
+        Some(dir) => dir.join(name),
+        None => input.with_file_name(name),
+    }
+}
+
+struct Pending {
+    line: u64,
+    raw: String,
+    invoice: NewInvoice,
+}
+
+/// Imports one CSV or XLSX file.
+pub async fn import_file(
+    store: &dyn Store,
+    path: &Path,
+    cfg: &ImportConfig,
+    now: Timestamp,
+    progress: Progress<'_>,
+) -> Result<ImportReport, ImportError> {
+    let opts = options(cfg)?;
+    let mut rows = file::open(path, &opts)?;
+    let file_name = path.display().to_string();
+    let source = format!(
+        "import:{}",
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    );
+    let mut report = ImportReport {
+        file: file_name.clone(),
+        detected_mapping: rows
+            .detected_mapping()
+            .iter()
+            .map(|(f, h)| {
+                (
+                    serde_json::to_value(f)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    h.clone(),
+                )
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let number_header = rows
+        .detected_mapping()
+        .get(&file::Field::InvoiceNumber)
+        .cloned()
+        .unwrap_or_else(|| "invoice number".to_string());
+    let mut rejects: Vec<RejectedRow> = Vec::new();
+    let mut rejects_total = 0u64;
+    let rejects_file = rejects_path(cfg, path);
+    let mut rejects_writer: Option<csv::Writer<std::fs::File>> = None;
+    let mut buyers: HashMap<String, BuyerId> = HashMap::new();
+    // Invoice number → first line it appeared on, to reject duplicates within the file.
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut batch: Vec<Pending> = Vec::with_capacity(cfg.batch_size);
+
+    while let Some(item) = rows.next() {
+        report.rows += 1;
+        match item {
+            Err(e) => rejects.push(reject_from(&file_name, e, now)),
+            Ok(row) => {
+                if let Some(first) = seen.get(&row.invoice.number) {
+                    rejects.push(RejectedRow {
+                        source_file: file_name.clone(),
+                        line: row.line,
+                        column: Some(number_header.clone()),
+                        reason: format!(
+                            "duplicate invoice number `{}` (first on line {first})",
+                            row.invoice.number
+                        ),
+                        raw: row.raw.clone(),
+                        at: now,
+                    });
+                } else {
+                    seen.insert(row.invoice.number.clone(), row.line);
+                    for w in &row.warnings {
+                        if report.warnings.len() < 1000 {
+                            report
+                                .warnings
+                                .push(format!("{file_name}:{}: {w}", row.line));
+                        }
+                    }
+                    let buyer_id =
+                        resolve_buyer(store, &mut buyers, &row, &source, now, &mut report).await?;
+                    batch.push(to_invoice(row, buyer_id, &source));
+                }
+            }
+        }
+        if batch.len() >= cfg.batch_size {
+            flush(
+                store,
+                &mut batch,
+                &file_name,
+                now,
+                &mut report,
+                &mut rejects,
+            )
+            .await?;
+            progress(rows.bytes_read(), rows.total_bytes().unwrap_or(0));
+        }
+        if rejects.len() >= 1000 {
+            rejects_total +=
+                write_rejects(store, &mut rejects, &rejects_file, &mut rejects_writer).await?;
+        }
+    }
+    flush(
+        store,
+        &mut batch,
+        &file_name,
+        now,
+        &mut report,
+        &mut rejects,
+    )
+    .await?;
+    rejects_total += write_rejects(store, &mut rejects, &rejects_file, &mut rejects_writer).await?;
+    if let Some(mut w) = rejects_writer {
+        w.flush().map_err(|source| ImportError::Rejects {
+            path: rejects_file.clone(),
+            source,
+        })?;
+        report.rejects_csv = Some(rejects_file);
+    }
+    report.rejected = rejects_total;
+    report.skipped_summary_rows = rows.skipped_summary_rows();
+    progress(rows.bytes_read(), rows.total_bytes().unwrap_or(0));
+    Ok(report)
+}
+
+fn reject_from(file_name: &str, e: RowError, now: Timestamp) -> RejectedRow {
+    let reason = match &e.value {
+        Some(v) => format!("{} (value `{v}`)", e.reason),
+        None => e.reason.clone(),
+    };
+    RejectedRow {
+        source_file: file_name.to_string(),
+        line: e.line,
+        column: e.column,
+        reason,
+        raw: e.raw,
+        at: now,
+    }
+}
+
+async fn resolve_buyer(
+    store: &dyn Store,
+    cache: &mut HashMap<String, BuyerId>,
+    row: &ImportRow,
+    source: &str,
+    now: Timestamp,
+    report: &mut ImportReport,
+) -> Result<BuyerId, StoreError> {
+    if let Some(id) = cache.get(&row.buyer.key) {
+        return Ok(*id);
+    }
+    let b = &row.buyer;
+    let new = NewBuyer {
+        external_key: Some(b.key.clone()),
+        name: b.name.clone(),
+        company: b.company.clone(),
+        whatsapp: b.whatsapp.clone(),
+        phone_raw: b.phone_raw.clone(),
+        email: b.email.clone(),
+        country: b.country.clone(),
+        time_zone: b.time_zone.clone(),
+        language: b.language.clone(),
+        sales_rep: b.sales_rep.clone(),
+        consent: b.consent.then(|| Consent {
+            at: now,
+            source: format!("{source}:consent-column"),
+        }),
+        notes: b.notes.clone(),
+    };
+    let (id, outcome) = store.upsert_buyer(&new).await?;
+    match outcome {
+        tagada_store::UpsertOutcome::Created => report.buyers_created += 1,
+        tagada_store::UpsertOutcome::Updated => report.buyers_updated += 1,
+        tagada_store::UpsertOutcome::Unchanged => {}
+    }
+    cache.insert(b.key.clone(), id);
+    Ok(id)
+}
+
+fn to_invoice(row: ImportRow, buyer_id: BuyerId, source: &str) -> Pending {
+    let inv = row.invoice;
+    let status = inv
+        .status
+        .unwrap_or(if inv.amount_paid.minor() >= inv.amount.minor() {
+            InvoiceStatus::Paid
+        } else if inv.amount_paid.is_positive() {
+            InvoiceStatus::PartiallyPaid
+        } else {
+            InvoiceStatus::Pending
+        });
+    Pending {
+        line: row.line,
+        raw: row.raw,
+        invoice: NewInvoice {
+            number: inv.number,
+            buyer_id,
+            order_date: inv.order_date,
+            // A file with only due dates: the order date, else the due date, stands in.
+            invoice_date: inv.invoice_date.or(inv.order_date).unwrap_or(inv.due_date),
+            due_date: inv.due_date,
+            credit_days: inv.credit_days,
+            amount: inv.amount,
+            amount_paid: inv.amount_paid,
+            status,
+            source: source.to_string(),
+            source_hash: row.source_hash,
+            notes: inv.notes,
+        },
+    }
+}
+
+async fn flush(
+    store: &dyn Store,
+    batch: &mut Vec<Pending>,
+    file_name: &str,
+    now: Timestamp,
+    report: &mut ImportReport,
+    rejects: &mut Vec<RejectedRow>,
+) -> Result<(), StoreError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let invoices: Vec<NewInvoice> = batch.iter().map(|p| p.invoice.clone()).collect();
+    let outcomes = store.upsert_invoices(&invoices, now).await?;
+    for (p, o) in batch.iter().zip(outcomes) {
+        match o {
+            InvoiceUpsert::Created { .. } => report.invoices_created += 1,
+            InvoiceUpsert::Updated { .. } => report.invoices_updated += 1,
+            InvoiceUpsert::Unchanged { .. } => report.invoices_unchanged += 1,
+            InvoiceUpsert::Rejected { reason } => rejects.push(RejectedRow {
+                source_file: file_name.to_string(),
+                line: p.line,
+                column: None,
+                reason,
+                raw: p.raw.clone(),
+                at: now,
+            }),
+        }
+    }
+    batch.clear();
+    Ok(())
+}
+
+async fn write_rejects(
+    store: &dyn Store,
+    rejects: &mut Vec<RejectedRow>,
+    path: &Path,
+    writer: &mut Option<csv::Writer<std::fs::File>>,
+) -> Result<u64, ImportError> {
+    if rejects.is_empty() {
+        return Ok(0);
+    }
+    store.record_rejects(rejects).await?;
+    let io = |e: csv::Error| ImportError::Rejects {
+        path: path.to_path_buf(),
+        source: e.into(),
+    };
+    if writer.is_none() {
+        let mut w = csv::Writer::from_path(path).map_err(io)?;
+        w.write_record(["file", "line", "column", "reason", "row"])
+            .map_err(io)?;
+        *writer = Some(w);
+    }
+    let w = writer.as_mut().expect("writer just created");
+    for r in rejects.iter() {
+        w.write_record([
+            r.source_file.as_str(),
+            &r.line.to_string(),
+            r.column.as_deref().unwrap_or(""),
+            r.reason.as_str(),
+            r.raw.as_str(),
+        ])
+        .map_err(io)?;
+    }
+    let n = rejects.len() as u64;
+    rejects.clear();
+    Ok(n)
+}

@@ -1,0 +1,332 @@
+//! `tagada-bench`: benchmarks that print figures (never timed assertions).
+//!
+//! ```sh
+//! cargo run --release -p tagada-bench -- import --rows 1000000
+//! cargo run --release -p tagada-bench -- plan --open 1000000 --due 10000
+//! cargo run --release -p tagada-bench -- plan --open 1000000 --due 10000 --database-url postgres://postgres@127.0.0.1/test
+//! ```
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use jiff::civil::{Date, date};
+use jiff::{Timestamp, ToSpan};
+use tagada_app::config::{Config, ImportConfig, Overrides};
+use tagada_app::import::import_file;
+use tagada_app::planning::{Scope, build_plan, snapshot_scope};
+use tagada_core::ledger::InvoiceStatus;
+use tagada_core::{Currency, Money, Phone};
+use tagada_store::{NewBuyer, NewInvoice, Store};
+
+#[derive(Debug, Parser)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Import N invoice rows from a generated CSV and compare with sqlite3's `.import`.
+    Import {
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+        /// Working folder (default: ./bench-data).
+        #[arg(long, default_value = "bench-data")]
+        dir: PathBuf,
+        /// Import into this database instead of a fresh SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+    /// Plan over OPEN open invoices of which DUE are due.
+    Plan {
+        #[arg(long, default_value_t = 1_000_000)]
+        open: u64,
+        #[arg(long, default_value_t = 10_000)]
+        due: u64,
+        #[arg(long, default_value = "bench-data")]
+        dir: PathBuf,
+        /// A PostgreSQL URL to run against instead of a fresh SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Repetitions of the timed part.
+        #[arg(long, default_value_t = 3)]
+        repeat: u32,
+    },
+}
+
+fn now() -> Timestamp {
+    "2026-12-04T06:00:00Z".parse().expect("fixed instant")
+}
+
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// A Tally-like CSV: `Invoice No,Party Name,Mobile,Invoice Date,Due Date,Amount,Currency`.
+fn generate_csv(path: &Path, rows: u64) -> anyhow::Result<()> {
+    let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    writeln!(
+        w,
+        "Invoice No,Party Name,Mobile,Invoice Date,Due Date,Amount,Currency"
+    )?;
+    let buyers = (rows / 20).max(1);
+    let start = date(2026, 1, 1);
+    for i in 0..rows {
+        let b = i % buyers;
+        let d = start.checked_add(((i % 330) as i64).days())?;
+        let due = d.checked_add(30.days())?;
+        let paise = 1_000_00 + (i * 7919) % 9_000_000_00;
+        writeln!(
+            w,
+            "INV-{i:08},Buyer {b:06} Traders,+9198{:08},{},{},\"{}.{:02}\",INR",
+            10_000_000 + b,
+            d.strftime("%d-%m-%Y"),
+            due.strftime("%d-%m-%Y"),
+            paise / 100,
+            paise % 100
+        )?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
+        Arc::new(tagada_store_sqlite::SqliteStore::open(url).await?)
+    } else {
+        anyhow::bail!("PGPENDING {url}")
+    };
+    store.migrate().await?;
+    Ok(store)
+}
+
+fn fresh_sqlite(dir: &Path, name: &str) -> anyhow::Result<String> {
+    std::fs::create_dir_all(dir)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let p = dir.join(format!("{name}{suffix}"));
+        if p.exists() {
+            std::fs::remove_file(p)?;
+        }
+    }
+    Ok(format!("sqlite://{}", dir.join(name).display()))
+}
+
+async fn bench_import(rows: u64, dir: &Path, database_url: Option<String>) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let csv = dir.join(format!("invoices-{rows}.csv"));
+    if !csv.exists() {
+        let t = Instant::now();
+        generate_csv(&csv, rows)?;
+        println!(
+            "generated {} ({} rows) in {:.1?}",
+            csv.display(),
+            rows,
+            t.elapsed()
+        );
+    }
+    let size = std::fs::metadata(&csv)?.len();
+    let url = match database_url {
+        Some(u) => u,
+        None => fresh_sqlite(dir, "import.db")?,
+    };
+    let store = open(&url).await?;
+    let cfg = ImportConfig {
+        rejects_dir: Some(dir.to_path_buf()),
+        ..ImportConfig::default()
+    };
+    let rss_before = peak_rss_mib().unwrap_or(0.0);
+    let t = Instant::now();
+    let report = import_file(store.as_ref(), &csv, &cfg, now(), &|_, _| {}).await?;
+    let ours = t.elapsed();
+    println!(
+        "tagada import: {} rows ({:.0} MiB) in {:.2?} = {:.0} rows/s; created {}, rejected {}; peak RSS {:.0} MiB (before import {:.0} MiB)",
+        report.rows,
+        size as f64 / 1048576.0,
+        ours,
+        report.rows as f64 / ours.as_secs_f64(),
+        report.invoices_created,
+        report.rejected,
+        peak_rss_mib().unwrap_or(0.0),
+        rss_before
+    );
+    // Second run: everything unchanged.
+    let t = Instant::now();
+    let again = import_file(store.as_ref(), &csv, &cfg, now(), &|_, _| {}).await?;
+    println!(
+        "tagada re-import (no changes): {} unchanged in {:.2?}",
+        again.invoices_unchanged,
+        t.elapsed()
+    );
+
+    if url.starts_with("sqlite:") {
+        let reference = dir.join("sqlite3-import.db");
+        let _ = std::fs::remove_file(&reference);
+        let t = Instant::now();
+        let status = Process::new("sqlite3")
+            .arg(&reference)
+            .arg(".mode csv")
+            .arg(format!(".import {} invoices", csv.display()))
+            .status()
+            .context("running sqlite3 (apt-get install sqlite3)")?;
+        let theirs = t.elapsed();
+        anyhow::ensure!(status.success(), "sqlite3 .import failed");
+        println!(
+            "sqlite3 .import: {} rows in {:.2?} = {:.0} rows/s",
+            rows,
+            theirs,
+            rows as f64 / theirs.as_secs_f64()
+        );
+        println!(
+            "ratio tagada / sqlite3 = {:.2}×",
+            ours.as_secs_f64() / theirs.as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+/// Seeds `open` open invoices: `due` of them due on or before today, the
+/// rest due 30–300 days from now. 50 invoices per buyer.
+async fn seed_ledger(store: &dyn Store, open: u64, due: u64) -> anyhow::Result<()> {
+    let today: Date = now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+    let per_buyer = 50u64;
+    let buyers = open.div_ceil(per_buyer);
+    let mut buyer_ids = Vec::with_capacity(buyers as usize);
+    for b in 0..buyers {
+        let phone = Phone::try_from(format!("+9198{:08}", 10_000_000 + b))?;
+        let (id, _) = store
+            .upsert_buyer(&NewBuyer {
+                external_key: Some(format!("bench-{b}")),
+                name: format!("Bench Buyer {b}"),
+                whatsapp: Some(phone),
+                ..Default::default()
+            })
+            .await?;
+        buyer_ids.push(id);
+    }
+    // Due invoices are spread over distinct buyers first, as in real ledgers.
+    let mut batch = Vec::with_capacity(5000);
+    for i in 0..open {
+        let is_due = i < due;
+        let buyer = if is_due {
+            buyer_ids[(i % buyers) as usize]
+        } else {
+            buyer_ids[((i * 7) % buyers) as usize]
+        };
+        let due_date = if is_due {
+            today.checked_sub(((i % 40) as i64).days())?
+        } else {
+            today.checked_add((30 + (i % 270) as i64).days())?
+        };
+        batch.push(NewInvoice {
+            number: format!("B-{i:08}"),
+            buyer_id: buyer,
+            order_date: None,
+            invoice_date: due_date.checked_sub(30.days())?,
+            due_date,
+            credit_days: Some(30),
+            amount: Money::from_minor(50_000_00 + (i as i64 % 1000) * 100, Currency::INR),
+            amount_paid: Money::zero(Currency::INR),
+            status: InvoiceStatus::Pending,
+            source: "bench".into(),
+            source_hash: format!("h{i}"),
+            notes: None,
+        });
+        if batch.len() == 5000 {
+            store.upsert_invoices(&batch, now()).await?;
+            batch.clear();
+        }
+    }
+    store.upsert_invoices(&batch, now()).await?;
+    Ok(())
+}
+
+async fn bench_plan(
+    open: u64,
+    due: u64,
+    dir: &Path,
+    database_url: Option<String>,
+    repeat: u32,
+) -> anyhow::Result<()> {
+    let config = Config::load_with_env(None, &Overrides::default(), false)?;
+    let url = match database_url {
+        Some(u) => u,
+        None => fresh_sqlite(dir, &format!("plan-{open}-{due}.db"))?,
+    };
+    let store = open_store_fresh(&url).await?;
+    let t = Instant::now();
+    seed_ledger(store.as_ref(), open, due).await?;
+    println!(
+        "seeded {open} open invoices ({due} due) in {:.1?}",
+        t.elapsed()
+    );
+    let scope = snapshot_scope(&config.planner, now(), Scope::Due);
+    for r in 0..repeat {
+        let t = Instant::now();
+        let snapshot = store.load_snapshot(&scope).await?;
+        let loaded = t.elapsed();
+        let t2 = Instant::now();
+        let plan = tagada_core::planner::plan(&snapshot, &config.planner, now());
+        let planned = t2.elapsed();
+        println!(
+            "run {}: load_snapshot {:.0?} ({} invoices loaded, {} counted only) + plan {:.0?} = {:.0?} total; {} messages, {} skipped",
+            r + 1,
+            loaded,
+            snapshot.invoices.len(),
+            snapshot.not_loaded_not_yet_due,
+            planned,
+            loaded + planned,
+            plan.messages.len(),
+            plan.skipped.len()
+        );
+    }
+    // The end-to-end use case, as `tagada plan --due-only` runs it.
+    let t = Instant::now();
+    let plan = build_plan(store.as_ref(), &config.planner, now(), Scope::Due).await?;
+    println!(
+        "build_plan (use case): {:.0?}, {} messages",
+        t.elapsed(),
+        plan.messages.len()
+    );
+    Ok(())
+}
+
+async fn open_store_fresh(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let store = open(url).await?;
+    anyhow::ensure!(
+        store
+            .list_invoices(&tagada_store::InvoiceFilter {
+                limit: Some(1),
+                ..Default::default()
+            })
+            .await?
+            .is_empty(),
+        "{url} is not empty; the benchmark needs a fresh database"
+    );
+    Ok(store)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().cmd {
+        Cmd::Import {
+            rows,
+            dir,
+            database_url,
+        } => bench_import(rows, &dir, database_url).await,
+        Cmd::Plan {
+            open,
+            due,
+            dir,
+            database_url,
+            repeat,
+        } => bench_plan(open, due, &dir, database_url, repeat).await,
+    }
+}

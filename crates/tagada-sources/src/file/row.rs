@@ -1,0 +1,737 @@
+//! Turning one source row into an [`ImportRow`] or a [`RowError`].
+
+use std::collections::BTreeMap;
+
+use jiff::ToSpan;
+use jiff::civil::Date;
+use sha2::{Digest, Sha256};
+use tagada_core::ledger::InvoiceStatus;
+use tagada_core::{CountryCode, Currency, Money, MoneyError, Phone};
+
+use super::cell::Cell;
+use super::date::{DateOrder, excel_serial_date, parse_date};
+use super::field::{Field, normalize_header};
+use super::{BuyerRecord, ImportOptions, ImportRow, InvoiceRecord, RawRow, RowError};
+
+/// The header of a file and what to do with its rows.
+#[derive(Debug)]
+pub(crate) struct Layout {
+    headers: Vec<String>,
+    columns: BTreeMap<Field, usize>,
+    header_line: u64,
+    delimiter: char,
+    opts: ImportOptions,
+}
+
+impl Layout {
+    pub(crate) fn new(
+        headers: Vec<String>,
+        columns: BTreeMap<Field, usize>,
+        header_line: u64,
+        delimiter: char,
+        opts: ImportOptions,
+    ) -> Layout {
+        Layout {
+            headers,
+            columns,
+            header_line,
+            delimiter,
+            opts,
+        }
+    }
+
+    pub(crate) fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    pub(crate) fn header_line(&self) -> u64 {
+        self.header_line
+    }
+
+    pub(crate) fn delimiter(&self) -> char {
+        self.delimiter
+    }
+
+    pub(crate) fn mapping(&self) -> BTreeMap<Field, String> {
+        self.columns
+            .iter()
+            .map(|(f, &i)| (*f, self.headers[i].clone()))
+            .collect()
+    }
+
+    fn has(&self, field: Field) -> bool {
+        self.columns.contains_key(&field)
+    }
+
+    /// The field's cell in `raw`, unless the column is absent or the cell
+    /// blank.
+    fn cell<'a>(&self, raw: &'a RawRow, field: Field) -> Option<&'a Cell> {
+        let i = *self.columns.get(&field)?;
+        raw.cells.get(i).filter(|c| !c.is_empty())
+    }
+
+    fn text(&self, raw: &RawRow, field: Field) -> Option<String> {
+        self.cell(raw, field).map(|c| c.as_text().into_owned())
+    }
+
+    /// A summary row: its first non-blank cell says `Total`, `Grand Total`,
+    /// `Closing Balance`... and it has no invoice number of its own.
+    pub(crate) fn is_summary(&self, raw: &RawRow) -> bool {
+        let Some(first) = raw.cells.iter().find(|c| !c.is_empty()) else {
+            return false;
+        };
+        let first_text = first.as_text();
+        let norm = normalize_header(&first_text);
+        let summary = matches!(
+            norm.as_str(),
+            "total"
+                | "totals"
+                | "grand total"
+                | "sub total"
+                | "subtotal"
+                | "net total"
+                | "closing balance"
+                | "opening balance"
+                | "carried forward"
+                | "brought forward"
+                | "carried over"
+        ) || norm.starts_with("total ")
+            || norm.starts_with("grand total ");
+        if !summary {
+            return false;
+        }
+        match self.text(raw, Field::InvoiceNumber) {
+            None => true,
+            Some(number) => number == first_text,
+        }
+    }
+
+    /// The row's cells joined with the delimiter, quoted where needed.
+    fn join(&self, raw: &RawRow) -> String {
+        let mut out = String::new();
+        for (i, cell) in raw.cells.iter().enumerate() {
+            if i > 0 {
+                out.push(self.delimiter);
+            }
+            let text = cell.as_text();
+            if text.contains(self.delimiter)
+                || text.contains('"')
+                || text.contains('\n')
+                || text.contains('\r')
+            {
+                out.push('"');
+                out.push_str(&text.replace('"', "\"\""));
+                out.push('"');
+            } else {
+                out.push_str(&text);
+            }
+        }
+        out
+    }
+
+    /// Reads one row. See [`super::FileRows`] for the rules.
+    pub(crate) fn convert(&self, raw: &RawRow) -> Result<ImportRow, RowError> {
+        let reject = |field: Field, reason: String| RowError {
+            line: raw.line,
+            column: self.columns.get(&field).map(|&i| self.headers[i].clone()),
+            value: self.text(raw, field),
+            reason,
+            raw: self.join(raw),
+        };
+        let opts = &self.opts;
+        let mut warnings = Vec::new();
+
+        let number = self
+            .text(raw, Field::InvoiceNumber)
+            .ok_or_else(|| reject(Field::InvoiceNumber, "the invoice number is missing".into()))?;
+        let name = self
+            .text(raw, Field::BuyerName)
+            .ok_or_else(|| reject(Field::BuyerName, "the buyer name is missing".into()))?;
+
+        // Currency column, then the amounts.
+        let column_currency = match self.text(raw, Field::Currency) {
+            None => None,
+            Some(code) => Some(
+                currency_from_cell(&code)
+                    .ok_or_else(|| reject(Field::Currency, format!("unknown currency `{code}`")))?,
+            ),
+        };
+        let row_currency = column_currency.unwrap_or(opts.default_currency);
+        let read_money = |field: Field, what: &str| -> Result<Option<Money>, RowError> {
+            let Some(text) = self.text(raw, field) else {
+                return Ok(None);
+            };
+            let money = Money::parse(&text, Some(row_currency))
+                .map_err(|e| reject(field, money_reason(what, &e)))?;
+            if let Some(expected) = column_currency
+                && money.currency() != expected
+            {
+                return Err(reject(
+                    field,
+                    format!(
+                        "the {what} is in {} but the currency column says {expected}",
+                        money.currency()
+                    ),
+                ));
+            }
+            Ok(Some(money))
+        };
+
+        let amount_field = if self.has(Field::Amount) {
+            Field::Amount
+        } else {
+            Field::Outstanding
+        };
+        let amount_what = if amount_field == Field::Amount {
+            "amount"
+        } else {
+            "outstanding amount"
+        };
+        let amount = read_money(amount_field, amount_what)?
+            .ok_or_else(|| reject(amount_field, format!("the {amount_what} is missing")))?;
+        if !amount.is_positive() {
+            return Err(reject(
+                amount_field,
+                format!("the {amount_what} must be greater than zero"),
+            ));
+        }
+        let currency = amount.currency();
+        let same_currency = |field: Field, what: &str, m: Money| -> Result<Money, RowError> {
+            if m.currency() == currency {
+                Ok(m)
+            } else {
+                Err(reject(
+                    field,
+                    format!(
+                        "the {what} is in {} but the amount is in {currency}",
+                        m.currency()
+                    ),
+                ))
+            }
+        };
+
+        let paid_column = match read_money(Field::AmountPaid, "amount paid")? {
+            None => None,
+            Some(paid) => {
+                let paid = same_currency(Field::AmountPaid, "amount paid", paid)?;
+                if paid.is_negative() {
+                    return Err(reject(
+                        Field::AmountPaid,
+                        "the amount paid cannot be negative".into(),
+                    ));
+                }
+                if paid.minor() > amount.minor() {
+                    return Err(reject(
+                        Field::AmountPaid,
+                        format!("the amount paid ({paid}) is more than the amount ({amount})"),
+                    ));
+                }
+                Some(paid)
+            }
+        };
+        let paid_from_outstanding = if amount_field == Field::Amount {
+            match read_money(Field::Outstanding, "outstanding amount")? {
+                None => None,
+                Some(outstanding) => {
+                    let outstanding =
+                        same_currency(Field::Outstanding, "outstanding amount", outstanding)?;
+                    if outstanding.is_negative() {
+                        return Err(reject(
+                            Field::Outstanding,
+                            "the outstanding amount cannot be negative".into(),
+                        ));
+                    }
+                    if outstanding.minor() > amount.minor() {
+                        return Err(reject(
+                            Field::Outstanding,
+                            format!(
+                                "the outstanding amount ({outstanding}) is more than the amount ({amount})"
+                            ),
+                        ));
+                    }
+                    // Cannot overflow: 0 <= outstanding <= amount.
+                    Some(Money::from_minor(
+                        amount.minor() - outstanding.minor(),
+                        currency,
+                    ))
+                }
+            }
+        } else {
+            None
+        };
+        let amount_paid = match (paid_column, paid_from_outstanding) {
+            (Some(paid), Some(derived)) if paid != derived => {
+                return Err(reject(
+                    Field::Outstanding,
+                    format!(
+                        "amount paid ({paid}) and outstanding do not add up to the amount ({amount})"
+                    ),
+                ));
+            }
+            (Some(paid), _) => paid,
+            (None, Some(derived)) => derived,
+            (None, None) => Money::zero(currency),
+        };
+
+        // Dates.
+        let read_date = |field: Field| -> Result<Option<Date>, RowError> {
+            match self.cell(raw, field) {
+                None => Ok(None),
+                Some(cell) => cell_date(cell, opts.date_order)
+                    .map(Some)
+                    .map_err(|reason| reject(field, reason)),
+            }
+        };
+        let invoice_date = read_date(Field::InvoiceDate)?;
+        let order_date = read_date(Field::OrderDate)?;
+        let credit_days = match self.text(raw, Field::CreditDays) {
+            None => None,
+            Some(text) => {
+                Some(parse_credit_days(&text).map_err(|reason| reject(Field::CreditDays, reason))?)
+            }
+        };
+        let due_cell = read_date(Field::DueDate)?;
+        let (due_date, credit_days) = match (due_cell, invoice_date) {
+            (Some(due), _) => (due, credit_days),
+            (None, Some(invoiced)) => {
+                let days = credit_days.unwrap_or(opts.default_credit_days);
+                let due = invoiced.checked_add(days.days()).map_err(|_| {
+                    reject(
+                        Field::CreditDays,
+                        format!("{days} credit days after {invoiced} is out of range"),
+                    )
+                })?;
+                (due, Some(days))
+            }
+            (None, None) => {
+                let field = if self.has(Field::DueDate) {
+                    Field::DueDate
+                } else {
+                    Field::InvoiceDate
+                };
+                return Err(reject(
+                    field,
+                    "neither a due date nor an invoice date to count credit days from".into(),
+                ));
+            }
+        };
+        if let Some(invoiced) = invoice_date
+            && due_date < invoiced
+        {
+            return Err(reject(
+                Field::DueDate,
+                format!(
+                    "the due date {due_date} is before the invoice date {invoiced} (day and month swapped?)"
+                ),
+            ));
+        }
+
+        let status = match self.text(raw, Field::Status) {
+            None => None,
+            Some(text) => {
+                Some(parse_status(&text).map_err(|reason| reject(Field::Status, reason))?)
+            }
+        };
+
+        // Buyer details: bad values are dropped with a warning.
+        let column_label = |field: Field| {
+            self.columns
+                .get(&field)
+                .map_or_else(|| field.label().to_string(), |&i| self.headers[i].clone())
+        };
+        let country = match self.text(raw, Field::Country) {
+            None => None,
+            Some(text) => match CountryCode::parse(&text) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    warnings.push(format!(
+                        "{}: {e}; country left blank",
+                        column_label(Field::Country)
+                    ));
+                    None
+                }
+            },
+        };
+        let phone_raw = self.text(raw, Field::Phone);
+        let whatsapp = match &phone_raw {
+            None => None,
+            Some(text) => {
+                let region = country.as_ref().unwrap_or(&opts.default_region);
+                match Phone::parse(text, region) {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        warnings.push(format!(
+                            "{}: {e}; the buyer is imported without a WhatsApp number",
+                            column_label(Field::Phone)
+                        ));
+                        None
+                    }
+                }
+            }
+        };
+        let email = match self.text(raw, Field::Email) {
+            None => None,
+            Some(text) if looks_like_email(&text) => Some(text),
+            Some(text) => {
+                warnings.push(format!(
+                    "{}: `{text}` is not an email address; email left blank",
+                    column_label(Field::Email)
+                ));
+                None
+            }
+        };
+        let time_zone = match self.text(raw, Field::TimeZone) {
+            None => None,
+            Some(text) if jiff::tz::TimeZone::get(&text).is_ok() => Some(text),
+            Some(text) => {
+                warnings.push(format!(
+                    "{}: `{text}` is not a known time zone; the country's zone applies",
+                    column_label(Field::TimeZone)
+                ));
+                None
+            }
+        };
+        let consent = match self.text(raw, Field::Consent) {
+            None => false,
+            Some(text) => parse_consent(&text).unwrap_or_else(|| {
+                warnings.push(format!(
+                    "{}: `{text}` is neither yes nor no; taken as no consent",
+                    column_label(Field::Consent)
+                ));
+                false
+            }),
+        };
+
+        let key = self
+            .text(raw, Field::BuyerKey)
+            .unwrap_or_else(|| buyer_key(&name));
+        let buyer = BuyerRecord {
+            key,
+            name,
+            company: self.text(raw, Field::Company),
+            whatsapp,
+            phone_raw,
+            email,
+            country,
+            city: self.text(raw, Field::City),
+            time_zone,
+            language: self.text(raw, Field::Language).map(|l| l.to_lowercase()),
+            sales_rep: self.text(raw, Field::SalesRep),
+            consent,
+            notes: None,
+        };
+        let invoice = InvoiceRecord {
+            number,
+            order_date,
+            invoice_date,
+            due_date,
+            credit_days,
+            amount,
+            amount_paid,
+            status,
+            notes: self.text(raw, Field::Notes),
+        };
+        let source_hash = row_hash(&buyer, &invoice);
+        Ok(ImportRow {
+            line: raw.line,
+            buyer,
+            invoice,
+            source_hash,
+            warnings,
+            raw: self.join(raw),
+        })
+    }
+}
+
+/// `InvoiceStatus::parse`, plus the statuses accounting exports add: Zoho's
+/// `Sent`/`Viewed`/`Approved` and similar are still owed (pending); a
+/// `Draft` was never sent to the buyer and is refused.
+fn parse_status(text: &str) -> Result<InvoiceStatus, String> {
+    if let Some(status) = InvoiceStatus::parse(text) {
+        return Ok(status);
+    }
+    match normalize_header(text).as_str() {
+        "sent" | "viewed" | "issued" | "approved" | "posted" | "not paid" | "awaiting payment" => {
+            Ok(InvoiceStatus::Pending)
+        }
+        "draft" => Err("a draft invoice was never sent to the buyer; not imported".into()),
+        _ => Err(format!("unknown status `{text}`")),
+    }
+}
+
+fn money_reason(what: &str, e: &MoneyError) -> String {
+    match e {
+        MoneyError::Empty => format!("the {what} is missing"),
+        e => format!("the {what} cannot be read: {e}"),
+    }
+}
+
+/// An ISO code (`usd`), or a currency sign alone (`₹`, `Rs`, `$`).
+fn currency_from_cell(text: &str) -> Option<Currency> {
+    if let Ok(c) = Currency::from_code(text) {
+        return Some(c);
+    }
+    if text.chars().any(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    Money::parse(&format!("{text} 1"), None)
+        .ok()
+        .map(Money::currency)
+}
+
+/// A date cell: a spreadsheet date, an Excel serial number (a numeric cell,
+/// or five digits written as text, as a sheet pasted into CSV gives), or a
+/// written date.
+fn cell_date(cell: &Cell, order: DateOrder) -> Result<Date, String> {
+    let serial = |s: &str| -> Result<Date, String> {
+        let int_part = s.split('.').next().unwrap_or(s);
+        int_part
+            .parse::<i64>()
+            .ok()
+            .and_then(excel_serial_date)
+            .ok_or_else(|| format!("`{s}` is not a date"))
+    };
+    match cell {
+        Cell::Date(d) => Ok(*d),
+        Cell::Number(s) => serial(s),
+        Cell::Text(s) => {
+            let t = s.trim();
+            if t.len() == 5 && t.bytes().all(|b| b.is_ascii_digit()) {
+                serial(t)
+            } else {
+                parse_date(t, order)
+            }
+        }
+        Cell::Empty => Err("no date given".into()),
+    }
+}
+
+/// Credit terms: `30`, `Net 30`, `30 days`, `NET30`, `2/10 Net 30` (the
+/// last whole number counts), `Due on receipt`/`Immediate` (0). Between 0
+/// and 3650.
+fn parse_credit_days(text: &str) -> Result<i32, String> {
+    let lower = text.trim().to_lowercase();
+    if [
+        "due on receipt",
+        "on receipt",
+        "immediate",
+        "immediately",
+        "cash",
+        "advance",
+    ]
+    .contains(&lower.as_str())
+    {
+        return Ok(0);
+    }
+    let bad = || format!("`{text}` is not a number of credit days (e.g. 30, Net 30, 30 days)");
+    // A spreadsheet number cell may arrive as `30` or `30.0`-like text.
+    if let Some((int, frac)) = lower.split_once('.')
+        && frac.bytes().all(|b| b == b'0')
+        && !frac.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+    {
+        return int.parse::<i32>().map_err(|_| bad());
+    }
+    let mut last: Option<&str> = None;
+    let bytes = lower.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_digit() {
+            let start = i;
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i < bytes.len()
+                && (bytes[i] == b'.' || bytes[i] == b',')
+                && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
+            {
+                return Err(bad());
+            }
+            last = Some(&lower[start..i]);
+        } else {
+            i += 1;
+        }
+    }
+    let days: i32 = last.ok_or_else(bad)?.parse().map_err(|_| bad())?;
+    if (0..=3650).contains(&days) {
+        Ok(days)
+    } else {
+        Err(format!(
+            "`{text}`: {days} credit days is out of range (0 to 3650)"
+        ))
+    }
+}
+
+/// `yes`, `y`, `true`, `1`, `agreed`, `opted in`... → `Some(true)`; `no`,
+/// `n`, `false`, `0`, `opted out` → `Some(false)`; anything else `None`.
+fn parse_consent(text: &str) -> Option<bool> {
+    match normalize_header(text).as_str() {
+        "yes" | "y" | "true" | "1" | "agreed" | "agree" | "given" | "opted in" | "opt in"
+        | "ok" | "x" => Some(true),
+        "no" | "n" | "false" | "0" | "opted out" | "opt out" | "refused" => Some(false),
+        _ => None,
+    }
+}
+
+/// One `@`, something before it, a dot in a domain that neither starts nor
+/// ends with one, no spaces. Deliverability is not this crate's question.
+fn looks_like_email(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !text.chars().any(char::is_whitespace)
+}
+
+/// The buyer's name as a key: lower case, a leading `M/s` dropped,
+/// punctuation to spaces, spaces collapsed.
+pub(crate) fn buyer_key(name: &str) -> String {
+    let words: Vec<String> = name
+        .to_lowercase()
+        .split(|c: char| !c.is_alphanumeric() && c != '/' && c != '&')
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect();
+    let mut words = words.as_slice();
+    if let Some(first) = words.first()
+        && (first == "m/s" || first == "m/s.")
+    {
+        words = &words[1..];
+    }
+    words
+        .iter()
+        .map(|w| w.replace('/', " "))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// SHA-256 over the row's values in canonical form (E.164 phone, ISO
+/// dates, minor units), one `name=value` per line.
+fn row_hash(buyer: &BuyerRecord, invoice: &InvoiceRecord) -> String {
+    fn opt<T: ToString>(v: &Option<T>) -> String {
+        v.as_ref().map(ToString::to_string).unwrap_or_default()
+    }
+    let phone = buyer
+        .whatsapp
+        .as_ref()
+        .map(|p| p.as_str().to_string())
+        .or_else(|| buyer.phone_raw.clone())
+        .unwrap_or_default();
+    let fields: [(&str, String); 21] = [
+        ("buyer_key", buyer.key.clone()),
+        ("buyer_name", buyer.name.clone()),
+        ("company", opt(&buyer.company)),
+        ("phone", phone),
+        ("email", opt(&buyer.email)),
+        ("country", opt(&buyer.country)),
+        ("city", opt(&buyer.city)),
+        ("time_zone", opt(&buyer.time_zone)),
+        ("language", opt(&buyer.language)),
+        ("sales_rep", opt(&buyer.sales_rep)),
+        ("consent", buyer.consent.to_string()),
+        ("invoice_number", invoice.number.clone()),
+        ("order_date", opt(&invoice.order_date)),
+        ("invoice_date", opt(&invoice.invoice_date)),
+        ("due_date", invoice.due_date.to_string()),
+        ("credit_days", opt(&invoice.credit_days)),
+        ("currency", invoice.amount.currency().to_string()),
+        ("amount", invoice.amount.minor().to_string()),
+        ("amount_paid", invoice.amount_paid.minor().to_string()),
+        ("status", opt(&invoice.status)),
+        ("notes", opt(&invoice.notes)),
+    ];
+    let mut hasher = Sha256::new();
+    for (name, value) in fields {
+        hasher.update(name.as_bytes());
+        hasher.update(b"=");
+        // Values may contain newlines; length-prefix them so no two rows
+        // serialise alike.
+        hasher.update((value.len() as u64).to_le_bytes());
+        hasher.update(value.as_bytes());
+        hasher.update(b"\n");
+    }
+    hex::encode(hasher.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credit_days_forms() {
+        assert_eq!(parse_credit_days("30"), Ok(30));
+        assert_eq!(parse_credit_days("Net 30"), Ok(30));
+        assert_eq!(parse_credit_days("NET45"), Ok(45));
+        assert_eq!(parse_credit_days("30 days"), Ok(30));
+        assert_eq!(parse_credit_days("2/10 Net 30"), Ok(30));
+        assert_eq!(parse_credit_days("Due on Receipt"), Ok(0));
+        assert_eq!(parse_credit_days("60.0"), Ok(60));
+        assert!(parse_credit_days("30.5").is_err());
+        assert!(parse_credit_days("soon").is_err());
+        assert!(parse_credit_days("99999").is_err());
+    }
+
+    #[test]
+    fn consent_forms() {
+        for yes in ["Yes", "y", "TRUE", "1", "Opted-in", "agreed"] {
+            assert_eq!(parse_consent(yes), Some(true), "{yes}");
+        }
+        for no in ["No", "n", "FALSE", "0", "opted out"] {
+            assert_eq!(parse_consent(no), Some(false), "{no}");
+        }
+        assert_eq!(parse_consent("maybe"), None);
+    }
+
+    #[test]
+    fn emails() {
+        assert!(looks_like_email("accounts@sharma.co.in"));
+        assert!(!looks_like_email("accounts.sharma.co.in"));
+        assert!(!looks_like_email("a@b"));
+        assert!(!looks_like_email("a b@c.com"));
+        assert!(!looks_like_email("@c.com"));
+        assert!(!looks_like_email("a@@c.com"));
+    }
+
+    #[test]
+    fn buyer_keys() {
+        assert_eq!(buyer_key("M/s. Sharma Traders"), "sharma traders");
+        assert_eq!(buyer_key("SHARMA  TRADERS"), "sharma traders");
+        assert_eq!(buyer_key("Gupta & Sons Pvt. Ltd."), "gupta & sons pvt ltd");
+        assert_eq!(buyer_key("A/B Exports"), "a b exports");
+    }
+
+    #[test]
+    fn currency_cells() {
+        assert_eq!(currency_from_cell("usd"), Some(Currency::USD));
+        assert_eq!(currency_from_cell("₹"), Some(Currency::INR));
+        assert_eq!(currency_from_cell("Rs"), Some(Currency::INR));
+        assert_eq!(currency_from_cell("XYZ"), None);
+        assert_eq!(currency_from_cell("5"), None);
+    }
+
+    #[test]
+    fn date_cells() {
+        let d = jiff::civil::date(2026, 12, 4);
+        assert_eq!(
+            cell_date(&Cell::Number("46360".into()), DateOrder::DayFirst),
+            Ok(d)
+        );
+        assert_eq!(
+            cell_date(&Cell::Number("46360.5".into()), DateOrder::DayFirst),
+            Ok(d)
+        );
+        assert_eq!(
+            cell_date(&Cell::Text("46360".into()), DateOrder::DayFirst),
+            Ok(d)
+        );
+        assert_eq!(cell_date(&Cell::Date(d), DateOrder::DayFirst), Ok(d));
+        assert!(cell_date(&Cell::Number("-3".into()), DateOrder::DayFirst).is_err());
+    }
+}

@@ -1,0 +1,70 @@
+//! The conformance suite against SQLite: every check twice, once on a fresh
+//! database file (WAL, several connections, real write-lock contention) and
+//! once on a private in-memory database.
+
+use tagada_store::Migrate;
+use tagada_store::conformance::Fixture;
+use tagada_store_sqlite::SqliteStore;
+
+/// Keeps the temporary directory holding the database file alive for one test.
+struct TempDb(tempfile::TempDir);
+
+impl Fixture for TempDb {
+    async fn teardown(self) {
+        drop(self.0);
+    }
+}
+
+mod file {
+    use super::*;
+
+    async fn setup() -> Option<(SqliteStore, TempDb)> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("tagada.db");
+        let store = SqliteStore::open(path.to_str().expect("utf-8 path"))
+            .await
+            .expect("open SQLite file");
+        let ran = store.migrate().await.expect("migrate");
+        assert!(ran > 0, "a fresh database runs the migrations");
+        Some((store, TempDb(dir)))
+    }
+
+    tagada_store::conformance_tests!(setup);
+}
+
+mod memory {
+    use super::*;
+
+    async fn setup() -> Option<(SqliteStore, ())> {
+        let store = SqliteStore::open_in_memory().await.expect("open in memory");
+        store.migrate().await.expect("migrate");
+        Some((store, ()))
+    }
+
+    tagada_store::conformance_tests!(setup);
+}
+
+#[tokio::test]
+async fn open_creates_the_file_and_accepts_urls() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.db");
+    assert!(!path.exists());
+    let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+    assert_eq!(store.migrate().await.unwrap(), 1);
+    assert!(path.exists());
+    store.close().await;
+
+    let url = format!("sqlite://{}", path.display());
+    let again = SqliteStore::open(&url).await.unwrap();
+    assert_eq!(again.migrate().await.unwrap(), 0, "already migrated");
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(again.pool())
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(again.pool())
+        .await
+        .unwrap();
+    assert_eq!(fk, 1);
+}

@@ -1,0 +1,68 @@
+//! What every command gets: the loaded configuration, the clock, and the
+//! store chosen by the database URL.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tagada_app::clock::SystemClock;
+use tagada_app::config::{Config, DatabaseConfig, LogFormat, Overrides};
+use tagada_core::clock::Clock;
+use tagada_store::Store;
+
+#[derive(Debug)]
+pub struct Ctx {
+    pub config: Config,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Ctx {
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Ctx> {
+        let config = Config::load(file, overrides)?;
+        init_logging(&config);
+        Ok(Ctx {
+            config,
+            clock: Arc::new(SystemClock),
+        })
+    }
+
+    /// Opens (and migrates) the configured store.
+    pub async fn store(&self) -> anyhow::Result<Arc<dyn Store>> {
+        open_store(&self.config.app.database).await
+    }
+}
+
+/// Opens the backend the URL names and brings its schema up to date.
+pub async fn open_store(db: &DatabaseConfig) -> anyhow::Result<Arc<dyn Store>> {
+    let url = db.url.as_str();
+    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
+        Arc::new(
+            tagada_store_sqlite::SqliteStore::open(url)
+                .await
+                .with_context(|| format!("opening {}", db.masked_url()))?,
+        )
+    } else {
+        anyhow::bail!("PGPENDING {}", db.masked_url())
+    };
+    store
+        .migrate()
+        .await
+        .context("applying database migrations")?;
+    Ok(store)
+}
+
+/// Logs go to stderr: pretty for people, JSON for collectors.
+pub fn init_logging(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("TAGADA_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(&config.app.log.level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match config.app.log.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Pretty => builder
+            .with_ansi(std::env::var_os("NO_COLOR").is_none())
+            .try_init(),
+    };
+}
