@@ -13,6 +13,9 @@ use tagada_core::{CountryCode, Currency};
 
 use crate::dispatch::DispatchConfig;
 
+/// `TAGADA_*` variables that are flags or test settings, not config keys.
+const ENV_NOT_CONFIG: [&str; 5] = ["TEST_DATABASE_URL", "DATABASE_URL", "CONFIG", "NOW", "LOG"];
+
 /// The embedded defaults, every key commented.
 pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
 
@@ -232,8 +235,8 @@ impl Config {
         if use_env {
             figment = figment.merge(
                 Env::prefixed("TAGADA_")
-                    .split("__")
-                    .ignore(&["TEST_DATABASE_URL"]),
+                    .ignore(&ENV_NOT_CONFIG)
+                    .split("__"),
             );
         }
         if let Some(url) = &overrides.database_url {

@@ -24,6 +24,9 @@ struct Cli {
     /// Database: sqlite://tagada.db or postgres://user@host/db (overrides the config).
     #[arg(long, global = true, env = "TAGADA_DATABASE_URL", value_name = "URL")]
     database_url: Option<String>,
+    /// Run as if it were this instant (RFC 3339); for rehearsals and tests.
+    #[arg(long, global = true, env = "TAGADA_NOW", value_name = "INSTANT", hide = true)]
+    now: Option<jiff::Timestamp>,
     #[command(subcommand)]
     command: Command,
 }
@@ -94,7 +97,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::Demo(args) = &cli.command {
         return cmd::demo::run(args, cli.config.as_deref(), &overrides).await;
     }
-    let ctx = ctx::Ctx::load(cli.config.as_deref(), &overrides)?;
+    let mut ctx = ctx::Ctx::load(cli.config.as_deref(), &overrides)?;
+    if let Some(now) = cli.now {
+        ctx.clock = std::sync::Arc::new(tagada_core::clock::FixedClock(now));
+    }
     match cli.command {
         Command::Init(_) | Command::Demo(_) => unreachable!("handled above"),
         Command::Import(args) => cmd::import::run(args, &ctx).await,

@@ -1,0 +1,114 @@
+//! The `tagada` binary as a user runs it: init, import, plan, send, act, show.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const NOW: &str = "2026-12-21T06:00:00Z";
+
+fn tagada(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tagada"))
+        .current_dir(dir)
+        .args(args)
+        .env("TAGADA_NOW", NOW)
+        .env("NO_COLOR", "1")
+        .env_remove("TAGADA_DATABASE_URL")
+        .env_remove("TAGADA_CONFIG")
+        .output()
+        .expect("run tagada")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = tagada(dir, args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "tagada {args:?} failed ({:?}):\n{stdout}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
+    serde_json::from_str(&ok(dir, args)).expect("JSON output")
+}
+
+fn fixture(name: &str) -> String {
+    format!("{}/../tagada-sources/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn init_writes_a_config_that_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(dir.path(), &["init"]);
+    assert!(dir.path().join("tagada.toml").exists());
+    let out = tagada(dir.path(), &["init"]);
+    assert!(!out.status.success(), "init refuses to overwrite");
+    let check = ok(dir.path(), &["config", "check"]);
+    assert!(check.contains("configuration OK"), "{check}");
+    std::fs::write(dir.path().join("tagada.toml"), "[dispatch]\nbatch_size = 0\n").unwrap();
+    let bad = tagada(dir.path(), &["config", "check"]);
+    assert_eq!(bad.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("dispatch.batch_size"));
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(tagada(dir.path(), &["frobnicate"]).status.code(), Some(2));
+}
+
+#[test]
+fn import_plan_send_and_act() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let imported = ok(d, &["import", "--quiet", &fixture("zoho_invoices.csv")]);
+    assert!(imported.contains("rejected"), "{imported}");
+
+    let plan = json(d, &["plan", "--json"]);
+    let messages = plan["messages"].as_array().unwrap();
+    assert!(!messages.is_empty(), "{plan:#}");
+    let skipped = plan["skipped"].as_array().unwrap();
+    // Every invoice is either planned or listed with a reason.
+    let invoices = json(d, &["invoices", "list", "--json"]);
+    let planned: usize = messages.iter().map(|m| m["items"].as_array().unwrap().len()).sum();
+    assert_eq!(planned + skipped.len(), invoices.as_array().unwrap().len());
+
+    // A dry run writes nothing: planning again gives the same plan.
+    let dry = ok(d, &["send", "--dry-run"]);
+    assert!(dry.contains("Dry run"), "{dry}");
+    assert_eq!(json(d, &["plan", "--json"])["messages"], plan["messages"]);
+
+    // Sending twice sends once.
+    let sent = ok(d, &["send", "--json"]);
+    let sent: serde_json::Value = serde_json::from_str(sent.lines().skip_while(|l| !l.starts_with('{')).collect::<Vec<_>>().join("\n").as_str()).unwrap();
+    let due_now = messages.iter().filter(|m| m["send_at"].as_str().unwrap() <= NOW).count() as u64;
+    assert_eq!(sent["dispatch"]["sent"].as_u64().unwrap(), due_now);
+    let again = ok(d, &["send", "--json"]);
+    let again: serde_json::Value = serde_json::from_str(again.lines().skip_while(|l| !l.starts_with('{')).collect::<Vec<_>>().join("\n").as_str()).unwrap();
+    assert_eq!(again["dispatch"]["sent"].as_u64().unwrap(), 0);
+    assert_eq!(again["applied"]["messages_enqueued"].as_u64().unwrap(), 0);
+
+    // Mark the first planned invoice paid: it leaves the plan with reason "paid".
+    let number = messages[0]["items"][0]["invoice_number"].as_str().unwrap().to_string();
+    let paid = ok(d, &["invoices", "mark-paid", &number, "--method", "upi", "--reference", "UTR-1"]);
+    assert!(paid.contains("now paid"), "{paid}");
+    let shown = json(d, &["show", &number, "--json"]);
+    assert_eq!(shown["invoice"]["status"], "paid");
+    let kinds: Vec<&str> = shown["timeline"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"payment"), "{kinds:?}");
+    let plan = json(d, &["plan", "--json"]);
+    let reason = plan["skipped"].as_array().unwrap().iter().find(|s| s["invoice_number"] == number.as_str()).unwrap();
+    assert_eq!(reason["reason"], "paid");
+}
+
+#[test]
+fn demo_runs_on_a_fresh_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(dir.path(), &["demo", "--days", "5"]);
+    assert!(out.contains("Collection summary after 5 days"), "{out}");
+    assert!(out.contains("✉"), "{out}");
+    // It starts afresh every time.
+    let out = ok(dir.path(), &["demo", "--days", "2"]);
+    assert!(out.contains("Collection summary after 2 days"), "{out}");
+}
