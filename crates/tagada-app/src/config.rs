@@ -233,11 +233,7 @@ impl Config {
             sources.push(p.clone());
         }
         if use_env {
-            figment = figment.merge(
-                Env::prefixed("TAGADA_")
-                    .ignore(&ENV_NOT_CONFIG)
-                    .split("__"),
-            );
+            figment = figment.merge(Env::prefixed("TAGADA_").ignore(&ENV_NOT_CONFIG).split("__"));
         }
         if let Some(url) = &overrides.database_url {
             figment = figment.merge(Serialized::default("database.url", url));

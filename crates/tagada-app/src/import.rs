@@ -28,6 +28,15 @@ pub enum ImportError {
     Mapping(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("the file reader stopped unexpectedly: {0}")]
+    Parser(String),
+}
+
+/// Rows parsed on the reader thread, with progress at the end of them.
+struct ParsedChunk {
+    items: Vec<Result<ImportRow, RowError>>,
+    done: u64,
+    total: u64,
 }
 
 /// What an import did.
@@ -141,55 +150,89 @@ pub async fn import_file(
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut batch: Vec<Pending> = Vec::with_capacity(cfg.batch_size);
 
-    while let Some(item) = rows.next() {
-        report.rows += 1;
-        match item {
-            Err(e) => rejects.push(reject_from(&file_name, e, now)),
-            Ok(row) => {
-                if let Some(first) = seen.get(&row.invoice.number) {
-                    rejects.push(RejectedRow {
-                        source_file: file_name.clone(),
-                        line: row.line,
-                        column: Some(number_header.clone()),
-                        reason: format!(
-                            "duplicate invoice number `{}` (first on line {first})",
-                            row.invoice.number
-                        ),
-                        raw: row.raw.clone(),
-                        at: now,
-                    });
-                } else {
-                    seen.insert(row.invoice.number.clone(), row.line);
-                    for w in &row.warnings {
-                        if report.warnings.len() < 1000 {
-                            report
-                                .warnings
-                                .push(format!("{file_name}:{}: {w}", row.line));
-                        }
-                    }
-                    let buyer_id =
-                        resolve_buyer(store, &mut buyers, &row, &source, now, &mut report).await?;
-                    batch.push(to_invoice(row, buyer_id, &source));
+    // Parsing runs on a blocking thread while this task writes to the store,
+    // so the two overlap; the bounded channel keeps memory flat.
+    let (chunks_tx, mut chunks) = tokio::sync::mpsc::channel::<ParsedChunk>(4);
+    let chunk_size = cfg.batch_size.clamp(1, 4096);
+    let parser = tokio::task::spawn_blocking(move || {
+        let mut items = Vec::with_capacity(chunk_size);
+        while let Some(item) = rows.next() {
+            items.push(item);
+            if items.len() == chunk_size {
+                let chunk = ParsedChunk {
+                    items: std::mem::replace(&mut items, Vec::with_capacity(chunk_size)),
+                    done: rows.bytes_read(),
+                    total: rows.total_bytes().unwrap_or(0),
+                };
+                if chunks_tx.blocking_send(chunk).is_err() {
+                    return rows; // the writer gave up (store error); stop reading
                 }
             }
         }
-        if batch.len() >= cfg.batch_size {
-            flush(
-                store,
-                &mut batch,
-                &file_name,
-                now,
-                &mut report,
-                &mut rejects,
-            )
-            .await?;
-            progress(rows.bytes_read(), rows.total_bytes().unwrap_or(0));
-        }
-        if rejects.len() >= 1000 {
-            rejects_total +=
-                write_rejects(store, &mut rejects, &rejects_file, &mut rejects_writer).await?;
+        let last = ParsedChunk {
+            items,
+            done: rows.bytes_read(),
+            total: rows.total_bytes().unwrap_or(0),
+        };
+        let _ = chunks_tx.blocking_send(last);
+        rows
+    });
+
+    while let Some(chunk) = chunks.recv().await {
+        progress(chunk.done, chunk.total);
+        for item in chunk.items {
+            report.rows += 1;
+            match item {
+                Err(e) => rejects.push(reject_from(&file_name, e, now)),
+                Ok(row) => {
+                    if let Some(first) = seen.get(&row.invoice.number) {
+                        rejects.push(RejectedRow {
+                            source_file: file_name.clone(),
+                            line: row.line,
+                            column: Some(number_header.clone()),
+                            reason: format!(
+                                "duplicate invoice number `{}` (first on line {first})",
+                                row.invoice.number
+                            ),
+                            raw: row.raw.clone(),
+                            at: now,
+                        });
+                    } else {
+                        seen.insert(row.invoice.number.clone(), row.line);
+                        for w in &row.warnings {
+                            if report.warnings.len() < 1000 {
+                                report
+                                    .warnings
+                                    .push(format!("{file_name}:{}: {w}", row.line));
+                            }
+                        }
+                        let buyer_id =
+                            resolve_buyer(store, &mut buyers, &row, &source, now, &mut report)
+                                .await?;
+                        batch.push(to_invoice(row, buyer_id, &source));
+                    }
+                }
+            }
+            if batch.len() >= cfg.batch_size {
+                flush(
+                    store,
+                    &mut batch,
+                    &file_name,
+                    now,
+                    &mut report,
+                    &mut rejects,
+                )
+                .await?;
+            }
+            if rejects.len() >= 1000 {
+                rejects_total +=
+                    write_rejects(store, &mut rejects, &rejects_file, &mut rejects_writer).await?;
+            }
         }
     }
+    let rows = parser
+        .await
+        .map_err(|e| ImportError::Parser(e.to_string()))?;
     flush(
         store,
         &mut batch,

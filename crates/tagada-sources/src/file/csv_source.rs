@@ -44,6 +44,11 @@ pub(crate) struct CsvSource {
     next_line: u64,
     record: Vec<u8>,
     line: Vec<u8>,
+    /// One field splitter for the whole file (building one is costly).
+    splitter: csv_core::Reader,
+    /// Unescaped field bytes and field end offsets, reused across records.
+    fields_out: Vec<u8>,
+    field_ends: Vec<usize>,
 }
 
 impl std::fmt::Debug for CsvSource {
@@ -126,6 +131,9 @@ impl CsvSource {
             next_line: 1,
             record: Vec::new(),
             line: Vec::new(),
+            splitter: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
+            fields_out: Vec::new(),
+            field_ends: vec![0; 64],
         })
     }
 
@@ -177,29 +185,67 @@ impl CsvSource {
         {
             self.record.pop();
         }
-        let mut cells = Vec::new();
-        if !self.record.is_empty() {
-            let mut reader = csv::ReaderBuilder::new()
-                .has_headers(false)
-                .flexible(true)
-                .delimiter(self.delimiter)
-                .from_reader(self.record.as_slice());
-            let mut fields = csv::ByteRecord::new();
-            match reader.read_byte_record(&mut fields) {
-                Ok(_) => cells = fields.iter().map(|b| Cell::text(decode_field(b))).collect(),
-                Err(e) => {
-                    return Some(Err(SourceError {
-                        line: first_line,
-                        message: e.to_string(),
-                    }));
-                }
-            }
-        }
+        let cells = if self.record.is_empty() {
+            Vec::new()
+        } else {
+            split_fields(
+                &mut self.splitter,
+                &self.record,
+                &mut self.fields_out,
+                &mut self.field_ends,
+            )
+        };
         Some(Ok(RawRow {
             line: first_line,
             cells,
         }))
     }
+}
+
+/// Splits one complete record into cells with `splitter` (reset first).
+/// Unescaping only shrinks fields, so an output as long as the input always
+/// suffices; the ends buffer grows when a record has more fields.
+fn split_fields(
+    splitter: &mut csv_core::Reader,
+    record: &[u8],
+    out: &mut Vec<u8>,
+    ends: &mut Vec<usize>,
+) -> Vec<Cell> {
+    use csv_core::ReadRecordResult as R;
+    splitter.reset();
+    if out.len() < record.len() + 1 {
+        out.resize(record.len() + 1, 0);
+    }
+    let (mut input, mut out_len, mut ends_len) = (record, 0usize, 0usize);
+    loop {
+        let (result, n_in, n_out, n_ends) =
+            splitter.read_record(input, &mut out[out_len..], &mut ends[ends_len..]);
+        input = &input[n_in..];
+        out_len += n_out;
+        ends_len += n_ends;
+        match result {
+            // An empty input on the next call tells the splitter the record is complete.
+            R::InputEmpty => {}
+            R::OutputFull => {
+                let grown = out.len() * 2;
+                out.resize(grown, 0);
+            }
+            R::OutputEndsFull => {
+                let grown = ends.len() * 2;
+                ends.resize(grown, 0);
+            }
+            R::Record | R::End => break,
+        }
+    }
+    let mut start = 0;
+    ends[..ends_len]
+        .iter()
+        .map(|&end| {
+            let cell = Cell::text(decode_field(&out[start..end]));
+            start = end;
+            cell
+        })
+        .collect()
 }
 
 /// UTF-8 when valid, Windows-1252 otherwise.

@@ -1,12 +1,13 @@
 //! Turning one source row into an [`ImportRow`] or a [`RowError`].
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 
 use jiff::ToSpan;
 use jiff::civil::Date;
 use sha2::{Digest, Sha256};
 use tagada_core::ledger::InvoiceStatus;
-use tagada_core::{CountryCode, Currency, Money, MoneyError, Phone};
+use tagada_core::{CountryCode, Currency, Money, MoneyError, Phone, PhoneError};
 
 use super::cell::Cell;
 use super::date::{DateOrder, excel_serial_date, parse_date};
@@ -21,7 +22,15 @@ pub(crate) struct Layout {
     header_line: u64,
     delimiter: char,
     opts: ImportOptions,
+    /// Phone numbers already parsed in this file, by (text, region): a
+    /// buyer's number repeats on each of their rows, and parsing one is far
+    /// costlier than everything else in a row. Cleared when it grows large,
+    /// so memory stays bounded.
+    phones: RefCell<HashMap<(String, CountryCode), Result<Phone, PhoneError>>>,
 }
+
+/// Distinct phone numbers remembered per file before the memo starts afresh.
+const PHONE_MEMO_LIMIT: usize = 50_000;
 
 impl Layout {
     pub(crate) fn new(
@@ -37,6 +46,7 @@ impl Layout {
             header_line,
             delimiter,
             opts,
+            phones: RefCell::new(HashMap::new()),
         }
     }
 
@@ -57,6 +67,20 @@ impl Layout {
             .iter()
             .map(|(f, &i)| (*f, self.headers[i].clone()))
             .collect()
+    }
+
+    fn parse_phone(&self, text: &str, region: &CountryCode) -> Result<Phone, PhoneError> {
+        let mut memo = self.phones.borrow_mut();
+        let key = (text.to_string(), region.clone());
+        if let Some(hit) = memo.get(&key) {
+            return hit.clone();
+        }
+        if memo.len() >= PHONE_MEMO_LIMIT {
+            memo.clear();
+        }
+        let parsed = Phone::parse(text, region);
+        memo.insert(key, parsed.clone());
+        parsed
     }
 
     fn has(&self, field: Field) -> bool {
@@ -357,7 +381,7 @@ impl Layout {
             None => None,
             Some(text) => {
                 let region = country.as_ref().unwrap_or(&opts.default_region);
-                match Phone::parse(text, region) {
+                match self.parse_phone(text, region) {
                     Ok(p) => Some(p),
                     Err(e) => {
                         warnings.push(format!(
