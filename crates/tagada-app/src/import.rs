@@ -180,6 +180,7 @@ pub async fn import_file(
 
     while let Some(chunk) = chunks.recv().await {
         progress(chunk.done, chunk.total);
+        resolve_buyers(store, &mut buyers, &chunk.items, &source, now, &mut report).await?;
         for item in chunk.items {
             report.rows += 1;
             match item {
@@ -206,9 +207,7 @@ pub async fn import_file(
                                     .push(format!("{file_name}:{}: {w}", row.line));
                             }
                         }
-                        let buyer_id =
-                            resolve_buyer(store, &mut buyers, &row, &source, now, &mut report)
-                                .await?;
+                        let buyer_id = buyers[&row.buyer.key];
                         batch.push(to_invoice(row, buyer_id, &source));
                     }
                 }
@@ -271,43 +270,55 @@ fn reject_from(file_name: &str, e: RowError, now: Timestamp) -> RejectedRow {
     }
 }
 
-async fn resolve_buyer(
+/// Creates or updates, in one store call, the buyers first seen in `items`,
+/// and remembers their ids by key for the rest of the file.
+async fn resolve_buyers(
     store: &dyn Store,
     cache: &mut HashMap<String, BuyerId>,
-    row: &ImportRow,
+    items: &[Result<ImportRow, RowError>],
     source: &str,
     now: Timestamp,
     report: &mut ImportReport,
-) -> Result<BuyerId, StoreError> {
-    if let Some(id) = cache.get(&row.buyer.key) {
-        return Ok(*id);
+) -> Result<(), StoreError> {
+    let mut keys = Vec::new();
+    let mut new = Vec::new();
+    let mut in_chunk = std::collections::HashSet::new();
+    for row in items.iter().flatten() {
+        let b = &row.buyer;
+        if cache.contains_key(&b.key) || !in_chunk.insert(b.key.as_str()) {
+            continue;
+        }
+        keys.push(b.key.clone());
+        new.push(NewBuyer {
+            external_key: Some(b.key.clone()),
+            name: b.name.clone(),
+            company: b.company.clone(),
+            whatsapp: b.whatsapp.clone(),
+            phone_raw: b.phone_raw.clone(),
+            email: b.email.clone(),
+            country: b.country.clone(),
+            time_zone: b.time_zone.clone(),
+            language: b.language.clone(),
+            sales_rep: b.sales_rep.clone(),
+            consent: b.consent.then(|| Consent {
+                at: now,
+                source: format!("{source}:consent-column"),
+            }),
+            notes: b.notes.clone(),
+        });
     }
-    let b = &row.buyer;
-    let new = NewBuyer {
-        external_key: Some(b.key.clone()),
-        name: b.name.clone(),
-        company: b.company.clone(),
-        whatsapp: b.whatsapp.clone(),
-        phone_raw: b.phone_raw.clone(),
-        email: b.email.clone(),
-        country: b.country.clone(),
-        time_zone: b.time_zone.clone(),
-        language: b.language.clone(),
-        sales_rep: b.sales_rep.clone(),
-        consent: b.consent.then(|| Consent {
-            at: now,
-            source: format!("{source}:consent-column"),
-        }),
-        notes: b.notes.clone(),
-    };
-    let (id, outcome) = store.upsert_buyer(&new).await?;
-    match outcome {
-        tagada_store::UpsertOutcome::Created => report.buyers_created += 1,
-        tagada_store::UpsertOutcome::Updated => report.buyers_updated += 1,
-        tagada_store::UpsertOutcome::Unchanged => {}
+    if new.is_empty() {
+        return Ok(());
     }
-    cache.insert(b.key.clone(), id);
-    Ok(id)
+    for (key, (id, outcome)) in keys.into_iter().zip(store.upsert_buyers(&new).await?) {
+        match outcome {
+            tagada_store::UpsertOutcome::Created => report.buyers_created += 1,
+            tagada_store::UpsertOutcome::Updated => report.buyers_updated += 1,
+            tagada_store::UpsertOutcome::Unchanged => {}
+        }
+        cache.insert(key, id);
+    }
+    Ok(())
 }
 
 fn to_invoice(row: ImportRow, buyer_id: BuyerId, source: &str) -> Pending {

@@ -39,10 +39,19 @@ async fn thirty_days_of_the_demo() {
         let country = buyer.country.clone().unwrap_or_else(CountryCode::india);
         let zone = jiff::tz::TimeZone::get(buyer.zone_name(&cfg.planner.home_time_zone)).unwrap();
         // Inside the buyer's business hours, on a business day of their country.
-        assert!(cfg.planner.calendar_for(&country).is_open(at, &zone), "{} at {at} for {}", m.id, buyer.name);
+        assert!(
+            cfg.planner.calendar_for(&country).is_open(at, &zone),
+            "{} at {at} for {}",
+            m.id,
+            buyer.name
+        );
         // At most one message per buyer per local day.
         let day = zone.to_datetime(at).date();
-        assert!(per_buyer_day.insert((m.buyer_id, day)), "two messages to {} on {day}", buyer.name);
+        assert!(
+            per_buyer_day.insert((m.buyer_id, day)),
+            "two messages to {} on {day}",
+            buyer.name
+        );
         // Never to an opted-out buyer, never for an invoice already settled or disputed.
         if let Some(out) = buyer.opted_out_at {
             assert!(at <= out, "{} messaged after opting out", buyer.name);
@@ -58,11 +67,20 @@ async fn thirty_days_of_the_demo() {
     // The buyer without a valid number never got anything, and is listed why.
     let jain = store.find_buyer("jain-steel").await.unwrap().unwrap();
     assert!(sent.iter().all(|m| m.buyer_id != jain.id));
-    assert_eq!(summary.not_reminded.get("no valid WhatsApp number"), Some(&1));
+    assert_eq!(
+        summary.not_reminded.get("no valid WhatsApp number"),
+        Some(&1)
+    );
     // The dispute stopped reminders for its invoice.
     let disputed = store.find_invoice("INV-1005").await.unwrap().unwrap();
     assert_eq!(disputed.status, InvoiceStatus::Disputed);
-    let after_dispute = sent.iter().filter(|m| m.invoice_ids.contains(&disputed.id)).count();
-    assert_eq!(after_dispute, 1, "only the reminder the buyer answered with the dispute");
+    let after_dispute = sent
+        .iter()
+        .filter(|m| m.invoice_ids.contains(&disputed.id))
+        .count();
+    assert_eq!(
+        after_dispute, 1,
+        "only the reminder the buyer answered with the dispute"
+    );
     assert!(text.contains("Collection summary after 30 days"));
 }

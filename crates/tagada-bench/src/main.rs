@@ -102,7 +102,7 @@ async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
         Arc::new(tagada_store_sqlite::SqliteStore::open(url).await?)
     } else {
-        anyhow::bail!("PGPENDING {url}")
+        Arc::new(tagada_store_postgres::PostgresStore::connect(url).await?)
     };
     store.migrate().await?;
     Ok(store)

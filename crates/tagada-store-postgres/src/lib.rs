@@ -1,1 +1,134 @@
-//! stub
+//! `tagada-store-postgres` owns tagada's PostgreSQL backend, the scale-out
+//! path: the schema and its forward-only migrations (`migrations/`), the SQL
+//! behind every `tagada-store` trait, and the mapping between rows and
+//! domain types. Several `tagada worker` processes may share one database:
+//! claims take rows with `FOR UPDATE SKIP LOCKED`, reminder and message keys
+//! are unique indexes written with `ON CONFLICT DO NOTHING`, and batch work
+//! binds arrays (`UNNEST`) instead of one round trip per row.
+//!
+//! Instants are BIGINT unix microseconds (UTC) as in the SQLite backend;
+//! civil dates are DATE; money is BIGINT minor units beside a currency code.
+
+mod conv;
+mod import;
+mod ledger;
+mod outbox;
+mod plan;
+mod report;
+mod rows;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{PgConnection, Postgres, Transaction};
+use tagada_store::{Migrate, Result, StoreError};
+
+use crate::conv::db;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Keys for transaction-scoped advisory locks that serialise the few writes
+/// whose identity rules are not a single unique index.
+pub(crate) mod locks {
+    /// Buyer upserts (identity by key, then number, then name).
+    pub const BUYERS: i64 = 0x7467_6164_0001;
+    /// Invoice imports (number lookup, then insert or update).
+    pub const IMPORT: i64 = 0x7467_6164_0002;
+    /// Plan application (live reminder check, then insert).
+    pub const PLAN: i64 = 0x7467_6164_0003;
+}
+
+/// The PostgreSQL store. Cheap to clone (it is a connection pool).
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user@host:port/db`). Call
+    /// [`Migrate::migrate`] before use.
+    pub async fn connect(url: &str) -> Result<PostgresStore> {
+        let options = PgConnectOptions::from_str(url).map_err(db)?;
+        PostgresStore::connect_with(options, 10).await
+    }
+
+    /// Connects with explicit options (e.g. a `search_path`) and pool size.
+    pub async fn connect_with(
+        options: PgConnectOptions,
+        max_connections: u32,
+    ) -> Result<PostgresStore> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .map_err(db)?;
+        Ok(PostgresStore { pool })
+    }
+
+    /// Wraps an existing pool.
+    pub fn from_pool(pool: PgPool) -> PostgresStore {
+        PostgresStore { pool }
+    }
+
+    /// The underlying pool, for benchmarks and maintenance commands.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Postgres>> {
+        self.pool.begin().await.map_err(db)
+    }
+
+    /// A read-only transaction over one snapshot of the database.
+    async fn snapshot(&self) -> Result<Transaction<'static, Postgres>> {
+        self.pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(db)
+    }
+}
+
+/// Takes a transaction-scoped advisory lock.
+pub(crate) async fn lock(conn: &mut PgConnection, key: i64) -> Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(key)
+        .execute(conn)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
+async fn applied_migrations(pool: &PgPool) -> Result<i64> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        .fetch_one(pool)
+        .await
+        .map_err(db)?;
+    if !exists {
+        return Ok(0);
+    }
+    sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(pool)
+        .await
+        .map_err(db)
+}
+
+#[async_trait]
+impl Migrate for PostgresStore {
+    async fn migrate(&self) -> Result<u32> {
+        let before = applied_migrations(&self.pool).await?;
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let after = applied_migrations(&self.pool).await?;
+        Ok(u32::try_from(after - before).unwrap_or(0))
+    }
+}

@@ -375,57 +375,79 @@ fn payment_flag_overpaid(inv: &Invoice, amount: Money) -> Option<String> {
     })
 }
 
+/// Creates or updates one buyer inside the caller's transaction.
+async fn upsert_one(
+    conn: &mut SqliteConnection,
+    nb: &NewBuyer,
+) -> Result<(BuyerId, UpsertOutcome)> {
+    let name = nb.name.trim();
+    if name.is_empty() {
+        return Err(StoreError::Invalid("a buyer needs a name".into()));
+    }
+    let norm = normalize_name(name);
+    let outcome = match find_identity(&mut *conn, nb, &norm).await? {
+        Some(row) => {
+            let current = Buyer::try_from(row)?;
+            let merged = merge_buyer(current.clone(), nb, name, &norm);
+            if merged == current {
+                (current.id, UpsertOutcome::Unchanged)
+            } else {
+                write_buyer(&mut *conn, &merged, None).await?;
+                (current.id, UpsertOutcome::Updated)
+            }
+        }
+        None => {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO buyers (external_key, name, name_norm, company, whatsapp, \
+                     phone_raw, email, country, time_zone, language, sales_rep, consent_at, \
+                     consent_source, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                     RETURNING id",
+            )
+            .bind(&nb.external_key)
+            .bind(name)
+            .bind(&norm)
+            .bind(&nb.company)
+            .bind(nb.whatsapp.as_ref().map(|p| p.as_str()))
+            .bind(&nb.phone_raw)
+            .bind(&nb.email)
+            .bind(nb.country.as_ref().map(|c| c.as_str()))
+            .bind(&nb.time_zone)
+            .bind(&nb.language)
+            .bind(&nb.sales_rep)
+            .bind(nb.consent.as_ref().map(|c| micros(c.at)))
+            .bind(nb.consent.as_ref().map(|c| c.source.as_str()))
+            .bind(&nb.notes)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+            (BuyerId::new(id), UpsertOutcome::Created)
+        }
+    };
+    Ok(outcome)
+}
+
 // ---------------------------------------------------------------------------
 
 #[async_trait]
 impl LedgerStore for SqliteStore {
     async fn upsert_buyer(&self, nb: &NewBuyer) -> Result<(BuyerId, UpsertOutcome)> {
-        let name = nb.name.trim();
-        if name.is_empty() {
-            return Err(StoreError::Invalid("a buyer needs a name".into()));
-        }
-        let norm = normalize_name(name);
         let mut tx = self.write().await?;
-        let outcome = match find_identity(&mut tx, nb, &norm).await? {
-            Some(row) => {
-                let current = Buyer::try_from(row)?;
-                let merged = merge_buyer(current.clone(), nb, name, &norm);
-                if merged == current {
-                    (current.id, UpsertOutcome::Unchanged)
-                } else {
-                    write_buyer(&mut tx, &merged, None).await?;
-                    (current.id, UpsertOutcome::Updated)
-                }
-            }
-            None => {
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO buyers (external_key, name, name_norm, company, whatsapp, \
-                     phone_raw, email, country, time_zone, language, sales_rep, consent_at, \
-                     consent_source, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-                     RETURNING id",
-                )
-                .bind(&nb.external_key)
-                .bind(name)
-                .bind(&norm)
-                .bind(&nb.company)
-                .bind(nb.whatsapp.as_ref().map(|p| p.as_str()))
-                .bind(&nb.phone_raw)
-                .bind(&nb.email)
-                .bind(nb.country.as_ref().map(|c| c.as_str()))
-                .bind(&nb.time_zone)
-                .bind(&nb.language)
-                .bind(&nb.sales_rep)
-                .bind(nb.consent.as_ref().map(|c| micros(c.at)))
-                .bind(nb.consent.as_ref().map(|c| c.source.as_str()))
-                .bind(&nb.notes)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db)?;
-                (BuyerId::new(id), UpsertOutcome::Created)
-            }
-        };
+        let outcome = upsert_one(&mut tx, nb).await?;
         tx.commit().await.map_err(db)?;
         Ok(outcome)
+    }
+
+    async fn upsert_buyers(&self, buyers: &[NewBuyer]) -> Result<Vec<(BuyerId, UpsertOutcome)>> {
+        if buyers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.write().await?;
+        let mut out = Vec::with_capacity(buyers.len());
+        for nb in buyers {
+            out.push(upsert_one(&mut tx, nb).await?);
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(out)
     }
 
     async fn get_buyer(&self, id: BuyerId) -> Result<Buyer> {

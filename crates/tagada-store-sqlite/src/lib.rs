@@ -40,8 +40,15 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating it on first use) the database at `url_or_path`: either
-    /// a `sqlite:` URL or a file path. Call [`Migrate::migrate`] before use.
+    /// a `sqlite:` URL or a file path (`:memory:` and `sqlite::memory:` give
+    /// [`SqliteStore::open_in_memory`]). Call [`Migrate::migrate`] before use.
     pub async fn open(url_or_path: &str) -> Result<SqliteStore> {
+        if matches!(
+            url_or_path,
+            ":memory:" | "sqlite::memory:" | "sqlite://:memory:"
+        ) {
+            return SqliteStore::open_in_memory().await;
+        }
         let options = if url_or_path.starts_with("sqlite:") {
             SqliteConnectOptions::from_str(url_or_path).map_err(db)?
         } else {

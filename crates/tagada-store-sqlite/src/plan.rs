@@ -17,7 +17,8 @@ use crate::ledger::fetch_in;
 use crate::rows::{BuyerRow, InvoiceRow, buyer_cols, convert, invoice_cols};
 
 /// Loads the invoices that still matter to the planner: owed, or owed but
-/// disputed (so the plan can say why it skips them), due by the horizon.
+/// disputed (so the plan can say why it skips them), due by the horizon;
+/// without a horizon, every invoice.
 /// With the `(status, due_date)` index this is one range scan per status.
 async fn load_due(conn: &mut SqliteConnection, scope: &SnapshotScope) -> Result<Vec<Invoice>> {
     let rows: Vec<InvoiceRow> = match scope.horizon {
@@ -31,15 +32,12 @@ async fn load_due(conn: &mut SqliteConnection, scope: &SnapshotScope) -> Result<
         .fetch_all(&mut *conn)
         .await
         .map_err(db)?,
-        None => sqlx::query_as(concat!(
-            "SELECT ",
-            invoice_cols!(),
-            " FROM invoices WHERE status IN ('pending', 'in_process', 'partially_paid', \
-             'disputed')"
-        ))
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?,
+        // Unscoped (`tagada plan`): every invoice, so each one the plan
+        // leaves alone is listed with its reason, paid and cancelled too.
+        None => sqlx::query_as(concat!("SELECT ", invoice_cols!(), " FROM invoices"))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?,
     };
     convert(rows)
 }

@@ -68,3 +68,14 @@ async fn open_creates_the_file_and_accepts_urls() {
         .unwrap();
     assert_eq!(fk, 1);
 }
+
+#[tokio::test]
+async fn memory_urls_share_one_database() {
+    let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+    assert_eq!(store.migrate().await.unwrap(), 1);
+    assert_eq!(
+        store.migrate().await.unwrap(),
+        0,
+        "same database on every query"
+    );
+}

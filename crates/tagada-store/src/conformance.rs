@@ -54,6 +54,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@checks $setup;
             migrate_is_idempotent,
             buyer_upsert_identity,
+            upsert_buyers_batch,
             find_buyer_by_every_key,
             buyer_update_and_list,
             invoice_upsert_outcomes,
@@ -409,6 +410,56 @@ pub async fn buyer_upsert_identity<S: Store + 'static>(store: S) {
 
     let all = store.list_buyers(&BuyerFilter::default()).await.unwrap();
     assert_eq!(all.len(), 5, "buyers: {all:?}");
+}
+
+/// `upsert_buyers` applies the same identity rules row by row, in order:
+/// a row may match a buyer created earlier in the same batch.
+pub async fn upsert_buyers_batch<S: Store + 'static>(store: S) {
+    let (existing, _) = store.upsert_buyer(&buyer("Acme Traders", 1)).await.unwrap();
+    let rows = vec![
+        buyer("Bharat Steel", 2),
+        buyer("acme traders", 1),
+        NewBuyer {
+            company: Some("Bharat Steel Pvt Ltd".into()),
+            ..buyer("Bharat Steel", 2)
+        },
+        NewBuyer {
+            external_key: Some("K-3".into()),
+            ..buyer("Chopra Metals", 3)
+        },
+        NewBuyer {
+            external_key: Some("K-3".into()),
+            ..buyer("Chopra Metals", 3)
+        },
+    ];
+    let out = store.upsert_buyers(&rows).await.unwrap();
+    let outcomes: Vec<UpsertOutcome> = out.iter().map(|(_, o)| *o).collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            UpsertOutcome::Created,
+            UpsertOutcome::Unchanged,
+            UpsertOutcome::Updated,
+            UpsertOutcome::Created,
+            UpsertOutcome::Unchanged,
+        ]
+    );
+    assert_eq!(out[1].0, existing);
+    assert_eq!(out[0].0, out[2].0);
+    assert_eq!(out[3].0, out[4].0);
+    assert_eq!(
+        store.get_buyer(out[2].0).await.unwrap().company.as_deref(),
+        Some("Bharat Steel Pvt Ltd")
+    );
+    assert_eq!(
+        store
+            .list_buyers(&BuyerFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    assert!(store.upsert_buyers(&[]).await.unwrap().is_empty());
 }
 
 /// `find_buyer` accepts a `B12` id, an external key, an E.164 number (or the
@@ -1379,12 +1430,12 @@ pub async fn snapshot_horizon_scope<S: Store + 'static>(store: S) {
     let numbers: BTreeSet<&str> = full.invoices.iter().map(|i| i.number.as_str()).collect();
     assert_eq!(
         numbers,
-        BTreeSet::from(["A1", "A2", "A3", "A4", "A5", "A6", "B1", "C1"]),
-        "no horizon: every unsettled invoice plus history since 2020"
+        BTreeSet::from(["A1", "A2", "A3", "A4", "A5", "A6", "B1", "C1", "D1"]),
+        "no horizon: every invoice, settled ones too, so the plan can say why each is skipped"
     );
     assert_eq!(full.not_loaded_not_yet_due, 0);
     let buyers: BTreeSet<BuyerId> = full.buyers.iter().map(|b| b.id).collect();
-    assert_eq!(buyers, BTreeSet::from([a.id, b.id, c.id]));
+    assert_eq!(buyers, BTreeSet::from([a.id, b.id, c.id, d.id]));
 }
 
 /// Applying a plan writes reminders and messages once: the same plan again,

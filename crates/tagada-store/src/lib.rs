@@ -59,6 +59,15 @@ pub trait LedgerStore: Send + Sync {
     /// key, else WhatsApp number, else case-insensitive name). Returns its id
     /// and whether anything changed.
     async fn upsert_buyer(&self, buyer: &NewBuyer) -> Result<(BuyerId, UpsertOutcome)>;
+    /// [`LedgerStore::upsert_buyer`] for many buyers, in order. Backends
+    /// override it to use one transaction (imports create thousands).
+    async fn upsert_buyers(&self, buyers: &[NewBuyer]) -> Result<Vec<(BuyerId, UpsertOutcome)>> {
+        let mut out = Vec::with_capacity(buyers.len());
+        for b in buyers {
+            out.push(self.upsert_buyer(b).await?);
+        }
+        Ok(out)
+    }
     async fn get_buyer(&self, id: BuyerId) -> Result<Buyer>;
     /// Finds a buyer by `B12` id, external key, E.164 number or exact name (case-insensitive).
     async fn find_buyer(&self, key: &str) -> Result<Option<Buyer>>;

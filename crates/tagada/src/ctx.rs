@@ -42,7 +42,11 @@ pub async fn open_store(db: &DatabaseConfig) -> anyhow::Result<Arc<dyn Store>> {
                 .with_context(|| format!("opening {}", db.masked_url()))?,
         )
     } else {
-        anyhow::bail!("PGPENDING {}", db.masked_url())
+        Arc::new(
+            tagada_store_postgres::PostgresStore::connect(url)
+                .await
+                .with_context(|| format!("connecting to {}", db.masked_url()))?,
+        )
     };
     store
         .migrate()

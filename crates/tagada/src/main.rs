@@ -25,7 +25,13 @@ struct Cli {
     #[arg(long, global = true, env = "TAGADA_DATABASE_URL", value_name = "URL")]
     database_url: Option<String>,
     /// Run as if it were this instant (RFC 3339); for rehearsals and tests.
-    #[arg(long, global = true, env = "TAGADA_NOW", value_name = "INSTANT", hide = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "TAGADA_NOW",
+        value_name = "INSTANT",
+        hide = true
+    )]
     now: Option<jiff::Timestamp>,
     #[command(subcommand)]
     command: Command,

@@ -308,7 +308,7 @@ pub(crate) struct SourceError {
 
 #[derive(Debug)]
 enum Source {
-    Csv(CsvSource),
+    Csv(Box<CsvSource>),
     Sheet(SheetSource),
 }
 
@@ -395,7 +395,14 @@ pub fn open(path: &Path, opts: &ImportOptions) -> Result<FileRows, FileError> {
         &opts.mapping,
     )
     .map_err(io_err)?;
-    FileRows::start(name, kind, Source::Csv(source), Some(total), counter, opts)
+    FileRows::start(
+        name,
+        kind,
+        Source::Csv(Box::new(source)),
+        Some(total),
+        counter,
+        opts,
+    )
 }
 
 /// Reads from memory or any other reader; `name` is used in messages.
@@ -436,7 +443,7 @@ pub fn open_reader<R: Read + Send + 'static>(
     FileRows::start(
         name.to_string(),
         kind,
-        Source::Csv(source),
+        Source::Csv(Box::new(source)),
         None,
         counter,
         opts,

@@ -1,0 +1,411 @@
+//! The outbox: claims under a lease, attempts, completion.
+//!
+//! A claim is one short transaction: settle lapsed leases, then lock the
+//! oldest due `pending` rows with `FOR UPDATE SKIP LOCKED` (concurrent
+//! workers pass over each other's rows instead of waiting) and move them to
+//! `in_flight`, each with a fresh lease token from `outbox_lease_seq`.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use jiff::{SignedDuration, Timestamp};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+use tagada_core::ledger::{Buyer, Invoice};
+use tagada_core::outbox::OutboxStatus;
+use tagada_core::{InvoiceId, OutboxId};
+use tagada_store::{
+    Attempt, AttemptOutcome, ClaimedMessage, LeaseToken, OutboxFilter, OutboxMessage, OutboxStore,
+    Result, StoreError,
+};
+
+use crate::PostgresStore;
+use crate::conv::{db, from_json, micros, outbox_status, phone, to_json, ts};
+use crate::ledger::{cancel_reminders, fetch_in};
+use crate::rows::{
+    AttemptRow, BuyerRow, InvoiceRow, OutboxRow, buyer_cols, convert, invoice_cols, outbox_cols,
+};
+
+/// The invoices each message carries.
+async fn invoice_ids_of(
+    conn: &mut PgConnection,
+    outbox_ids: &[i64],
+) -> Result<HashMap<i64, Vec<InvoiceId>>> {
+    let rows: Vec<(i64, i64)> = fetch_in(
+        conn,
+        "SELECT outbox_id, invoice_id FROM outbox_invoices WHERE",
+        "outbox_id",
+        outbox_ids,
+        "ORDER BY outbox_id, invoice_id",
+    )
+    .await?;
+    let mut map: HashMap<i64, Vec<InvoiceId>> = HashMap::new();
+    for (o, i) in rows {
+        map.entry(o).or_default().push(InvoiceId::new(i));
+    }
+    Ok(map)
+}
+
+async fn messages_with_invoices(
+    conn: &mut PgConnection,
+    rows: Vec<OutboxRow>,
+) -> Result<Vec<OutboxMessage>> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut links = invoice_ids_of(conn, &ids).await?;
+    rows.into_iter()
+        .map(|r| {
+            let inv = links.remove(&r.id).unwrap_or_default();
+            r.into_message(inv)
+        })
+        .collect()
+}
+
+/// Lapsed leases: a send that started has an unknown outcome and goes to
+/// review (recorded as an attempt); a claim that never sent goes back to
+/// pending, as if never claimed. Rows another worker is settling are skipped.
+async fn settle_lapsed(conn: &mut PgConnection, now: Timestamp) -> Result<()> {
+    let error = "lease expired after the send started: outcome unknown".to_string();
+    sqlx::query(
+        "WITH lapsed AS ( \
+           SELECT id FROM outbox WHERE status = 'in_flight' AND lease_until <= $1 \
+             AND sending_started_at IS NOT NULL FOR UPDATE SKIP LOCKED), \
+         moved AS ( \
+           UPDATE outbox o SET status = 'needs_review', attempts = o.attempts + 1, \
+                  last_error = $2, lease_token = NULL, lease_until = NULL, updated_at = $1 \
+           FROM lapsed WHERE o.id = lapsed.id \
+           RETURNING o.id, o.attempts, o.worker, o.sending_started_at) \
+         INSERT INTO attempts (outbox_id, attempt, at, worker, outcome) \
+         SELECT id, attempts, sending_started_at, coalesce(worker, ''), $3::jsonb FROM moved",
+    )
+    .bind(micros(now))
+    .bind(&error)
+    .bind(to_json(&AttemptOutcome::NeedsReview {
+        error: error.clone(),
+    })?)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    sqlx::query(
+        "UPDATE outbox SET status = 'pending', lease_token = NULL, lease_until = NULL, \
+         worker = NULL, updated_at = $1 \
+         WHERE id IN (SELECT id FROM outbox WHERE status = 'in_flight' AND lease_until <= $1 \
+                      AND sending_started_at IS NULL FOR UPDATE SKIP LOCKED)",
+    )
+    .bind(micros(now))
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct ClaimRow {
+    id: i64,
+    lease_token: i64,
+    attempts: i64,
+    buyer_id: i64,
+    to_phone: String,
+    message: String,
+    escalate: bool,
+    send_at: i64,
+    not_before: i64,
+}
+
+/// Checks the caller still holds the lease on an in-flight row.
+async fn check_lease(
+    conn: &mut PgConnection,
+    id: OutboxId,
+    lease: LeaseToken,
+) -> Result<(i64, Option<String>)> {
+    let row: Option<(String, Option<i64>, i64, Option<String>)> = sqlx::query_as(
+        "SELECT status, lease_token, attempts, worker FROM outbox WHERE id = $1 FOR UPDATE",
+    )
+    .bind(id.get())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?;
+    match row {
+        None => Err(StoreError::not_found("outbox message", id)),
+        Some((status, token, attempts, worker))
+            if status == OutboxStatus::InFlight.as_str() && token == Some(lease.0) =>
+        {
+            Ok((attempts, worker))
+        }
+        Some(_) => Err(StoreError::LeaseLost(id)),
+    }
+}
+
+#[async_trait]
+impl OutboxStore for PostgresStore {
+    async fn claim(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        lease: SignedDuration,
+        worker: &str,
+    ) -> Result<Vec<ClaimedMessage>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let lease_until = now
+            .checked_add(lease)
+            .map_err(|e| StoreError::Invalid(format!("lease: {e}")))?;
+        let mut tx = self.begin().await?;
+        settle_lapsed(&mut tx, now).await?;
+        let mut rows: Vec<ClaimRow> = sqlx::query_as(
+            "WITH due AS ( \
+               SELECT id FROM outbox WHERE status = 'pending' AND not_before <= $1 \
+               ORDER BY not_before, id LIMIT $2 FOR UPDATE SKIP LOCKED) \
+             UPDATE outbox o SET status = 'in_flight', lease_token = nextval('outbox_lease_seq'), \
+                    lease_until = $3, worker = $4, sending_started_at = NULL, updated_at = $1 \
+             FROM due WHERE o.id = due.id \
+             RETURNING o.id, o.lease_token, o.attempts, o.buyer_id, o.to_phone, \
+                       o.message::text AS message, o.escalate, o.send_at, o.not_before",
+        )
+        .bind(micros(now))
+        .bind(i64::from(limit))
+        .bind(micros(lease_until))
+        .bind(worker)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        rows.sort_by_key(|r| (r.not_before, r.id));
+
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let links = invoice_ids_of(&mut tx, &ids).await?;
+        let mut invoice_ids: Vec<i64> = links.values().flatten().map(|i| i.get()).collect();
+        invoice_ids.sort_unstable();
+        invoice_ids.dedup();
+        let invoices: Vec<Invoice> = convert(
+            fetch_in::<InvoiceRow>(
+                &mut tx,
+                concat!("SELECT ", invoice_cols!(), " FROM invoices WHERE"),
+                "id",
+                &invoice_ids,
+                "",
+            )
+            .await?,
+        )?;
+        let invoices: HashMap<InvoiceId, Invoice> =
+            invoices.into_iter().map(|i| (i.id, i)).collect();
+        let mut buyer_ids: Vec<i64> = rows.iter().map(|r| r.buyer_id).collect();
+        buyer_ids.sort_unstable();
+        buyer_ids.dedup();
+        let buyers: Vec<Buyer> = convert(
+            fetch_in::<BuyerRow>(
+                &mut tx,
+                concat!("SELECT ", buyer_cols!(), " FROM buyers WHERE"),
+                "id",
+                &buyer_ids,
+                "",
+            )
+            .await?,
+        )?;
+        let buyers: HashMap<i64, Buyer> = buyers.into_iter().map(|b| (b.id.get(), b)).collect();
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let buyer = buyers
+                .get(&r.buyer_id)
+                .cloned()
+                .ok_or_else(|| StoreError::not_found("buyer", r.buyer_id))?;
+            let carried = links
+                .get(&r.id)
+                .map(|ids| {
+                    ids.iter()
+                        .filter_map(|i| invoices.get(i).cloned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push(ClaimedMessage {
+                id: OutboxId::new(r.id),
+                lease: LeaseToken(r.lease_token),
+                attempt: u32::try_from(r.attempts + 1).unwrap_or(u32::MAX),
+                buyer,
+                invoices: carried,
+                to: phone("outbox", r.to_phone)?,
+                message: from_json("outbox", &r.message)?,
+                escalate: r.escalate,
+                send_at: ts("outbox", r.send_at)?,
+            });
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn mark_sending(&self, id: OutboxId, lease: LeaseToken, now: Timestamp) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE outbox SET sending_started_at = $1, updated_at = $2 \
+             WHERE id = $3 AND status = 'in_flight' AND lease_token = $4 AND lease_until > $5",
+        )
+        .bind(micros(now))
+        .bind(micros(now))
+        .bind(id.get())
+        .bind(lease.0)
+        .bind(micros(now))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        if done == 1 {
+            return Ok(());
+        }
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM outbox WHERE id = $1")
+            .bind(id.get())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        match exists {
+            None => Err(StoreError::not_found("outbox message", id)),
+            Some(_) => Err(StoreError::LeaseLost(id)),
+        }
+    }
+
+    async fn complete(
+        &self,
+        id: OutboxId,
+        lease: LeaseToken,
+        outcome: &AttemptOutcome,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let (attempts, worker) = check_lease(&mut tx, id, lease).await?;
+        let attempt = attempts + 1;
+        let next = match outcome {
+            AttemptOutcome::Sent { .. } => OutboxStatus::Sent,
+            AttemptOutcome::Retry { .. } => OutboxStatus::Pending,
+            AttemptOutcome::Dead { .. } => OutboxStatus::Dead,
+            AttemptOutcome::NeedsReview { .. } => OutboxStatus::NeedsReview,
+            AttemptOutcome::Cancelled { .. } => OutboxStatus::Cancelled,
+        };
+        debug_assert!(OutboxStatus::InFlight.can_move_to(next));
+        let (provider_id, error, not_before) = match outcome {
+            AttemptOutcome::Sent { provider_id } => (provider_id.clone(), None, None),
+            AttemptOutcome::Retry { error, retry_at } => (None, Some(error), Some(*retry_at)),
+            AttemptOutcome::Dead { error } | AttemptOutcome::NeedsReview { error } => {
+                (None, Some(error), None)
+            }
+            AttemptOutcome::Cancelled { reason } => (None, Some(reason), None),
+        };
+        let sent = next == OutboxStatus::Sent;
+        sqlx::query(
+            "UPDATE outbox SET status = $1, attempts = $2, lease_token = NULL, lease_until = NULL, \
+             sending_started_at = NULL, \
+             worker = CASE WHEN $3 THEN NULL ELSE worker END, \
+             last_error = CASE WHEN $4 THEN last_error ELSE $5 END, \
+             provider_id = coalesce($6, provider_id), \
+             delivery = CASE WHEN $7 THEN coalesce(delivery, 'accepted') ELSE delivery END, \
+             sent_at = CASE WHEN $8 THEN $9 ELSE sent_at END, \
+             not_before = coalesce($10, not_before), updated_at = $11 WHERE id = $12",
+        )
+        .bind(next.as_str())
+        .bind(attempt)
+        .bind(next == OutboxStatus::Pending)
+        .bind(sent)
+        .bind(error)
+        .bind(provider_id)
+        .bind(sent)
+        .bind(sent)
+        .bind(micros(now))
+        .bind(not_before.map(micros))
+        .bind(micros(now))
+        .bind(id.get())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        sqlx::query(
+            "INSERT INTO attempts (outbox_id, attempt, at, worker, outcome) \
+             VALUES ($1, $2, $3, $4, $5::jsonb)",
+        )
+        .bind(id.get())
+        .bind(attempt)
+        .bind(micros(now))
+        .bind(worker.unwrap_or_default())
+        .bind(to_json(outcome)?)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if next == OutboxStatus::Cancelled {
+            cancel_reminders(&mut tx, &[id.get()], now).await?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    async fn get_message(&self, id: OutboxId) -> Result<OutboxMessage> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        let row: Option<OutboxRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            outbox_cols!(),
+            " FROM outbox WHERE id = $1"
+        ))
+        .bind(id.get())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?;
+        let row = row.ok_or_else(|| StoreError::not_found("outbox message", id))?;
+        messages_with_invoices(&mut conn, vec![row])
+            .await
+            .map(|mut v| v.remove(0))
+    }
+
+    async fn list_messages(&self, filter: &OutboxFilter) -> Result<Vec<OutboxMessage>> {
+        let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(concat!(
+            "SELECT ",
+            outbox_cols!(),
+            " FROM outbox WHERE 1 = 1"
+        ));
+        if !filter.statuses.is_empty() {
+            qb.push(" AND status IN (");
+            let mut sep = qb.separated(", ");
+            for s in &filter.statuses {
+                sep.push_bind(s.as_str());
+            }
+            qb.push(")");
+        }
+        if let Some(b) = filter.buyer {
+            qb.push(" AND buyer_id = ").push_bind(b.get());
+        }
+        if let Some(i) = filter.invoice {
+            qb.push(" AND id IN (SELECT outbox_id FROM outbox_invoices WHERE invoice_id = ")
+                .push_bind(i.get())
+                .push(")");
+        }
+        if let Some(since) = filter.since {
+            qb.push(" AND created_at >= ").push_bind(micros(since));
+        }
+        qb.push(" ORDER BY id");
+        if let Some(limit) = filter.limit {
+            qb.push(" LIMIT ").push_bind(i64::from(limit));
+        }
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        let rows: Vec<OutboxRow> = qb
+            .build_query_as()
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?;
+        messages_with_invoices(&mut conn, rows).await
+    }
+
+    async fn list_attempts(&self, id: OutboxId) -> Result<Vec<Attempt>> {
+        let rows: Vec<AttemptRow> = sqlx::query_as(
+            "SELECT outbox_id, attempt, at, worker, outcome::text AS outcome FROM attempts \
+             WHERE outbox_id = $1 \
+             ORDER BY attempt",
+        )
+        .bind(id.get())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        convert(rows)
+    }
+
+    async fn outbox_counts(&self) -> Result<Vec<(OutboxStatus, u64)>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, count(*) FROM outbox GROUP BY status ORDER BY status")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+        rows.into_iter()
+            .map(|(s, n)| Ok((outbox_status(&s)?, u64::try_from(n).unwrap_or(0))))
+            .collect()
+    }
+}
