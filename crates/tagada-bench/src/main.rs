@@ -56,6 +56,9 @@ enum Cmd {
         /// Repetitions of the timed part.
         #[arg(long, default_value_t = 3)]
         repeat: u32,
+        /// Open invoices per buyer (a due buyer's other invoices are loaded as history).
+        #[arg(long, default_value_t = 10)]
+        per_buyer: u64,
     },
 }
 
@@ -193,23 +196,29 @@ async fn bench_import(rows: u64, dir: &Path, database_url: Option<String>) -> an
 }
 
 /// Seeds `open` open invoices: `due` of them due on or before today, the
-/// rest due 30–300 days from now. 50 invoices per buyer.
-async fn seed_ledger(store: &dyn Store, open: u64, due: u64) -> anyhow::Result<()> {
+/// rest due 30–300 days from now, `per_buyer` invoices per buyer.
+async fn seed_ledger(store: &dyn Store, open: u64, due: u64, per_buyer: u64) -> anyhow::Result<()> {
     let today: Date = now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
-    let per_buyer = 50u64;
     let buyers = open.div_ceil(per_buyer);
     let mut buyer_ids = Vec::with_capacity(buyers as usize);
+    let mut chunk = Vec::with_capacity(1000);
     for b in 0..buyers {
-        let phone = Phone::try_from(format!("+9198{:08}", 10_000_000 + b))?;
-        let (id, _) = store
-            .upsert_buyer(&NewBuyer {
-                external_key: Some(format!("bench-{b}")),
-                name: format!("Bench Buyer {b}"),
-                whatsapp: Some(phone),
-                ..Default::default()
-            })
-            .await?;
-        buyer_ids.push(id);
+        chunk.push(NewBuyer {
+            external_key: Some(format!("bench-{b}")),
+            name: format!("Bench Buyer {b}"),
+            whatsapp: Some(Phone::try_from(format!("+9198{:08}", 10_000_000 + b))?),
+            ..Default::default()
+        });
+        if chunk.len() == 1000 || b + 1 == buyers {
+            buyer_ids.extend(
+                store
+                    .upsert_buyers(&chunk)
+                    .await?
+                    .into_iter()
+                    .map(|(id, _)| id),
+            );
+            chunk.clear();
+        }
     }
     // Due invoices are spread over distinct buyers first, as in real ledgers.
     let mut batch = Vec::with_capacity(5000);
@@ -251,6 +260,7 @@ async fn seed_ledger(store: &dyn Store, open: u64, due: u64) -> anyhow::Result<(
 async fn bench_plan(
     open: u64,
     due: u64,
+    per_buyer: u64,
     dir: &Path,
     database_url: Option<String>,
     repeat: u32,
@@ -258,11 +268,11 @@ async fn bench_plan(
     let config = Config::load_with_env(None, &Overrides::default(), false)?;
     let url = match database_url {
         Some(u) => u,
-        None => fresh_sqlite(dir, &format!("plan-{open}-{due}.db"))?,
+        None => fresh_sqlite(dir, &format!("plan-{open}-{due}-{per_buyer}.db"))?,
     };
     let store = open_store_fresh(&url).await?;
     let t = Instant::now();
-    seed_ledger(store.as_ref(), open, due).await?;
+    seed_ledger(store.as_ref(), open, due, per_buyer).await?;
     println!(
         "seeded {open} open invoices ({due} due) in {:.1?}",
         t.elapsed()
@@ -276,13 +286,13 @@ async fn bench_plan(
         let plan = tagada_core::planner::plan(&snapshot, &config.planner, now());
         let planned = t2.elapsed();
         println!(
-            "run {}: load_snapshot {:.0?} ({} invoices loaded, {} counted only) + plan {:.0?} = {:.0?} total; {} messages, {} skipped",
+            "run {}: load_snapshot {} ms ({} invoices loaded, {} counted only) + plan {} ms = {} ms total; {} messages, {} skipped",
             r + 1,
-            loaded,
+            loaded.as_millis(),
             snapshot.invoices.len(),
             snapshot.not_loaded_not_yet_due,
-            planned,
-            loaded + planned,
+            planned.as_millis(),
+            (loaded + planned).as_millis(),
             plan.messages.len(),
             plan.skipped.len()
         );
@@ -291,8 +301,8 @@ async fn bench_plan(
     let t = Instant::now();
     let plan = build_plan(store.as_ref(), &config.planner, now(), Scope::Due).await?;
     println!(
-        "build_plan (use case): {:.0?}, {} messages",
-        t.elapsed(),
+        "build_plan (use case): {} ms, {} messages",
+        t.elapsed().as_millis(),
         plan.messages.len()
     );
     Ok(())
@@ -327,6 +337,7 @@ async fn main() -> anyhow::Result<()> {
             dir,
             database_url,
             repeat,
-        } => bench_plan(open, due, &dir, database_url, repeat).await,
+            per_buyer,
+        } => bench_plan(open, due, per_buyer, &dir, database_url, repeat).await,
     }
 }

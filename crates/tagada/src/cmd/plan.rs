@@ -42,7 +42,23 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     if args.json {
         print_json(&plan)?;
     } else {
-        print_plan(&plan, args.all);
+        // Name the buyers of the invoices listed as not reminded.
+        let mut names = std::collections::HashMap::new();
+        for s in plan
+            .skipped
+            .iter()
+            .filter(|s| args.all || !is_settled(&s.reason))
+        {
+            if names.len() >= 500 {
+                break;
+            }
+            if let std::collections::hash_map::Entry::Vacant(e) = names.entry(s.buyer_id)
+                && let Ok(b) = store.get_buyer(s.buyer_id).await
+            {
+                e.insert(b.company.unwrap_or(b.name));
+            }
+        }
+        print_plan(&plan, args.all, &names);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -67,7 +83,15 @@ pub fn reason_text(r: &SkipReason) -> String {
     }
 }
 
-pub fn print_plan(plan: &Plan, all: bool) {
+fn is_settled(r: &SkipReason) -> bool {
+    matches!(r, SkipReason::Paid | SkipReason::Cancelled)
+}
+
+pub fn print_plan(
+    plan: &Plan,
+    all: bool,
+    names: &std::collections::HashMap<tagada_core::BuyerId, String>,
+) {
     if plan.messages.is_empty() {
         println!("Nothing to send.");
     } else {
@@ -111,14 +135,18 @@ pub fn print_plan(plan: &Plan, all: bool) {
     let listed: Vec<_> = plan
         .skipped
         .iter()
-        .filter(|s| all || !matches!(s.reason, SkipReason::Paid | SkipReason::Cancelled))
+        .filter(|s| all || !is_settled(&s.reason))
         .collect();
     if !listed.is_empty() {
         let mut t = table(&["invoice", "buyer", "why not"]);
         for s in &listed {
+            let buyer = names
+                .get(&s.buyer_id)
+                .cloned()
+                .unwrap_or_else(|| s.buyer_id.to_string());
             t.add_row(vec![
                 s.invoice_number.clone(),
-                s.buyer_id.to_string(),
+                buyer,
                 reason_text(&s.reason),
             ]);
         }
