@@ -1,8 +1,10 @@
 //! Invoice imports in batches, and rejected rows.
 //!
 //! A batch is one transaction under the import advisory lock: one lookup of
-//! every number (`= ANY($1)`), new rows in one `INSERT ... SELECT FROM
+//! every number (`= ANY($1)`), buyers looked up only when no stored invoice
+//! already vouches for them, new rows in one `INSERT ... SELECT FROM
 //! UNNEST(...)` per 10,000, changed rows in one `UPDATE ... FROM UNNEST`.
+//! Re-importing an unchanged file is the lock and the number lookup.
 
 use std::collections::{HashMap, HashSet};
 
@@ -292,22 +294,10 @@ impl ImportStore for PostgresStore {
         let mut tx = self.begin().await?;
         lock(&mut tx, locks::IMPORT).await?;
 
-        // which buyers exist
-        let mut buyer_ids: Vec<i64> = rows.iter().map(|r| r.buyer_id.get()).collect();
-        buyer_ids.sort_unstable();
-        buyer_ids.dedup();
-        let known_buyers: HashSet<i64> =
-            fetch_in::<(i64,)>(&mut tx, "SELECT id FROM buyers WHERE", "id", &buyer_ids, "")
-                .await?
-                .into_iter()
-                .map(|(id,)| id)
-                .collect();
-
         // which numbers exist
         let mut numbers: Vec<&str> = rows.iter().map(|r| r.number.trim()).collect();
         numbers.sort_unstable();
         numbers.dedup();
-        let mut known: HashMap<String, Known> = HashMap::with_capacity(numbers.len());
         let found: Vec<(i64, String, i64, String)> = sqlx::query_as(
             "SELECT id, number, buyer_id, source_hash FROM invoices WHERE number = ANY($1)",
         )
@@ -315,7 +305,11 @@ impl ImportStore for PostgresStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(db)?;
+        let mut known: HashMap<String, Known> = HashMap::with_capacity(numbers.len());
+        // a stored invoice's buyer exists (foreign key); look up only the others
+        let mut known_buyers: HashSet<i64> = HashSet::with_capacity(numbers.len());
         for (id, number, buyer_id, hash) in found {
+            known_buyers.insert(buyer_id);
             known.insert(
                 number,
                 Known::Stored {
@@ -326,6 +320,19 @@ impl ImportStore for PostgresStore {
                 },
             );
         }
+        let mut unproven: Vec<i64> = rows
+            .iter()
+            .map(|r| r.buyer_id.get())
+            .filter(|id| !known_buyers.contains(id))
+            .collect();
+        unproven.sort_unstable();
+        unproven.dedup();
+        known_buyers.extend(
+            fetch_in::<(i64,)>(&mut tx, "SELECT id FROM buyers WHERE", "id", &unproven, "")
+                .await?
+                .into_iter()
+                .map(|(id,)| id),
+        );
         // full rows only for stored invoices whose source row changed
         let mut changed: Vec<i64> = rows
             .iter()
@@ -434,14 +441,18 @@ impl ImportStore for PostgresStore {
             }
         }
 
-        let new_ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT nextval(pg_get_serial_sequence('invoices', 'id')) \
-             FROM generate_series(1, $1::bigint)",
-        )
-        .bind(inserts.len() as i64)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db)?;
+        let new_ids: Vec<i64> = if inserts.is_empty() {
+            Vec::new()
+        } else {
+            sqlx::query_scalar(
+                "SELECT nextval(pg_get_serial_sequence('invoices', 'id')) \
+                 FROM generate_series(1, $1::bigint)",
+            )
+            .bind(inserts.len() as i64)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?
+        };
         insert_invoices(&mut tx, &inserts, &new_ids, now).await?;
         let mut updates: Vec<_> = updates.into_values().collect();
         updates.sort_by_key(|(inv, _)| inv.id);

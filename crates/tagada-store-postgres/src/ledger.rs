@@ -13,12 +13,13 @@ use tagada_store::{
 };
 
 use crate::conv::{
-    OPEN_STATUSES, date_text, db, micros, normalize_name, opt_date_text, opt_micros,
+    BATCH_ROWS, OPEN_STATUSES, date_text, db, micros, normalize_name, opt_date_text, opt_micros,
     parse_buyer_ref, to_json,
 };
+use crate::identity::{Batch, Lookup};
 use crate::rows::{
-    BuyerRow, InvoiceRow, NoteRow, PaymentRow, buyer_cols, convert, invoice_cols, note_cols,
-    payment_cols,
+    BuyerNormRow, BuyerRow, InvoiceRow, NoteRow, PaymentRow, buyer_cols, convert, invoice_cols,
+    note_cols, payment_cols,
 };
 use crate::{PostgresStore, lock, locks};
 
@@ -264,91 +265,6 @@ async fn insert_note(conn: &mut PgConnection, note: &NewNote) -> Result<Note> {
     })
 }
 
-// ---------------------------------------------------------------------------
-// Buyer identity.
-
-/// Finds the stored buyer a source row describes: same external key; else
-/// same WhatsApp number; else same normalised name. A stored buyer with a
-/// different external key, or a name match with a different number, is
-/// someone else.
-async fn find_identity(
-    conn: &mut PgConnection,
-    nb: &NewBuyer,
-    norm: &str,
-) -> Result<Option<BuyerRow>> {
-    if let Some(key) = &nb.external_key {
-        let row: Option<BuyerRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            buyer_cols!(),
-            " FROM buyers WHERE external_key = $1"
-        ))
-        .bind(key)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?;
-        if row.is_some() {
-            return Ok(row);
-        }
-    }
-    let key = nb.external_key.as_deref();
-    let wa = nb.whatsapp.as_ref().map(|p| p.as_str());
-    if let Some(wa) = wa {
-        let row: Option<BuyerRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            buyer_cols!(),
-            " FROM buyers WHERE whatsapp = $1 AND ($2::text IS NULL OR external_key IS NULL) \
-             ORDER BY id LIMIT 1"
-        ))
-        .bind(wa)
-        .bind(key)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?;
-        if row.is_some() {
-            return Ok(row);
-        }
-    }
-    sqlx::query_as(concat!(
-        "SELECT ",
-        buyer_cols!(),
-        " FROM buyers WHERE name_norm = $1 AND ($2::text IS NULL OR external_key IS NULL) \
-         AND ($3::text IS NULL OR whatsapp IS NULL OR whatsapp = $4) ORDER BY id LIMIT 1"
-    ))
-    .bind(norm)
-    .bind(key)
-    .bind(wa)
-    .bind(wa)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)
-}
-
-/// Merges a source row into a stored buyer: fields the source gives win,
-/// fields it leaves out stay; the name changes only when it is a different
-/// name (not just different case or spacing).
-fn merge_buyer(mut b: Buyer, nb: &NewBuyer, name: &str, norm: &str) -> Buyer {
-    if normalize_name(&b.name) != norm {
-        b.name = name.to_string();
-    }
-    fn set<T: Clone>(slot: &mut Option<T>, v: &Option<T>) {
-        if v.is_some() {
-            slot.clone_from(v);
-        }
-    }
-    set(&mut b.external_key, &nb.external_key);
-    set(&mut b.company, &nb.company);
-    set(&mut b.whatsapp, &nb.whatsapp);
-    set(&mut b.phone_raw, &nb.phone_raw);
-    set(&mut b.email, &nb.email);
-    set(&mut b.country, &nb.country);
-    set(&mut b.time_zone, &nb.time_zone);
-    set(&mut b.language, &nb.language);
-    set(&mut b.sales_rep, &nb.sales_rep);
-    set(&mut b.consent, &nb.consent);
-    set(&mut b.notes, &nb.notes);
-    b
-}
-
 /// Writes every column a buyer has (identity, contact, flags).
 async fn write_buyer(conn: &mut PgConnection, b: &Buyer, now: Option<Timestamp>) -> Result<()> {
     sqlx::query(
@@ -428,52 +344,156 @@ async fn duplicate_of(
     }))
 }
 
-/// Creates or updates one buyer inside the caller's transaction.
-async fn upsert_one(conn: &mut PgConnection, nb: &NewBuyer) -> Result<(BuyerId, UpsertOutcome)> {
-    let name = nb.name.trim();
-    if name.is_empty() {
-        return Err(StoreError::Invalid("a buyer needs a name".into()));
+// ---------------------------------------------------------------------------
+// Buyer upserts, set-based (identity rules in `identity`).
+
+/// Binds the arrays `$1..$15` of `UNNEST`: `id` and every column a batch
+/// writes when it creates or merges buyers.
+fn bind_upsert_arrays<'q>(
+    q: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
+    buyers: &[&Buyer],
+) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
+    fn col<T>(buyers: &[&Buyer], f: impl Fn(&Buyer) -> T) -> Vec<T> {
+        buyers.iter().map(|b| f(b)).collect()
     }
-    let norm = normalize_name(name);
-    let outcome = match find_identity(&mut *conn, nb, &norm).await? {
-        Some(row) => {
-            let current = Buyer::try_from(row)?;
-            let merged = merge_buyer(current.clone(), nb, name, &norm);
-            if merged == current {
-                (current.id, UpsertOutcome::Unchanged)
-            } else {
-                write_buyer(&mut *conn, &merged, None).await?;
-                (current.id, UpsertOutcome::Updated)
-            }
-        }
-        None => {
-            let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO buyers (external_key, name, name_norm, company, whatsapp, \
-                     phone_raw, email, country, time_zone, language, sales_rep, consent_at, \
-                     consent_source, notes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-                     RETURNING id",
-                )
-                .bind(&nb.external_key)
-                .bind(name)
-                .bind(&norm)
-                .bind(&nb.company)
-                .bind(nb.whatsapp.as_ref().map(|p| p.as_str()))
-                .bind(&nb.phone_raw)
-                .bind(&nb.email)
-                .bind(nb.country.as_ref().map(|c| c.as_str()))
-                .bind(&nb.time_zone)
-                .bind(&nb.language)
-                .bind(&nb.sales_rep)
-                .bind(nb.consent.as_ref().map(|c| micros(c.at)))
-                .bind(nb.consent.as_ref().map(|c| c.source.as_str()))
-                .bind(&nb.notes)
-                .fetch_one(&mut *conn)
+    q.bind(col(buyers, |b| b.id.get()))
+        .bind(col(buyers, |b| b.external_key.clone()))
+        .bind(col(buyers, |b| b.name.clone()))
+        .bind(col(buyers, |b| normalize_name(&b.name)))
+        .bind(col(buyers, |b| b.company.clone()))
+        .bind(col(buyers, |b| {
+            b.whatsapp.as_ref().map(|p| p.as_str().to_string())
+        }))
+        .bind(col(buyers, |b| b.phone_raw.clone()))
+        .bind(col(buyers, |b| b.email.clone()))
+        .bind(col(buyers, |b| {
+            b.country.as_ref().map(|c| c.as_str().to_string())
+        }))
+        .bind(col(buyers, |b| b.time_zone.clone()))
+        .bind(col(buyers, |b| b.language.clone()))
+        .bind(col(buyers, |b| b.sales_rep.clone()))
+        .bind(col(buyers, |b| b.consent.as_ref().map(|c| micros(c.at))))
+        .bind(col(buyers, |b| b.consent.as_ref().map(|c| c.source.clone())))
+        .bind(col(buyers, |b| b.notes.clone()))
+}
+
+/// `UNNEST` of the arrays [`bind_upsert_arrays`] binds, as table `u`.
+macro_rules! upsert_unnest {
+    () => {
+        "UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+         $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
+         $13::bigint[], $14::text[], $15::text[]) \
+         AS u(id, external_key, name, name_norm, company, whatsapp, phone_raw, email, country, \
+         time_zone, language, sales_rep, consent_at, consent_source, notes)"
+    };
+}
+
+fn with_norms(rows: Vec<BuyerNormRow>) -> Result<Vec<(Buyer, String)>> {
+    rows.into_iter()
+        .map(|r| Ok((Buyer::try_from(r.buyer)?, r.name_norm)))
+        .collect()
+}
+
+/// Creates or updates buyers inside the caller's transaction (which holds
+/// the buyers lock): candidates loaded in two queries, identity resolved in
+/// memory, new buyers inserted under ids drawn from the identity sequence,
+/// changed ones updated in one statement.
+async fn upsert_many(
+    conn: &mut PgConnection,
+    buyers: &[NewBuyer],
+) -> Result<Vec<(BuyerId, UpsertOutcome)>> {
+    let lookup = Lookup::new(buyers)?;
+    let keys = lookup.keys();
+    let mut stored = if keys.is_empty() {
+        Vec::new()
+    } else {
+        with_norms(
+            sqlx::query_as(concat!(
+                "SELECT ",
+                buyer_cols!(),
+                ", name_norm FROM buyers WHERE external_key IN (SELECT unnest($1::text[]))"
+            ))
+            .bind(&keys)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?,
+        )?
+    };
+    let stored_keys: Vec<String> = stored
+        .iter()
+        .filter_map(|(b, _)| b.external_key.clone())
+        .collect();
+    let (phones, names) =
+        lookup.phones_and_names(&stored_keys.iter().map(String::as_str).collect());
+    if !phones.is_empty() || !names.is_empty() {
+        stored.extend(with_norms(
+            // two index lookups (an `OR` of two `= ANY` would scan the table)
+            sqlx::query_as(concat!(
+                "SELECT ",
+                buyer_cols!(),
+                ", name_norm FROM buyers WHERE whatsapp IN (SELECT unnest($1::text[])) \
+                 UNION ALL SELECT ",
+                buyer_cols!(),
+                ", name_norm FROM buyers WHERE name_norm IN (SELECT unnest($2::text[]))"
+            ))
+            .bind(&phones)
+            .bind(&names)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?,
+        )?);
+    }
+
+    let mut batch = Batch::new(stored);
+    let stored_form = |b: &Buyer| Buyer::try_from(BuyerRow::from(b));
+    let slots = buyers
+        .iter()
+        .map(|nb| batch.upsert(nb, stored_form))
+        .collect::<Result<Vec<_>>>()?;
+
+    if batch.created() > 0 {
+        let mut ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT nextval(pg_get_serial_sequence('buyers', 'id')) \
+             FROM generate_series(1, $1::bigint)",
+        )
+        .bind(batch.created() as i64)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        ids.sort_unstable();
+        batch.assign_ids(ids.into_iter())?;
+        for chunk in batch.to_insert().chunks(BATCH_ROWS) {
+            let sql = concat!(
+                "INSERT INTO buyers (id, external_key, name, name_norm, company, whatsapp, \
+                 phone_raw, email, country, time_zone, language, sales_rep, consent_at, \
+                 consent_source, notes) SELECT * FROM ",
+                upsert_unnest!()
+            );
+            bind_upsert_arrays(sqlx::query(sql), chunk)
+                .execute(&mut *conn)
                 .await
                 .map_err(db)?;
-            (BuyerId::new(id), UpsertOutcome::Created)
         }
-    };
-    Ok(outcome)
+    }
+    for chunk in batch.to_update().chunks(BATCH_ROWS) {
+        let sql = concat!(
+            "UPDATE buyers b SET external_key = u.external_key, name = u.name, \
+             name_norm = u.name_norm, company = u.company, whatsapp = u.whatsapp, \
+             phone_raw = u.phone_raw, email = u.email, country = u.country, \
+             time_zone = u.time_zone, language = u.language, sales_rep = u.sales_rep, \
+             consent_at = u.consent_at, consent_source = u.consent_source, notes = u.notes FROM ",
+            upsert_unnest!(),
+            " WHERE b.id = u.id"
+        );
+        bind_upsert_arrays(sqlx::query(sql), chunk)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+    }
+    Ok(slots
+        .into_iter()
+        .map(|(slot, outcome)| (batch.id_of(slot), outcome))
+        .collect())
 }
 
 // ---------------------------------------------------------------------------
@@ -481,11 +501,9 @@ async fn upsert_one(conn: &mut PgConnection, nb: &NewBuyer) -> Result<(BuyerId, 
 #[async_trait]
 impl LedgerStore for PostgresStore {
     async fn upsert_buyer(&self, nb: &NewBuyer) -> Result<(BuyerId, UpsertOutcome)> {
-        let mut tx = self.begin().await?;
-        lock(&mut tx, locks::BUYERS).await?;
-        let outcome = upsert_one(&mut tx, nb).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(outcome)
+        let mut out = self.upsert_buyers(std::slice::from_ref(nb)).await?;
+        out.pop()
+            .ok_or_else(|| StoreError::Backend("upsert returned no outcome".into()))
     }
 
     async fn upsert_buyers(&self, buyers: &[NewBuyer]) -> Result<Vec<(BuyerId, UpsertOutcome)>> {
@@ -494,10 +512,7 @@ impl LedgerStore for PostgresStore {
         }
         let mut tx = self.begin().await?;
         lock(&mut tx, locks::BUYERS).await?;
-        let mut out = Vec::with_capacity(buyers.len());
-        for nb in buyers {
-            out.push(upsert_one(&mut tx, nb).await?);
-        }
+        let out = upsert_many(&mut tx, buyers).await?;
         tx.commit().await.map_err(db)?;
         Ok(out)
     }

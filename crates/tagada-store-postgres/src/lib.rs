@@ -10,6 +10,7 @@
 //! civil dates are DATE; money is BIGINT minor units beside a currency code.
 
 mod conv;
+mod identity;
 mod import;
 mod ledger;
 mod outbox;

@@ -7,7 +7,8 @@ use tagada_core::{BuyerId, CountryCode, InvoiceId, Money, NoteId, OutboxId, Paym
 use tagada_store::{Attempt, OutboxMessage, StoreError};
 
 use crate::conv::{
-    corrupt, currency, date, from_json, invoice_status, opt_date, opt_ts, outbox_status, phone, ts,
+    corrupt, currency, date, from_json, invoice_status, micros, opt_date, opt_date_text,
+    opt_micros, opt_ts, outbox_status, phone, ts,
 };
 
 /// Columns of [`BuyerRow`], in `SELECT` order.
@@ -74,6 +75,41 @@ pub(crate) struct BuyerRow {
     pub paused_until: Option<String>,
     pub cadence_override: Option<String>,
     pub notes: Option<String>,
+}
+
+/// A stored buyer with its `name_norm` column (identity lookups).
+#[derive(Debug, FromRow)]
+pub(crate) struct BuyerNormRow {
+    #[sqlx(flatten)]
+    pub buyer: BuyerRow,
+    pub name_norm: String,
+}
+
+impl From<&Buyer> for BuyerRow {
+    /// The columns as the backend writes them (dates as ISO text).
+    fn from(b: &Buyer) -> BuyerRow {
+        BuyerRow {
+            id: b.id.get(),
+            external_key: b.external_key.clone(),
+            name: b.name.clone(),
+            company: b.company.clone(),
+            whatsapp: b.whatsapp.as_ref().map(|p| p.as_str().to_string()),
+            phone_raw: b.phone_raw.clone(),
+            wa_id: b.wa_id.clone(),
+            email: b.email.clone(),
+            country: b.country.as_ref().map(|c| c.as_str().to_string()),
+            time_zone: b.time_zone.clone(),
+            language: b.language.clone(),
+            sales_rep: b.sales_rep.clone(),
+            consent_at: b.consent.as_ref().map(|c| micros(c.at)),
+            consent_source: b.consent.as_ref().map(|c| c.source.clone()),
+            opted_out_at: opt_micros(b.opted_out_at),
+            paused: b.paused,
+            paused_until: opt_date_text(b.paused_until),
+            cadence_override: b.cadence_override.clone(),
+            notes: b.notes.clone(),
+        }
+    }
 }
 
 impl TryFrom<BuyerRow> for Buyer {

@@ -3,6 +3,7 @@
 use jiff::Timestamp;
 use jiff::civil::Date;
 use sqlx::error::ErrorKind;
+use sqlx::{Encode, QueryBuilder, Sqlite, Type};
 use tagada_core::ledger::InvoiceStatus;
 use tagada_core::outbox::OutboxStatus;
 use tagada_core::{Currency, Phone};
@@ -10,8 +11,38 @@ use tagada_store::StoreError;
 
 /// Bound parameters per statement stay well under SQLite's 32,766.
 pub(crate) const MAX_PARAMS: usize = 30_000;
-/// Keys per `IN (...)` list.
-pub(crate) const IN_CHUNK: usize = 500;
+/// Keys per `IN (...)` list (a power of two: see [`push_in_list`]).
+pub(crate) const IN_CHUNK: usize = 512;
+/// Rows per multi-row `INSERT` or `UPDATE`. Every full chunk is the same
+/// statement, prepared once per connection and then reused (sqlx caches
+/// prepared statements by their text); see [`cache_write`].
+pub(crate) const WRITE_ROWS: usize = 1000;
+
+/// Pushes `(?, ?, ...)` binding `values` (at most [`IN_CHUNK`] of them),
+/// padded to the next power of two by repeating the last value: `IN` lists
+/// then come in ten lengths, so their statements are prepared once per
+/// connection and reused. A repeated value selects nothing more.
+pub(crate) fn push_in_list<T>(qb: &mut QueryBuilder<Sqlite>, values: &[T])
+where
+    T: Copy + for<'t> Encode<'t, Sqlite> + Type<Sqlite>,
+{
+    debug_assert!(!values.is_empty() && values.len() <= IN_CHUNK);
+    let padded = values.len().next_power_of_two();
+    let last = values[values.len() - 1];
+    qb.push("(");
+    let mut sep = qb.separated(", ");
+    for v in values.iter().copied().chain(std::iter::repeat_n(last, padded - values.len())) {
+        sep.push_bind(v);
+    }
+    qb.push(")");
+}
+
+/// Whether a multi-row write of `rows` rows keeps its prepared statement:
+/// full chunks and single rows recur; other remainders are one-offs that
+/// would only push reusable statements out of the cache.
+pub(crate) fn cache_write(rows: usize) -> bool {
+    rows == WRITE_ROWS || rows == 1
+}
 
 /// Maps a driver error: constraint violations become `Invalid`/`Conflict`.
 pub(crate) fn db(e: sqlx::Error) -> StoreError {

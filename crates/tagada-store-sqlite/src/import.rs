@@ -1,10 +1,23 @@
 //! Invoice imports in batches, and rejected rows.
 //!
-//! A batch is one transaction: one `IN (...)` lookup per 500 numbers, new
-//! rows in multi-row `INSERT`s, changed rows updated one by one (the rare
-//! case on re-import).
+//! A batch is one transaction. Every statement round trip goes through
+//! sqlx's SQLite worker thread, so a batch issues as few as it can: one
+//! `IN (...)` lookup per 512 numbers; buyers checked only when no stored
+//! invoice already vouches for them, by count; new rows in multi-row
+//! `INSERT`s under ids taken from `max(id)`; changed rows in multi-row
+//! `UPDATE ... FROM (VALUES ...)`. Re-importing an unchanged file is the
+//! number lookups and nothing else.
 
 use std::collections::{HashMap, HashSet};
+pub static T_BEGIN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+pub static T_LOOKUP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+pub static T_BUYERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+pub static T_MAX: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+pub static T_INSERT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+pub static T_COMMIT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+fn lap(t: &mut std::time::Instant, c: &std::sync::atomic::AtomicU64) { c.fetch_add(t.elapsed().as_micros() as u64, std::sync::atomic::Ordering::Relaxed); *t = std::time::Instant::now(); }
+pub fn report() { use std::sync::atomic::Ordering::Relaxed; eprintln!("begin {} lookup {} buyers {} max {} insert {} commit {} (ms)", T_BEGIN.load(Relaxed)/1000, T_LOOKUP.load(Relaxed)/1000, T_BUYERS.load(Relaxed)/1000, T_MAX.load(Relaxed)/1000, T_INSERT.load(Relaxed)/1000, T_COMMIT.load(Relaxed)/1000); }
+
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -14,12 +27,12 @@ use tagada_core::{BuyerId, InvoiceId};
 use tagada_store::{ImportStore, InvoiceUpsert, NewInvoice, RejectedRow, Result, StoreError};
 
 use crate::SqliteStore;
-use crate::conv::{IN_CHUNK, MAX_PARAMS, date_text, db, micros, opt_date_text, opt_micros, ts};
+use crate::conv::{
+    IN_CHUNK, MAX_PARAMS, WRITE_ROWS, cache_write, date_text, db, micros, opt_date_text, opt_micros,
+    push_in_list, ts,
+};
 use crate::ledger::{cancel_for_invoices, fetch_in};
 use crate::rows::{InvoiceRow, invoice_cols};
-
-/// Columns bound per inserted invoice.
-const INSERT_COLS: usize = 16;
 
 /// Where a number stands while walking the batch.
 enum Known {
@@ -114,9 +127,8 @@ async fn insert_invoices(
     now: Timestamp,
 ) -> Result<()> {
     let now = micros(now);
-    let per_statement = MAX_PARAMS / INSERT_COLS;
-    for (k, chunk) in rows.chunks(per_statement).enumerate() {
-        let base = first_id + (k * per_statement) as i64;
+    for (k, chunk) in rows.chunks(WRITE_ROWS).enumerate() {
+        let base = first_id + (k * WRITE_ROWS) as i64;
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO invoices (id, number, buyer_id, order_date, invoice_date, due_date, \
              credit_days, amount_minor, amount_paid_minor, currency, status, source, source_hash, \
@@ -140,41 +152,84 @@ async fn insert_invoices(
                 .push_bind(now)
                 .push_bind(now);
         });
-        qb.build().execute(&mut *conn).await.map_err(db)?;
+        qb.build()
+            .persistent(cache_write(chunk.len()))
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
     }
     Ok(())
 }
 
-async fn update_invoice(
+/// Writes merged invoices back, [`WRITE_ROWS`] per statement.
+async fn update_invoices(
     conn: &mut SqliteConnection,
-    inv: &Invoice,
-    row: &NewInvoice,
+    updates: &[(Invoice, &NewInvoice)],
     now: Timestamp,
 ) -> Result<()> {
-    sqlx::query(
-        "UPDATE invoices SET order_date = ?, invoice_date = ?, due_date = ?, credit_days = ?, \
-         amount_minor = ?, amount_paid_minor = ?, currency = ?, status = ?, paid_at = ?, \
-         reminder_cycle = ?, source = ?, source_hash = ?, notes = ?, updated_at = ? WHERE id = ?",
-    )
-    .bind(opt_date_text(inv.order_date))
-    .bind(date_text(inv.invoice_date))
-    .bind(date_text(inv.due_date))
-    .bind(inv.credit_days)
-    .bind(inv.amount.minor())
-    .bind(inv.amount_paid.minor())
-    .bind(inv.amount.currency().code())
-    .bind(inv.status.as_str())
-    .bind(opt_micros(inv.paid_at))
-    .bind(i64::from(inv.reminder_cycle))
-    .bind(&row.source)
-    .bind(&row.source_hash)
-    .bind(&row.notes)
-    .bind(micros(now))
-    .bind(inv.id.get())
-    .execute(conn)
-    .await
-    .map_err(db)?;
+    for chunk in updates.chunks(WRITE_ROWS) {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "WITH v (id, order_date, invoice_date, due_date, credit_days, amount_minor, \
+             amount_paid_minor, currency, status, paid_at, reminder_cycle, source, source_hash, \
+             notes) AS (",
+        );
+        qb.push_values(chunk, |mut b, (inv, row)| {
+            b.push_bind(inv.id.get())
+                .push_bind(opt_date_text(inv.order_date))
+                .push_bind(date_text(inv.invoice_date))
+                .push_bind(date_text(inv.due_date))
+                .push_bind(inv.credit_days)
+                .push_bind(inv.amount.minor())
+                .push_bind(inv.amount_paid.minor())
+                .push_bind(inv.amount.currency().code())
+                .push_bind(inv.status.as_str())
+                .push_bind(opt_micros(inv.paid_at))
+                .push_bind(i64::from(inv.reminder_cycle))
+                .push_bind(row.source.clone())
+                .push_bind(row.source_hash.clone())
+                .push_bind(row.notes.clone());
+        });
+        qb.push(
+            ") UPDATE invoices SET order_date = v.order_date, invoice_date = v.invoice_date, \
+             due_date = v.due_date, credit_days = v.credit_days, amount_minor = v.amount_minor, \
+             amount_paid_minor = v.amount_paid_minor, currency = v.currency, status = v.status, \
+             paid_at = v.paid_at, reminder_cycle = v.reminder_cycle, source = v.source, \
+             source_hash = v.source_hash, notes = v.notes, updated_at = ",
+        );
+        qb.push_bind(micros(now));
+        qb.push(" FROM v WHERE invoices.id = v.id");
+        qb.build()
+            .persistent(cache_write(chunk.len()))
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+    }
     Ok(())
+}
+
+/// Which of `ids` (sorted, distinct) are buyers: a count per chunk, which
+/// is one row back instead of one per buyer; the ids themselves only for a
+/// chunk where some are missing.
+async fn existing_buyers(conn: &mut SqliteConnection, ids: &[i64]) -> Result<Vec<i64>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IN_CHUNK) {
+        let mut qb: QueryBuilder<Sqlite> =
+            QueryBuilder::new("SELECT count(*) FROM buyers WHERE id IN ");
+        push_in_list(&mut qb, chunk);
+        let n: i64 = qb
+            .build_query_scalar()
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+        if n == chunk.len() as i64 {
+            out.extend_from_slice(chunk);
+        } else {
+            let found: Vec<(i64,)> =
+                fetch_in(&mut *conn, "SELECT id FROM buyers WHERE", "id", chunk, "").await?;
+            out.extend(found.into_iter().map(|(id,)| id));
+        }
+    }
+    Ok(out)
 }
 
 #[async_trait]
@@ -187,47 +242,48 @@ impl ImportStore for SqliteStore {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
+        let mut t = std::time::Instant::now();
         let mut tx = self.write().await?;
-
-        // which buyers exist
-        let mut buyer_ids: Vec<i64> = rows.iter().map(|r| r.buyer_id.get()).collect();
-        buyer_ids.sort_unstable();
-        buyer_ids.dedup();
-        let known_buyers: HashSet<i64> =
-            fetch_in::<(i64,)>(&mut tx, "SELECT id FROM buyers WHERE", "id", &buyer_ids, "")
-                .await?
-                .into_iter()
-                .map(|(id,)| id)
-                .collect();
+        lap(&mut t, &T_BEGIN);
 
         // which numbers exist
         let mut numbers: Vec<&str> = rows.iter().map(|r| r.number.trim()).collect();
         numbers.sort_unstable();
         numbers.dedup();
+        let found: Vec<(i64, String, i64, String)> = fetch_in(
+            &mut tx,
+            "SELECT id, number, buyer_id, source_hash FROM invoices WHERE",
+            "number",
+            &numbers,
+            "",
+        )
+        .await?;
+        lap(&mut t, &T_LOOKUP);
         let mut known: HashMap<String, Known> = HashMap::with_capacity(numbers.len());
-        for chunk in numbers.chunks(IN_CHUNK) {
-            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "SELECT id, number, buyer_id, source_hash FROM invoices WHERE number IN (",
+        // a stored invoice's buyer exists (foreign key); check only the others
+        let mut known_buyers: HashSet<i64> = HashSet::with_capacity(numbers.len());
+        for (id, number, buyer_id, hash) in found {
+            known_buyers.insert(buyer_id);
+            known.insert(
+                number,
+                Known::Stored {
+                    id,
+                    buyer_id,
+                    hash,
+                    current: None,
+                },
             );
-            let mut sep = qb.separated(", ");
-            for n in chunk {
-                sep.push_bind(*n);
-            }
-            qb.push(")");
-            let found: Vec<(i64, String, i64, String)> =
-                qb.build_query_as().fetch_all(&mut *tx).await.map_err(db)?;
-            for (id, number, buyer_id, hash) in found {
-                known.insert(
-                    number,
-                    Known::Stored {
-                        id,
-                        buyer_id,
-                        hash,
-                        current: None,
-                    },
-                );
-            }
         }
+        let mut unproven: Vec<i64> = rows
+            .iter()
+            .map(|r| r.buyer_id.get())
+            .filter(|id| !known_buyers.contains(id))
+            .collect();
+        unproven.sort_unstable();
+        unproven.dedup();
+        known_buyers.extend(existing_buyers(&mut tx, &unproven).await?);
+        lap(&mut t, &T_BUYERS);
+
         // full rows only for stored invoices whose source row changed
         let mut changed: Vec<i64> = rows
             .iter()
@@ -336,22 +392,27 @@ impl ImportStore for SqliteStore {
             }
         }
 
-        let first_id: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) + 1 FROM invoices")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?;
+        let first_id: i64 = if inserts.is_empty() {
+            0
+        } else {
+            sqlx::query_scalar("SELECT coalesce(max(id), 0) + 1 FROM invoices")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?
+        };
+        lap(&mut t, &T_MAX);
         insert_invoices(&mut tx, &inserts, first_id, now).await?;
+        lap(&mut t, &T_INSERT);
         let mut updates: Vec<_> = updates.into_values().collect();
         updates.sort_by_key(|(inv, _)| inv.id);
-        for (inv, row) in &updates {
-            update_invoice(&mut tx, inv, row, now).await?;
-        }
+        update_invoices(&mut tx, &updates, now).await?;
         to_cancel.sort_unstable();
         to_cancel.dedup();
         if !to_cancel.is_empty() {
             cancel_for_invoices(&mut tx, &to_cancel, "invoice changed on import", now).await?;
         }
         tx.commit().await.map_err(db)?;
+        lap(&mut t, &T_COMMIT);
 
         let id_of = |index: usize| InvoiceId::new(first_id + index as i64);
         Ok(pending

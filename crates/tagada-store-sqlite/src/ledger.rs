@@ -14,12 +14,13 @@ use tagada_store::{
 
 use crate::SqliteStore;
 use crate::conv::{
-    IN_CHUNK, OPEN_STATUSES, date_text, db, micros, normalize_name, opt_date_text, opt_micros,
-    parse_buyer_ref, to_json,
+    IN_CHUNK, OPEN_STATUSES, WRITE_ROWS, cache_write, date_text, db, micros, normalize_name,
+    opt_date_text, opt_micros, parse_buyer_ref, push_in_list, to_json,
 };
+use crate::identity::{Batch, Lookup};
 use crate::rows::{
-    BuyerRow, InvoiceRow, NoteRow, PaymentRow, buyer_cols, convert, invoice_cols, note_cols,
-    payment_cols,
+    BuyerNormRow, BuyerRow, InvoiceRow, NoteRow, PaymentRow, buyer_cols, convert, invoice_cols,
+    note_cols, payment_cols,
 };
 
 // ---------------------------------------------------------------------------
@@ -67,26 +68,24 @@ async fn fetch_invoice_by_number(
     row.map(Invoice::try_from).transpose()
 }
 
-/// Loads rows `SELECT <cols> FROM <table> WHERE <column> IN (ids)` in chunks.
+/// Loads rows `<head> <column> IN (values) <tail>`, [`IN_CHUNK`] values per
+/// statement (lists padded as [`push_in_list`] says).
 pub(crate) async fn fetch_in<R>(
     conn: &mut SqliteConnection,
     head: &str,
     column: &str,
-    ids: &[i64],
+    values: &[impl Copy + for<'t> sqlx::Encode<'t, Sqlite> + sqlx::Type<Sqlite>],
     tail: &str,
 ) -> Result<Vec<R>>
 where
     R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
 {
     let mut out = Vec::new();
-    for chunk in ids.chunks(IN_CHUNK) {
+    for chunk in values.chunks(IN_CHUNK) {
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(head);
-        qb.push(" ").push(column).push(" IN (");
-        let mut sep = qb.separated(", ");
-        for id in chunk {
-            sep.push_bind(*id);
-        }
-        qb.push(") ").push(tail);
+        qb.push(" ").push(column).push(" IN ");
+        push_in_list(&mut qb, chunk);
+        qb.push(" ").push(tail);
         out.extend(
             qb.build_query_as::<R>()
                 .fetch_all(&mut *conn)
@@ -244,91 +243,6 @@ async fn insert_note(conn: &mut SqliteConnection, note: &NewNote) -> Result<Note
     })
 }
 
-// ---------------------------------------------------------------------------
-// Buyer identity.
-
-/// Finds the stored buyer a source row describes: same external key; else
-/// same WhatsApp number; else same normalised name. A stored buyer with a
-/// different external key, or a name match with a different number, is
-/// someone else.
-async fn find_identity(
-    conn: &mut SqliteConnection,
-    nb: &NewBuyer,
-    norm: &str,
-) -> Result<Option<BuyerRow>> {
-    if let Some(key) = &nb.external_key {
-        let row: Option<BuyerRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            buyer_cols!(),
-            " FROM buyers WHERE external_key = ?"
-        ))
-        .bind(key)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?;
-        if row.is_some() {
-            return Ok(row);
-        }
-    }
-    let key = nb.external_key.as_deref();
-    let wa = nb.whatsapp.as_ref().map(|p| p.as_str());
-    if let Some(wa) = wa {
-        let row: Option<BuyerRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            buyer_cols!(),
-            " FROM buyers WHERE whatsapp = ? AND (? IS NULL OR external_key IS NULL) \
-             ORDER BY id LIMIT 1"
-        ))
-        .bind(wa)
-        .bind(key)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?;
-        if row.is_some() {
-            return Ok(row);
-        }
-    }
-    sqlx::query_as(concat!(
-        "SELECT ",
-        buyer_cols!(),
-        " FROM buyers WHERE name_norm = ? AND (? IS NULL OR external_key IS NULL) \
-         AND (? IS NULL OR whatsapp IS NULL OR whatsapp = ?) ORDER BY id LIMIT 1"
-    ))
-    .bind(norm)
-    .bind(key)
-    .bind(wa)
-    .bind(wa)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)
-}
-
-/// Merges a source row into a stored buyer: fields the source gives win,
-/// fields it leaves out stay; the name changes only when it is a different
-/// name (not just different case or spacing).
-fn merge_buyer(mut b: Buyer, nb: &NewBuyer, name: &str, norm: &str) -> Buyer {
-    if normalize_name(&b.name) != norm {
-        b.name = name.to_string();
-    }
-    fn set<T: Clone>(slot: &mut Option<T>, v: &Option<T>) {
-        if v.is_some() {
-            slot.clone_from(v);
-        }
-    }
-    set(&mut b.external_key, &nb.external_key);
-    set(&mut b.company, &nb.company);
-    set(&mut b.whatsapp, &nb.whatsapp);
-    set(&mut b.phone_raw, &nb.phone_raw);
-    set(&mut b.email, &nb.email);
-    set(&mut b.country, &nb.country);
-    set(&mut b.time_zone, &nb.time_zone);
-    set(&mut b.language, &nb.language);
-    set(&mut b.sales_rep, &nb.sales_rep);
-    set(&mut b.consent, &nb.consent);
-    set(&mut b.notes, &nb.notes);
-    b
-}
-
 /// Writes every column a buyer has (identity, contact, flags).
 async fn write_buyer(conn: &mut SqliteConnection, b: &Buyer, now: Option<Timestamp>) -> Result<()> {
     sqlx::query(
@@ -375,55 +289,115 @@ fn payment_flag_overpaid(inv: &Invoice, amount: Money) -> Option<String> {
     })
 }
 
-/// Creates or updates one buyer inside the caller's transaction.
-async fn upsert_one(
+// ---------------------------------------------------------------------------
+// Buyer upserts, set-based (identity rules in `identity`).
+
+/// Columns written when a batch creates or merges buyers, after `id`.
+const UPSERT_COLS: &str = "external_key, name, name_norm, company, whatsapp, phone_raw, email, \
+     country, time_zone, language, sales_rep, consent_at, consent_source, notes";
+
+/// Binds `id` and the [`UPSERT_COLS`] of one buyer.
+fn push_upsert_row(mut row: sqlx::query_builder::Separated<'_, Sqlite, &'static str>, b: &Buyer) {
+    row.push_bind(b.id.get())
+        .push_bind(b.external_key.clone())
+        .push_bind(b.name.clone())
+        .push_bind(normalize_name(&b.name))
+        .push_bind(b.company.clone())
+        .push_bind(b.whatsapp.as_ref().map(|p| p.as_str().to_string()))
+        .push_bind(b.phone_raw.clone())
+        .push_bind(b.email.clone())
+        .push_bind(b.country.as_ref().map(|c| c.as_str().to_string()))
+        .push_bind(b.time_zone.clone())
+        .push_bind(b.language.clone())
+        .push_bind(b.sales_rep.clone())
+        .push_bind(b.consent.as_ref().map(|c| micros(c.at)))
+        .push_bind(b.consent.as_ref().map(|c| c.source.clone()))
+        .push_bind(b.notes.clone());
+}
+
+/// The stored buyers with one of these values in `column`.
+async fn load_candidates(
     conn: &mut SqliteConnection,
-    nb: &NewBuyer,
-) -> Result<(BuyerId, UpsertOutcome)> {
-    let name = nb.name.trim();
-    if name.is_empty() {
-        return Err(StoreError::Invalid("a buyer needs a name".into()));
-    }
-    let norm = normalize_name(name);
-    let outcome = match find_identity(&mut *conn, nb, &norm).await? {
-        Some(row) => {
-            let current = Buyer::try_from(row)?;
-            let merged = merge_buyer(current.clone(), nb, name, &norm);
-            if merged == current {
-                (current.id, UpsertOutcome::Unchanged)
-            } else {
-                write_buyer(&mut *conn, &merged, None).await?;
-                (current.id, UpsertOutcome::Updated)
-            }
-        }
-        None => {
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO buyers (external_key, name, name_norm, company, whatsapp, \
-                     phone_raw, email, country, time_zone, language, sales_rep, consent_at, \
-                     consent_source, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-                     RETURNING id",
-            )
-            .bind(&nb.external_key)
-            .bind(name)
-            .bind(&norm)
-            .bind(&nb.company)
-            .bind(nb.whatsapp.as_ref().map(|p| p.as_str()))
-            .bind(&nb.phone_raw)
-            .bind(&nb.email)
-            .bind(nb.country.as_ref().map(|c| c.as_str()))
-            .bind(&nb.time_zone)
-            .bind(&nb.language)
-            .bind(&nb.sales_rep)
-            .bind(nb.consent.as_ref().map(|c| micros(c.at)))
-            .bind(nb.consent.as_ref().map(|c| c.source.as_str()))
-            .bind(&nb.notes)
+    column: &str,
+    values: &[&str],
+) -> Result<Vec<(Buyer, String)>> {
+    let rows: Vec<BuyerNormRow> = fetch_in(
+        conn,
+        concat!("SELECT ", buyer_cols!(), ", name_norm FROM buyers WHERE"),
+        column,
+        values,
+        "",
+    )
+    .await?;
+    rows.into_iter()
+        .map(|r| Ok((Buyer::try_from(r.buyer)?, r.name_norm)))
+        .collect()
+}
+
+/// Creates or updates buyers inside the caller's transaction (which holds
+/// the write lock): candidates loaded in a few `IN (...)` queries, identity
+/// resolved in memory, new buyers inserted under ids taken from `max(id)`
+/// (what SQLite would give them one by one), changed ones updated in bulk.
+async fn upsert_many(
+    conn: &mut SqliteConnection,
+    buyers: &[NewBuyer],
+) -> Result<Vec<(BuyerId, UpsertOutcome)>> {
+    let lookup = Lookup::new(buyers)?;
+    let mut stored = load_candidates(&mut *conn, "external_key", &lookup.keys()).await?;
+    let stored_keys: Vec<String> = stored
+        .iter()
+        .filter_map(|(b, _)| b.external_key.clone())
+        .collect();
+    let (phones, names) = lookup.phones_and_names(&stored_keys.iter().map(String::as_str).collect());
+    stored.extend(load_candidates(&mut *conn, "whatsapp", &phones).await?);
+    stored.extend(load_candidates(&mut *conn, "name_norm", &names).await?);
+
+    let mut batch = Batch::new(stored);
+    let stored_form = |b: &Buyer| Buyer::try_from(BuyerRow::from(b));
+    let slots = buyers
+        .iter()
+        .map(|nb| batch.upsert(nb, stored_form))
+        .collect::<Result<Vec<_>>>()?;
+
+    if batch.created() > 0 {
+        let first: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) + 1 FROM buyers")
             .fetch_one(&mut *conn)
             .await
             .map_err(db)?;
-            (BuyerId::new(id), UpsertOutcome::Created)
+        batch.assign_ids(first..)?;
+        for chunk in batch.to_insert().chunks(WRITE_ROWS) {
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO buyers (id, ");
+            qb.push(UPSERT_COLS).push(") ");
+            qb.push_values(chunk, |row, b| push_upsert_row(row, b));
+            qb.build()
+                .persistent(cache_write(chunk.len()))
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
         }
-    };
-    Ok(outcome)
+    }
+    for chunk in batch.to_update().chunks(WRITE_ROWS) {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("WITH v (id, ");
+        qb.push(UPSERT_COLS).push(") AS (");
+        qb.push_values(chunk, |row, b| push_upsert_row(row, b));
+        qb.push(
+            ") UPDATE buyers SET external_key = v.external_key, name = v.name, \
+             name_norm = v.name_norm, company = v.company, whatsapp = v.whatsapp, \
+             phone_raw = v.phone_raw, email = v.email, country = v.country, \
+             time_zone = v.time_zone, language = v.language, sales_rep = v.sales_rep, \
+             consent_at = v.consent_at, consent_source = v.consent_source, notes = v.notes \
+             FROM v WHERE buyers.id = v.id",
+        );
+        qb.build()
+            .persistent(cache_write(chunk.len()))
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+    }
+    Ok(slots
+        .into_iter()
+        .map(|(slot, outcome)| (batch.id_of(slot), outcome))
+        .collect())
 }
 
 // ---------------------------------------------------------------------------
@@ -431,10 +405,9 @@ async fn upsert_one(
 #[async_trait]
 impl LedgerStore for SqliteStore {
     async fn upsert_buyer(&self, nb: &NewBuyer) -> Result<(BuyerId, UpsertOutcome)> {
-        let mut tx = self.write().await?;
-        let outcome = upsert_one(&mut tx, nb).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(outcome)
+        let mut out = self.upsert_buyers(std::slice::from_ref(nb)).await?;
+        out.pop()
+            .ok_or_else(|| StoreError::Backend("upsert returned no outcome".into()))
     }
 
     async fn upsert_buyers(&self, buyers: &[NewBuyer]) -> Result<Vec<(BuyerId, UpsertOutcome)>> {
@@ -442,10 +415,7 @@ impl LedgerStore for SqliteStore {
             return Ok(Vec::new());
         }
         let mut tx = self.write().await?;
-        let mut out = Vec::with_capacity(buyers.len());
-        for nb in buyers {
-            out.push(upsert_one(&mut tx, nb).await?);
-        }
+        let out = upsert_many(&mut tx, buyers).await?;
         tx.commit().await.map_err(db)?;
         Ok(out)
     }

@@ -9,7 +9,8 @@
 //! TEXT, money as INTEGER minor units beside a TEXT currency code.
 
 mod conv;
-mod import;
+mod identity;
+pub mod import;
 mod ledger;
 mod outbox;
 mod plan;
@@ -30,6 +31,7 @@ use crate::conv::db;
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// How long a connection waits for the write lock before giving up.
+const ROWBUF: usize = 1024;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The SQLite store. Cheap to clone (it is a connection pool).
@@ -60,6 +62,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
+            .row_buffer_size(ROWBUF)
             // 64 MiB of page cache per connection (allocated as used): index
             // pages touched by large imports stay in memory
             .pragma("cache_size", "-65536")

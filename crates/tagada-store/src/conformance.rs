@@ -55,6 +55,8 @@ macro_rules! conformance_tests {
             migrate_is_idempotent,
             buyer_upsert_identity,
             upsert_buyers_batch,
+            upsert_buyers_batch_identity,
+            upsert_buyers_matches_one_by_one,
             find_buyer_by_every_key,
             buyer_update_and_list,
             invoice_upsert_outcomes,
@@ -460,6 +462,445 @@ pub async fn upsert_buyers_batch<S: Store + 'static>(store: S) {
         3
     );
     assert!(store.upsert_buyers(&[]).await.unwrap().is_empty());
+}
+
+/// One batch mixing stored, changed and new buyers: keys first, then
+/// numbers, then names (lowest id first among several); a buyer the batch
+/// creates is found again by later rows of the same batch, by any of its
+/// keys, and merges them in as separate `upsert_buyer` calls would.
+pub async fn upsert_buyers_batch_identity<S: Store + 'static>(store: S) {
+    let keyed = |key: &str, name: &str, n: u32| NewBuyer {
+        external_key: Some(key.into()),
+        ..buyer(name, n)
+    };
+    let (e1, _) = store
+        .upsert_buyer(&keyed("T-1", "Acme Traders", 1))
+        .await
+        .unwrap();
+    let (e2, _) = store.upsert_buyer(&buyer("Bharat Steel", 2)).await.unwrap();
+    let (e3, _) = store
+        .upsert_buyer(&NewBuyer {
+            name: "Chopra Metals".into(),
+            ..NewBuyer::default()
+        })
+        .await
+        .unwrap();
+    let (e4, _) = store.upsert_buyer(&buyer("Dutta & Co", 4)).await.unwrap();
+    let (g1, _) = store
+        .upsert_buyer(&buyer("Gupta Hardware", 7))
+        .await
+        .unwrap();
+    let (g2, o) = store
+        .upsert_buyer(&buyer("Gupta Hardware", 8))
+        .await
+        .unwrap();
+    assert_eq!(o, UpsertOutcome::Created, "same name, other number");
+    assert!(g1 < g2);
+
+    let rows = vec![
+        // 0: stored, by key, nothing new
+        keyed("T-1", "Acme Traders", 1),
+        // 1: unknown key, stored keyless buyer with that number: it takes the key
+        NewBuyer {
+            name: "Bharat Steel Pvt".into(),
+            ..keyed("T-2", "Bharat Steel", 2)
+        },
+        // 2: no key, no number: the name, ignoring case and spacing
+        NewBuyer {
+            name: "  CHOPRA   metals ".into(),
+            email: Some("ap@chopra.example".into()),
+            ..NewBuyer::default()
+        },
+        // 3: a stored name with another number: someone new
+        buyer("Dutta & Co", 5),
+        // 4: new key
+        keyed("T-6", "Eastern Agro", 6),
+        // 5: the same identity again, with more to say
+        NewBuyer {
+            company: Some("Eastern Agro LLP".into()),
+            ..keyed("T-6", "Eastern Agro", 6)
+        },
+        // 6: the buyer created above, by number
+        buyer("eastern agro", 6),
+        // 7: the key row 1 gave a stored buyer
+        NewBuyer {
+            external_key: Some("T-2".into()),
+            name: "Bharat Steel Pvt".into(),
+            ..NewBuyer::default()
+        },
+        // 8: the buyer row 3 created, by number
+        NewBuyer {
+            email: Some("dutta@example.com".into()),
+            ..buyer("Dutta & Co", 5)
+        },
+        // 9: stored, by key, changed
+        NewBuyer {
+            company: Some("Acme Pvt Ltd".into()),
+            ..keyed("T-1", "Acme Traders", 1)
+        },
+        // 10: two stored buyers by name and no number: the older one
+        NewBuyer {
+            name: "GUPTA hardware".into(),
+            email: Some("gupta@example.com".into()),
+            ..NewBuyer::default()
+        },
+        // 11: a new key never takes over a buyer that has another key, by
+        // number or by name
+        keyed("T-9", "Acme Traders", 1),
+    ];
+    let out = store.upsert_buyers(&rows).await.unwrap();
+    assert_eq!(out.len(), rows.len());
+    let (n1, n2, n3) = (out[3].0, out[4].0, out[11].0);
+    use UpsertOutcome::{Created, Unchanged, Updated};
+    assert_eq!(
+        out,
+        vec![
+            (e1, Unchanged),
+            (e2, Updated),
+            (e3, Updated),
+            (n1, Created),
+            (n2, Created),
+            (n2, Updated),
+            (n2, Unchanged),
+            (e2, Unchanged),
+            (n1, Updated),
+            (e1, Updated),
+            (g1, Updated),
+            (n3, Created),
+        ]
+    );
+    let ids: BTreeSet<BuyerId> = [e1, e2, e3, e4, g1, g2, n1, n2, n3].into();
+    assert_eq!(ids.len(), 9, "three new buyers");
+    assert!(
+        n1 > g2 && n2 > n1 && n3 > n2,
+        "new ids follow, in row order"
+    );
+
+    let get = |id| {
+        let store = &store;
+        async move { store.get_buyer(id).await.unwrap() }
+    };
+    let b = get(e2).await;
+    assert_eq!(b.external_key.as_deref(), Some("T-2"));
+    assert_eq!(b.name, "Bharat Steel Pvt");
+    assert_eq!(b.whatsapp, Some(phone(2)));
+    let b = get(e3).await;
+    assert_eq!(b.name, "Chopra Metals", "same name, other spacing: kept");
+    assert_eq!(b.email.as_deref(), Some("ap@chopra.example"));
+    assert_eq!(get(e4).await.whatsapp, Some(phone(4)));
+    let b = get(n1).await;
+    assert_eq!(
+        (b.name.as_str(), b.whatsapp, b.email.as_deref()),
+        ("Dutta & Co", Some(phone(5)), Some("dutta@example.com"))
+    );
+    let b = get(n2).await;
+    assert_eq!(
+        (b.external_key.as_deref(), b.name.as_str(), b.company.as_deref()),
+        (Some("T-6"), "Eastern Agro", Some("Eastern Agro LLP"))
+    );
+    assert_eq!(get(e1).await.company.as_deref(), Some("Acme Pvt Ltd"));
+    assert_eq!(get(e1).await.external_key.as_deref(), Some("T-1"));
+    assert_eq!(get(n3).await.whatsapp, Some(phone(1)));
+    assert_eq!(get(g1).await.email.as_deref(), Some("gupta@example.com"));
+    assert_eq!(get(g2).await.email, None);
+    assert_eq!(
+        store.find_buyer("T-6").await.unwrap().map(|b| b.id),
+        Some(n2)
+    );
+    assert_eq!(
+        store
+            .list_buyers(&BuyerFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        9
+    );
+
+    // the same batch again changes nothing
+    let again = store.upsert_buyers(&rows).await.unwrap();
+    let expected: Vec<_> = out.iter().map(|(id, _)| (*id, Unchanged)).collect();
+    assert_eq!(again, expected);
+
+    // an instant finer than the backend keeps: a batch still answers as
+    // one call per row does
+    let fine = |name: &str, n: u32| NewBuyer {
+        consent: Some(tagada_core::ledger::Consent {
+            at: t(0) + SignedDuration::from_nanos(1_234),
+            source: "import".into(),
+        }),
+        ..buyer(name, n)
+    };
+    let batch = store
+        .upsert_buyers(&vec![fine("Hindustan Tools", 11); 3])
+        .await
+        .unwrap();
+    let mut one_by_one = Vec::new();
+    for _ in 0..3 {
+        one_by_one.push(store.upsert_buyer(&fine("Indus Tools", 12)).await.unwrap());
+    }
+    assert!(batch.iter().all(|(id, _)| *id == batch[0].0));
+    assert_eq!(
+        batch.iter().map(|(_, o)| *o).collect::<Vec<_>>(),
+        one_by_one.iter().map(|(_, o)| *o).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        store.get_buyer(batch[0].0).await.unwrap().consent,
+        store.get_buyer(one_by_one[0].0).await.unwrap().consent
+    );
+
+    // a row without a name fails the whole batch, which then changes nothing
+    let before = store.list_buyers(&BuyerFilter::default()).await.unwrap();
+    let bad = vec![buyer("Fresh Buyer", 9), buyer("  ", 10)];
+    assert!(matches!(
+        store.upsert_buyers(&bad).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(
+        store.list_buyers(&BuyerFilter::default()).await.unwrap(),
+        before
+    );
+}
+
+/// A tiny deterministic generator (xorshift64*), so the check below is
+/// reproducible without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) % n
+    }
+}
+
+/// Rows drawn from small pools of keys, numbers and names (so identities
+/// collide often), in "universe" `u`: the same draws in another universe give
+/// the same rows with other keys, numbers and names.
+fn random_rows(seed: u64, count: usize, u: u32) -> Vec<NewBuyer> {
+    const NAMES: [&str; 4] = ["Acme Traders", "Bharat Steel", "Chopra Metals", "Dutta Co"];
+    let mut rng = Rng(seed);
+    (0..count)
+        .map(|_| {
+            let key = (rng.below(10) < 5).then(|| format!("K{u}-{}", rng.below(5)));
+            let whatsapp = (rng.below(10) < 6).then(|| {
+                Phone::try_from(format!("+91{u}800000{}", rng.below(5))).expect("E.164")
+            });
+            let base = format!("{} #{u}", NAMES[rng.below(4) as usize]);
+            let name = match rng.below(4) {
+                0 => base.to_uppercase(),
+                1 => format!("  {}  ", base.to_lowercase().replace(' ', "   ")),
+                2 => format!("{base} Pvt"),
+                _ => base,
+            };
+            let pick = |rng: &mut Rng, values: &[&str]| {
+                let i = rng.below(values.len() as u64 + 1) as usize;
+                values.get(i).map(|v| v.to_string())
+            };
+            NewBuyer {
+                external_key: key,
+                name,
+                whatsapp,
+                company: pick(&mut rng, &["Pvt Ltd", "LLP"]),
+                email: pick(&mut rng, &["a@example.com"]),
+                sales_rep: pick(&mut rng, &["ravi", "meena"]),
+                consent: (rng.below(4) == 0).then(|| tagada_core::ledger::Consent {
+                    at: t(rng.below(2) as i64),
+                    source: "import".into(),
+                }),
+                ..NewBuyer::default()
+            }
+        })
+        .collect()
+}
+
+/// The identity and merge rules over a plain list, in creation order (the
+/// position stands for the id: backends hand out ascending ids).
+#[derive(Default)]
+struct BuyerModel {
+    buyers: Vec<NewBuyer>,
+}
+
+impl BuyerModel {
+    fn norm(name: &str) -> String {
+        name.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    }
+
+    fn upsert(&mut self, nb: &NewBuyer) -> (usize, UpsertOutcome) {
+        let name = nb.name.trim();
+        let norm = Self::norm(name);
+        let key = nb.external_key.as_deref();
+        let free = |b: &NewBuyer| key.is_none() || b.external_key.is_none();
+        let found = key
+            .and_then(|k| {
+                self.buyers
+                    .iter()
+                    .position(|b| b.external_key.as_deref() == Some(k))
+            })
+            .or_else(|| {
+                nb.whatsapp.as_ref().and_then(|p| {
+                    self.buyers
+                        .iter()
+                        .position(|b| b.whatsapp.as_ref() == Some(p) && free(b))
+                })
+            })
+            .or_else(|| {
+                self.buyers.iter().position(|b| {
+                    Self::norm(&b.name) == norm
+                        && free(b)
+                        && (nb.whatsapp.is_none()
+                            || b.whatsapp.is_none()
+                            || b.whatsapp == nb.whatsapp)
+                })
+            });
+        let Some(i) = found else {
+            self.buyers.push(NewBuyer {
+                name: name.to_string(),
+                ..nb.clone()
+            });
+            return (self.buyers.len() - 1, UpsertOutcome::Created);
+        };
+        let b = &mut self.buyers[i];
+        let before = b.clone();
+        if Self::norm(&b.name) != norm {
+            b.name = name.to_string();
+        }
+        macro_rules! given {
+            ($($f:ident),*) => { $( if nb.$f.is_some() { b.$f.clone_from(&nb.$f); } )* };
+        }
+        given!(external_key, company, whatsapp, email, sales_rep, consent);
+        let outcome = if *b == before {
+            UpsertOutcome::Unchanged
+        } else {
+            UpsertOutcome::Updated
+        };
+        (i, outcome)
+    }
+
+    /// The buyers as [`BuyerView`]s, in creation order.
+    fn views(&self) -> Vec<BuyerView> {
+        self.buyers
+            .iter()
+            .map(|b| {
+                (
+                    b.external_key.clone(),
+                    b.name.clone(),
+                    b.whatsapp.clone(),
+                    b.company.clone(),
+                    b.email.clone(),
+                    b.sales_rep.clone(),
+                    b.consent.as_ref().map(|c| c.source.clone()),
+                )
+            })
+            .collect()
+    }
+}
+
+/// What the model knows of a buyer (a consent by its source only: a
+/// backend may keep fewer digits of the instant).
+type BuyerView = (
+    Option<String>,
+    String,
+    Option<Phone>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn view(b: &Buyer) -> BuyerView {
+    (
+        b.external_key.clone(),
+        b.name.clone(),
+        b.whatsapp.clone(),
+        b.company.clone(),
+        b.email.clone(),
+        b.sales_rep.clone(),
+        b.consent.as_ref().map(|c| c.source.clone()),
+    )
+}
+
+/// A buyer of universe `u` as universe 1 would hold it (ids aside).
+fn in_universe_one(mut b: Buyer, u: u32) -> Buyer {
+    b.name = b.name.replace(&format!("#{u}"), "#1");
+    b.external_key = b.external_key.map(|k| k.replace(&format!("K{u}-"), "K1-"));
+    b.whatsapp = b.whatsapp.map(|p| {
+        Phone::try_from(p.as_str().replacen(&format!("+91{u}"), "+911", 1)).expect("E.164")
+    });
+    b
+}
+
+/// `upsert_buyers` gives exactly what one `upsert_buyer` per row gives (the
+/// same outcomes, ids in the same places, the same buyers in the end), and
+/// both follow the identity rules as a plain model of them states them.
+/// Universe 1 takes each batch in one call, universe 2 row by row.
+pub async fn upsert_buyers_matches_one_by_one<S: Store + 'static>(store: S) {
+    /// The universe's buyers, by id: a buyer's position is its canonical id.
+    async fn buyers_of<S: Store>(store: &S, u: u32) -> Vec<Buyer> {
+        let mut all: Vec<Buyer> = store
+            .list_buyers(&BuyerFilter::default())
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|b| b.name.contains(&format!("#{u}")))
+            .collect();
+        all.sort_by_key(|b| b.id);
+        all
+    }
+    let mut model = BuyerModel::default();
+    for (round, seed) in [0x9e37_79b9_7f4a_7c15_u64, 42, 7_777_777, 123_456_789, 5]
+        .into_iter()
+        .enumerate()
+    {
+        let mut outcomes = Vec::new();
+        for u in [1, 2] {
+            let rows = random_rows(seed, 50, u);
+            let out = if u == 1 {
+                store.upsert_buyers(&rows).await.unwrap()
+            } else {
+                let mut out = Vec::new();
+                for r in &rows {
+                    out.push(store.upsert_buyer(r).await.unwrap());
+                }
+                out
+            };
+            let ids: Vec<BuyerId> = buyers_of(&store, u).await.iter().map(|b| b.id).collect();
+            let canonical: Vec<(usize, UpsertOutcome)> = out
+                .into_iter()
+                .map(|(id, o)| (ids.iter().position(|x| *x == id).expect("listed"), o))
+                .collect();
+            outcomes.push(canonical);
+        }
+        assert_eq!(outcomes[0], outcomes[1], "round {round}: batch vs one by one");
+        let expected: Vec<(usize, UpsertOutcome)> = random_rows(seed, 50, 1)
+            .iter()
+            .map(|r| model.upsert(r))
+            .collect();
+        assert_eq!(outcomes[0], expected, "round {round}: outcomes vs the rules");
+        let ones = buyers_of(&store, 1).await;
+        assert_eq!(
+            ones.iter().map(view).collect::<Vec<_>>(),
+            model.views(),
+            "round {round}: buyers vs the rules"
+        );
+        let canon = |bs: Vec<Buyer>, u: u32| -> Vec<Buyer> {
+            bs.into_iter()
+                .enumerate()
+                .map(|(i, b)| Buyer {
+                    id: BuyerId::new(i as i64 + 1),
+                    ..in_universe_one(b, u)
+                })
+                .collect()
+        };
+        assert_eq!(
+            canon(ones, 1),
+            canon(buyers_of(&store, 2).await, 2),
+            "round {round}: buyers, batch vs one by one"
+        );
+    }
 }
 
 /// `find_buyer` accepts a `B12` id, an external key, an E.164 number (or the
