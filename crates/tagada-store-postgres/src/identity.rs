@@ -55,7 +55,10 @@ impl<'a> Lookup<'a> {
     /// Distinct numbers and names of the rows without a stored key among
     /// `stored_keys`, sorted. A row whose key is stored always resolves to
     /// that buyer (keys never change once set), so it needs nothing else.
-    pub(crate) fn phones_and_names(&self, stored_keys: &HashSet<&str>) -> (Vec<&'a str>, Vec<&str>) {
+    pub(crate) fn phones_and_names(
+        &self,
+        stored_keys: &HashSet<&str>,
+    ) -> (Vec<&'a str>, Vec<&str>) {
         let rest = self.rows.iter().filter(|(nb, _)| {
             nb.external_key
                 .as_deref()
@@ -187,7 +190,12 @@ impl Batch {
             by_name: HashMap::new(),
         };
         for (buyer, norm) in stored {
-            batch.push(Rank::Stored(buyer.id.get()), buyer.clone(), norm, Some(buyer));
+            batch.push(
+                Rank::Stored(buyer.id.get()),
+                buyer.clone(),
+                norm,
+                Some(buyer),
+            );
         }
         batch
     }

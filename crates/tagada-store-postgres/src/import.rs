@@ -18,7 +18,7 @@ use tagada_store::{ImportStore, InvoiceUpsert, NewInvoice, RejectedRow, Result, 
 use crate::conv::{BATCH_ROWS, date_text, db, micros, opt_date_text, opt_micros, ts};
 use crate::ledger::{cancel_for_invoices, fetch_in};
 use crate::rows::{InvoiceRow, invoice_cols};
-use crate::{PostgresStore, lock, locks};
+use crate::{PostgresStore, lock, locks, reserve_ids};
 
 /// Where a number stands while walking the batch.
 enum Known {
@@ -444,14 +444,8 @@ impl ImportStore for PostgresStore {
         let new_ids: Vec<i64> = if inserts.is_empty() {
             Vec::new()
         } else {
-            sqlx::query_scalar(
-                "SELECT nextval(pg_get_serial_sequence('invoices', 'id')) \
-                 FROM generate_series(1, $1::bigint)",
-            )
-            .bind(inserts.len() as i64)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db)?
+            let first = reserve_ids(&mut tx, "invoices", inserts.len()).await?;
+            (first..).take(inserts.len()).collect()
         };
         insert_invoices(&mut tx, &inserts, &new_ids, now).await?;
         let mut updates: Vec<_> = updates.into_values().collect();

@@ -21,7 +21,7 @@ use crate::rows::{
     BuyerNormRow, BuyerRow, InvoiceRow, NoteRow, PaymentRow, buyer_cols, convert, invoice_cols,
     note_cols, payment_cols,
 };
-use crate::{PostgresStore, lock, locks};
+use crate::{PostgresStore, lock, locks, reserve_ids};
 
 // ---------------------------------------------------------------------------
 // Shared helpers (used by the other traits too).
@@ -373,7 +373,9 @@ fn bind_upsert_arrays<'q>(
         .bind(col(buyers, |b| b.language.clone()))
         .bind(col(buyers, |b| b.sales_rep.clone()))
         .bind(col(buyers, |b| b.consent.as_ref().map(|c| micros(c.at))))
-        .bind(col(buyers, |b| b.consent.as_ref().map(|c| c.source.clone())))
+        .bind(col(buyers, |b| {
+            b.consent.as_ref().map(|c| c.source.clone())
+        }))
         .bind(col(buyers, |b| b.notes.clone()))
 }
 
@@ -452,16 +454,8 @@ async fn upsert_many(
         .collect::<Result<Vec<_>>>()?;
 
     if batch.created() > 0 {
-        let mut ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT nextval(pg_get_serial_sequence('buyers', 'id')) \
-             FROM generate_series(1, $1::bigint)",
-        )
-        .bind(batch.created() as i64)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?;
-        ids.sort_unstable();
-        batch.assign_ids(ids.into_iter())?;
+        let first = reserve_ids(&mut *conn, "buyers", batch.created()).await?;
+        batch.assign_ids(first..)?;
         for chunk in batch.to_insert().chunks(BATCH_ROWS) {
             let sql = concat!(
                 "INSERT INTO buyers (id, external_key, name, name_norm, company, whatsapp, \

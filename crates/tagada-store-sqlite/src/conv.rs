@@ -31,7 +31,11 @@ where
     let last = values[values.len() - 1];
     qb.push("(");
     let mut sep = qb.separated(", ");
-    for v in values.iter().copied().chain(std::iter::repeat_n(last, padded - values.len())) {
+    for v in values
+        .iter()
+        .copied()
+        .chain(std::iter::repeat_n(last, padded - values.len()))
+    {
         sep.push_bind(v);
     }
     qb.push(")");

@@ -5,19 +5,10 @@
 //! `IN (...)` lookup per 512 numbers; buyers checked only when no stored
 //! invoice already vouches for them, by count; new rows in multi-row
 //! `INSERT`s under ids taken from `max(id)`; changed rows in multi-row
-//! `UPDATE ... FROM (VALUES ...)`. Re-importing an unchanged file is the
-//! number lookups and nothing else.
+//! `WITH v AS (VALUES ...) UPDATE ... FROM v`. Re-importing an unchanged
+//! file is the number lookups and nothing else.
 
 use std::collections::{HashMap, HashSet};
-pub static T_BEGIN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-pub static T_LOOKUP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-pub static T_BUYERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-pub static T_MAX: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-pub static T_INSERT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-pub static T_COMMIT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-fn lap(t: &mut std::time::Instant, c: &std::sync::atomic::AtomicU64) { c.fetch_add(t.elapsed().as_micros() as u64, std::sync::atomic::Ordering::Relaxed); *t = std::time::Instant::now(); }
-pub fn report() { use std::sync::atomic::Ordering::Relaxed; eprintln!("begin {} lookup {} buyers {} max {} insert {} commit {} (ms)", T_BEGIN.load(Relaxed)/1000, T_LOOKUP.load(Relaxed)/1000, T_BUYERS.load(Relaxed)/1000, T_MAX.load(Relaxed)/1000, T_INSERT.load(Relaxed)/1000, T_COMMIT.load(Relaxed)/1000); }
-
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -28,8 +19,8 @@ use tagada_store::{ImportStore, InvoiceUpsert, NewInvoice, RejectedRow, Result, 
 
 use crate::SqliteStore;
 use crate::conv::{
-    IN_CHUNK, MAX_PARAMS, WRITE_ROWS, cache_write, date_text, db, micros, opt_date_text, opt_micros,
-    push_in_list, ts,
+    IN_CHUNK, MAX_PARAMS, WRITE_ROWS, cache_write, date_text, db, micros, opt_date_text,
+    opt_micros, push_in_list, ts,
 };
 use crate::ledger::{cancel_for_invoices, fetch_in};
 use crate::rows::{InvoiceRow, invoice_cols};
@@ -242,9 +233,7 @@ impl ImportStore for SqliteStore {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let mut t = std::time::Instant::now();
         let mut tx = self.write().await?;
-        lap(&mut t, &T_BEGIN);
 
         // which numbers exist
         let mut numbers: Vec<&str> = rows.iter().map(|r| r.number.trim()).collect();
@@ -258,7 +247,6 @@ impl ImportStore for SqliteStore {
             "",
         )
         .await?;
-        lap(&mut t, &T_LOOKUP);
         let mut known: HashMap<String, Known> = HashMap::with_capacity(numbers.len());
         // a stored invoice's buyer exists (foreign key); check only the others
         let mut known_buyers: HashSet<i64> = HashSet::with_capacity(numbers.len());
@@ -282,7 +270,6 @@ impl ImportStore for SqliteStore {
         unproven.sort_unstable();
         unproven.dedup();
         known_buyers.extend(existing_buyers(&mut tx, &unproven).await?);
-        lap(&mut t, &T_BUYERS);
 
         // full rows only for stored invoices whose source row changed
         let mut changed: Vec<i64> = rows
@@ -400,9 +387,7 @@ impl ImportStore for SqliteStore {
                 .await
                 .map_err(db)?
         };
-        lap(&mut t, &T_MAX);
         insert_invoices(&mut tx, &inserts, first_id, now).await?;
-        lap(&mut t, &T_INSERT);
         let mut updates: Vec<_> = updates.into_values().collect();
         updates.sort_by_key(|(inv, _)| inv.id);
         update_invoices(&mut tx, &updates, now).await?;
@@ -412,7 +397,6 @@ impl ImportStore for SqliteStore {
             cancel_for_invoices(&mut tx, &to_cancel, "invoice changed on import", now).await?;
         }
         tx.commit().await.map_err(db)?;
-        lap(&mut t, &T_COMMIT);
 
         let id_of = |index: usize| InvoiceId::new(first_id + index as i64);
         Ok(pending

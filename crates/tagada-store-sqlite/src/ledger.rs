@@ -348,7 +348,8 @@ async fn upsert_many(
         .iter()
         .filter_map(|(b, _)| b.external_key.clone())
         .collect();
-    let (phones, names) = lookup.phones_and_names(&stored_keys.iter().map(String::as_str).collect());
+    let (phones, names) =
+        lookup.phones_and_names(&stored_keys.iter().map(String::as_str).collect());
     stored.extend(load_candidates(&mut *conn, "whatsapp", &phones).await?);
     stored.extend(load_candidates(&mut *conn, "name_norm", &names).await?);
 

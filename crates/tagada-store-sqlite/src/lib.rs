@@ -10,7 +10,7 @@
 
 mod conv;
 mod identity;
-pub mod import;
+mod import;
 mod ledger;
 mod outbox;
 mod plan;
@@ -31,8 +31,14 @@ use crate::conv::db;
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// How long a connection waits for the write lock before giving up.
-const ROWBUF: usize = 1024;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Rows sqlx's worker thread may queue ahead of the reader (sqlx's default
+/// is 50). Each handoff between that thread and the async task costs a
+/// wake-up; with room for a whole `IN (...)` answer the worker rarely waits.
+/// Re-importing a million unchanged invoices reads a million rows back: the
+/// store's share of it went from about 4.3 s to 3.2 s.
+const ROW_BUFFER: usize = 1024;
 
 /// The SQLite store. Cheap to clone (it is a connection pool).
 #[derive(Debug, Clone)]
@@ -62,10 +68,13 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
-            .row_buffer_size(ROWBUF)
-            // 64 MiB of page cache per connection (allocated as used): index
-            // pages touched by large imports stay in memory
-            .pragma("cache_size", "-65536")
+            .row_buffer_size(ROW_BUFFER)
+            // 16 MiB of page cache per connection (allocated as used; up to
+            // 128 MiB over the pool). A write by one connection empties the
+            // others' caches, and pages come back cheaply from the OS cache:
+            // 64 MiB imported and planned no faster, and let idle connections
+            // hold up to 512 MiB
+            .pragma("cache_size", "-16384")
             .pragma("temp_store", "memory")
             // checkpoint every ~64 MiB of WAL instead of 4 MiB: an import batch
             // dirties thousands of index pages, and a page rewritten by several
@@ -86,7 +95,8 @@ impl SqliteStore {
         let options = SqliteConnectOptions::from_str("sqlite::memory:")
             .map_err(db)?
             .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
+            .busy_timeout(BUSY_TIMEOUT)
+            .row_buffer_size(ROW_BUFFER);
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)

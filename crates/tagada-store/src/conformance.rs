@@ -595,7 +595,11 @@ pub async fn upsert_buyers_batch_identity<S: Store + 'static>(store: S) {
     );
     let b = get(n2).await;
     assert_eq!(
-        (b.external_key.as_deref(), b.name.as_str(), b.company.as_deref()),
+        (
+            b.external_key.as_deref(),
+            b.name.as_str(),
+            b.company.as_deref()
+        ),
         (Some("T-6"), "Eastern Agro", Some("Eastern Agro LLP"))
     );
     assert_eq!(get(e1).await.company.as_deref(), Some("Acme Pvt Ltd"));
@@ -683,9 +687,8 @@ fn random_rows(seed: u64, count: usize, u: u32) -> Vec<NewBuyer> {
     (0..count)
         .map(|_| {
             let key = (rng.below(10) < 5).then(|| format!("K{u}-{}", rng.below(5)));
-            let whatsapp = (rng.below(10) < 6).then(|| {
-                Phone::try_from(format!("+91{u}800000{}", rng.below(5))).expect("E.164")
-            });
+            let whatsapp = (rng.below(10) < 6)
+                .then(|| Phone::try_from(format!("+91{u}800000{}", rng.below(5))).expect("E.164"));
             let base = format!("{} #{u}", NAMES[rng.below(4) as usize]);
             let name = match rng.below(4) {
                 0 => base.to_uppercase(),
@@ -874,12 +877,18 @@ pub async fn upsert_buyers_matches_one_by_one<S: Store + 'static>(store: S) {
                 .collect();
             outcomes.push(canonical);
         }
-        assert_eq!(outcomes[0], outcomes[1], "round {round}: batch vs one by one");
+        assert_eq!(
+            outcomes[0], outcomes[1],
+            "round {round}: batch vs one by one"
+        );
         let expected: Vec<(usize, UpsertOutcome)> = random_rows(seed, 50, 1)
             .iter()
             .map(|r| model.upsert(r))
             .collect();
-        assert_eq!(outcomes[0], expected, "round {round}: outcomes vs the rules");
+        assert_eq!(
+            outcomes[0], expected,
+            "round {round}: outcomes vs the rules"
+        );
         let ones = buyers_of(&store, 1).await;
         assert_eq!(
             ones.iter().map(view).collect::<Vec<_>>(),

@@ -43,7 +43,7 @@ pub async fn open_store(db: &DatabaseConfig) -> anyhow::Result<Arc<dyn Store>> {
         )
     } else {
         Arc::new(
-            tagada_store_postgres::PostgresStore::connect(url)
+            tagada_store_postgres::PostgresStore::connect_pooled(url, db.max_connections)
                 .await
                 .with_context(|| format!("connecting to {}", db.masked_url()))?,
         )
