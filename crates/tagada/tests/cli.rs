@@ -49,6 +49,11 @@ fn init_writes_a_config_that_checks() {
     assert!(!out.status.success(), "init refuses to overwrite");
     let check = ok(dir.path(), &["config", "check"]);
     assert!(check.contains("configuration OK"), "{check}");
+    let printed = ok(dir.path(), &["config", "print"]);
+    let table: toml::Table = toml::from_str(&printed).expect("config print is TOML");
+    assert_eq!(table["dispatch"]["batch_size"].as_integer(), Some(50));
+    let as_json = json(dir.path(), &["config", "print", "--json"]);
+    assert_eq!(as_json["home_time_zone"], "Asia/Kolkata");
     std::fs::write(
         dir.path().join("tagada.toml"),
         "[dispatch]\nbatch_size = 0\n",

@@ -15,6 +15,25 @@ pub enum Command {
     Check,
 }
 
+fn without_nulls(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, without_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(
+            a.into_iter()
+                .filter(|v| !v.is_null())
+                .map(without_nulls)
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::Print { json } => {
@@ -33,7 +52,8 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&merged)?);
             } else {
-                println!("{}", toml::to_string_pretty(&merged)?);
+                // TOML has no null: unset options are left out.
+                println!("{}", toml::to_string_pretty(&without_nulls(merged))?);
             }
         }
         Command::Check => {
