@@ -117,6 +117,11 @@ async fn reimporting_changes_nothing_and_an_edited_file_updates_only_changed_row
     assert_eq!(again.invoices_unchanged, first.invoices_created);
     assert_eq!(again.buyers_created, 0);
     assert_eq!(again.rejected, 1);
+    assert_eq!(
+        s.list_rejects(None).await.unwrap().len(),
+        1,
+        "the same rejected row is kept once"
+    );
 
     // Edit one data row's amount (the last number-looking field changes).
     let text = std::fs::read_to_string(&input).unwrap();

@@ -478,7 +478,7 @@ impl ImportStore for PostgresStore {
             "INSERT INTO rejects (source_file, line, column_name, reason, raw, at) \
              SELECT f, l, c, r, w, a FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], \
                                   $6::bigint[]) WITH ORDINALITY AS t(f, l, c, r, w, a, n) \
-             ORDER BY n",
+             ORDER BY n ON CONFLICT DO NOTHING",
         )
         .bind(rejects.iter().map(|r| r.source_file.as_str()).collect::<Vec<_>>())
         .bind(

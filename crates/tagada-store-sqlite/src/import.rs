@@ -427,6 +427,8 @@ impl ImportStore for SqliteStore {
                     .push_bind(r.raw.as_str())
                     .push_bind(micros(r.at));
             });
+            // The same row rejected by a re-import is kept once.
+            qb.push(" ON CONFLICT DO NOTHING");
             qb.build().execute(&mut *tx).await.map_err(db)?;
         }
         tx.commit().await.map_err(db)?;

@@ -44,13 +44,27 @@ mod memory {
     tagada_store::conformance_tests!(setup);
 }
 
+/// How many migrations a fresh database applies.
+fn migration_files() -> u32 {
+    std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "sql")
+        })
+        .count() as u32
+}
+
 #[tokio::test]
 async fn open_creates_the_file_and_accepts_urls() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("new.db");
     assert!(!path.exists());
     let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
-    assert_eq!(store.migrate().await.unwrap(), 1);
+    assert_eq!(store.migrate().await.unwrap(), migration_files());
     assert!(path.exists());
     store.close().await;
 
@@ -72,7 +86,7 @@ async fn open_creates_the_file_and_accepts_urls() {
 #[tokio::test]
 async fn memory_urls_share_one_database() {
     let store = SqliteStore::open("sqlite::memory:").await.unwrap();
-    assert_eq!(store.migrate().await.unwrap(), 1);
+    assert_eq!(store.migrate().await.unwrap(), migration_files());
     assert_eq!(
         store.migrate().await.unwrap(),
         0,

@@ -1353,7 +1353,21 @@ pub async fn rejects_round_trip<S: Store + 'static>(store: S) {
     assert_eq!(store.list_rejects(Some("b.csv")).await.unwrap(), b);
     assert!(store.list_rejects(Some("c.csv")).await.unwrap().is_empty());
     let all = store.list_rejects(None).await.unwrap();
-    assert_eq!(all, [a, b].concat());
+    assert_eq!(all, [a.clone(), b.clone()].concat());
+
+    // Re-importing the same file rejects the same rows again: kept once,
+    // also when one batch repeats a row; a new reason for a line is new.
+    let mut again = a.clone();
+    again.push(a[0].clone());
+    let mut changed = rej("a.csv", 7, Some("amount"));
+    changed.reason = "another problem".into();
+    again.push(changed.clone());
+    store.record_rejects(&again).await.unwrap();
+    assert_eq!(
+        store.list_rejects(Some("a.csv")).await.unwrap(),
+        [a, vec![changed]].concat()
+    );
+    assert_eq!(store.list_rejects(None).await.unwrap().len(), 4);
 }
 
 /// Paid, disputed, cancelled, snoozed and claimed-paid invoices stop being
