@@ -41,6 +41,9 @@ enum Cmd {
         /// Import into this database instead of a fresh SQLite file.
         #[arg(long)]
         database_url: Option<String>,
+        /// Rows per store transaction (`import.batch_size`).
+        #[arg(long)]
+        batch_size: Option<usize>,
     },
     /// Plan over OPEN open invoices of which DUE are due.
     Plan {
@@ -122,7 +125,12 @@ fn fresh_sqlite(dir: &Path, name: &str) -> anyhow::Result<String> {
     Ok(format!("sqlite://{}", dir.join(name).display()))
 }
 
-async fn bench_import(rows: u64, dir: &Path, database_url: Option<String>) -> anyhow::Result<()> {
+async fn bench_import(
+    rows: u64,
+    dir: &Path,
+    database_url: Option<String>,
+    batch_size: Option<usize>,
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     let csv = dir.join(format!("invoices-{rows}.csv"));
     if !csv.exists() {
@@ -144,6 +152,10 @@ async fn bench_import(rows: u64, dir: &Path, database_url: Option<String>) -> an
     let cfg = ImportConfig {
         rejects_dir: Some(dir.to_path_buf()),
         ..ImportConfig::default()
+    };
+    let cfg = ImportConfig {
+        batch_size: batch_size.unwrap_or(cfg.batch_size),
+        ..cfg
     };
     let rss_before = peak_rss_mib().unwrap_or(0.0);
     let t = Instant::now();
@@ -188,11 +200,82 @@ async fn bench_import(rows: u64, dir: &Path, database_url: Option<String>) -> an
             rows as f64 / theirs.as_secs_f64()
         );
         println!(
-            "ratio tagada / sqlite3 = {:.2}×",
+            "ratio tagada / sqlite3 .import = {:.2}×",
             ours.as_secs_f64() / theirs.as_secs_f64()
+        );
+        let floor = sqlite3_into_schema(dir, &csv).await?;
+        println!(
+            "sqlite3 loading the same file into tagada's schema (SQL conversion, same indexes and pragmas, one transaction): {:.2?}",
+            floor
+        );
+        println!(
+            "ratio tagada / sqlite3 into tagada's schema = {:.2}×",
+            ours.as_secs_f64() / floor.as_secs_f64()
         );
     }
     Ok(())
+}
+
+/// The floor for any importer into tagada's SQLite schema: the `sqlite3`
+/// shell itself reads the CSV (`.import` into a staging table), converts it
+/// in SQL (dates to ISO, amounts to paise, buyers by name) and inserts it
+/// into a freshly migrated database with the store's pragmas, foreign keys
+/// and indexes, in one transaction. It validates nothing, so it is a lower
+/// bound, not a like-for-like run.
+async fn sqlite3_into_schema(dir: &Path, csv: &Path) -> anyhow::Result<std::time::Duration> {
+    let url = fresh_sqlite(dir, "sqlite3-schema.db")?;
+    open(&url).await?; // migrated, then closed
+    let db = dir.join("sqlite3-schema.db");
+    let iso = |col: &str| {
+        format!(
+            "substr(\"{col}\", 7, 4) || '-' || substr(\"{col}\", 4, 2) || '-' || substr(\"{col}\", 1, 2)"
+        )
+    };
+    let script = format!(
+        "PRAGMA journal_mode = WAL;\n\
+         PRAGMA synchronous = NORMAL;\n\
+         PRAGMA foreign_keys = ON;\n\
+         PRAGMA cache_size = -16384;\n\
+         .mode csv\n\
+         .import {csv} staging\n\
+         BEGIN;\n\
+         INSERT INTO buyers (name, name_norm, whatsapp, external_key) \
+           SELECT \"Party Name\", lower(\"Party Name\"), min(\"Mobile\"), lower(\"Party Name\") \
+           FROM staging GROUP BY \"Party Name\";\n\
+         INSERT INTO invoices (number, buyer_id, invoice_date, due_date, amount_minor, currency, \
+           status, source, source_hash, created_at, updated_at) \
+           SELECT s.\"Invoice No\", b.id, {inv}, {due}, \
+             CAST(replace(s.\"Amount\", '.', '') AS INTEGER), s.\"Currency\", 'pending', \
+             'import:bench', lower(hex(randomblob(16))), 0, 0 \
+           FROM staging s JOIN buyers b ON b.name_norm = lower(s.\"Party Name\");\n\
+         COMMIT;\n\
+         DROP TABLE staging;\n",
+        csv = csv.display(),
+        inv = iso("Invoice Date"),
+        due = iso("Due Date"),
+    );
+    let t = Instant::now();
+    let mut child = Process::new("sqlite3")
+        .arg(&db)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .context("running sqlite3")?;
+    child
+        .stdin
+        .take()
+        .context("sqlite3 stdin")?
+        .write_all(script.as_bytes())?;
+    let status = child.wait()?;
+    let took = t.elapsed();
+    anyhow::ensure!(status.success(), "sqlite3 load into tagada's schema failed");
+    let out = Process::new("sqlite3")
+        .arg(&db)
+        .arg("SELECT count(*) FROM invoices")
+        .output()?;
+    let loaded = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    println!("sqlite3 into tagada's schema: {loaded} invoices loaded");
+    Ok(took)
 }
 
 /// Seeds `open` open invoices: `due` of them due on or before today, the
@@ -330,7 +413,8 @@ async fn main() -> anyhow::Result<()> {
             rows,
             dir,
             database_url,
-        } => bench_import(rows, &dir, database_url).await,
+            batch_size,
+        } => bench_import(rows, &dir, database_url, batch_size).await,
         Cmd::Plan {
             open,
             due,
