@@ -137,6 +137,7 @@ pub struct AppSections {
     pub database: DatabaseConfig,
     pub import: ImportConfig,
     pub dispatch: DispatchConfig,
+    pub whatsapp: crate::whatsapp::WhatsAppConfig,
     pub log: LogConfig,
 }
 
@@ -285,6 +286,10 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "dispatch.backoff: needs at least one delay".into(),
             ));
+        }
+        let whatsapp = self.app.whatsapp.problems();
+        if !whatsapp.is_empty() {
+            return Err(ConfigError::Invalid(whatsapp.join("; ")));
         }
         if self.app.import.batch_size == 0 {
             return Err(ConfigError::Invalid(

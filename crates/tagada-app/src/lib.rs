@@ -12,4 +12,5 @@ pub mod demo;
 pub mod dispatch;
 pub mod import;
 pub mod planning;
+pub mod whatsapp;
 pub mod worker;

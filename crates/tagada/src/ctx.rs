@@ -30,6 +30,19 @@ impl Ctx {
     pub async fn store(&self) -> anyhow::Result<Arc<dyn Store>> {
         open_store(&self.config.app.database).await
     }
+
+    /// The channel reminders leave by: the WhatsApp Cloud API when
+    /// `whatsapp.enabled`, else the terminal.
+    pub fn channel(&self) -> anyhow::Result<Box<dyn tagada_app::channel::Channel>> {
+        let wa = &self.config.app.whatsapp;
+        if wa.enabled {
+            let channel = tagada_app::whatsapp::WhatsAppChannel::from_config(wa)
+                .context("setting up the WhatsApp channel")?;
+            Ok(Box::new(channel))
+        } else {
+            Ok(Box::new(tagada_app::channel::TerminalChannel::stdout()))
+        }
+    }
 }
 
 /// Opens the backend the URL names and brings its schema up to date.

@@ -3,7 +3,6 @@
 use std::process::ExitCode;
 
 use jiff::SignedDuration;
-use tagada_app::channel::TerminalChannel;
 use tagada_app::worker::Worker;
 use tokio_util::sync::CancellationToken;
 
@@ -24,13 +23,13 @@ pub struct Args {
 
 pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let store = ctx.store().await?;
-    let channel = TerminalChannel::stdout();
+    let channel = ctx.channel()?;
     let worker_id = args
         .worker_id
         .unwrap_or_else(|| format!("tagada-{}", std::process::id()));
     let worker = Worker {
         store: store.as_ref(),
-        channel: &channel,
+        channel: channel.as_ref(),
         clock: ctx.clock.as_ref(),
         planner: &ctx.config.planner,
         dispatch: &ctx.config.app.dispatch,

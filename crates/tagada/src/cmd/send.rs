@@ -45,13 +45,13 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let (plan, applied) = plan_and_apply(store.as_ref(), planner, now).await?;
-    let channel = TerminalChannel::stdout();
+    let channel = ctx.channel()?;
     let zone = planner.home_zone();
     let mut total = StepReport::default();
     loop {
         let step = dispatch_step(
             store.as_ref(),
-            &channel,
+            channel.as_ref(),
             ctx.clock.as_ref(),
             &ctx.config.app.dispatch,
             "cli-send",

@@ -1,0 +1,326 @@
+//! The WhatsApp Cloud API channel: the `[whatsapp]` config section, and a
+//! [`Channel`] that sends each reminder as its approved template through
+//! `tagada-whatsapp`'s client, with the outbox id in
+//! `biz_opaque_callback_data` and Meta's errors mapped to what the
+//! dispatcher does next.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::SignedDuration;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use tagada_whatsapp::{BodyParam, Client, ClientConfig, ClientError, ErrorClass, TemplateMessage};
+
+use crate::channel::{Channel, ChannelError, OutgoingMessage, SendReceipt};
+
+/// A secret from config or the environment: never printed, never logged.
+/// Prints as `***` when set and as an empty string when not.
+#[derive(Clone, Default)]
+pub struct Secret(Option<SecretString>);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        let v: String = value.into();
+        if v.is_empty() {
+            Secret(None)
+        } else {
+            Secret(Some(SecretString::from(v)))
+        }
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.0.is_some()
+    }
+
+    pub fn expose(&self) -> Option<&str> {
+        self.0.as_ref().map(|s| s.expose_secret())
+    }
+
+    pub fn to_secret_string(&self) -> Option<SecretString> {
+        self.0.clone()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.is_set() { "***" } else { "<unset>" })
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if self.is_set() { "***" } else { "" })
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+        Ok(Secret::new(String::deserialize(d)?))
+    }
+}
+
+/// `[whatsapp]`: the Cloud API account reminders are sent from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WhatsAppConfig {
+    /// Send through the Cloud API. Off: `send` and `run` print each message
+    /// (the terminal channel) and record it as sent.
+    pub enabled: bool,
+    /// `https://graph.facebook.com`, or a proxy's or a fake's address.
+    pub base_url: String,
+    pub api_version: String,
+    /// The sending number's id in the WhatsApp Manager (not the number).
+    pub phone_number_id: String,
+    /// The WhatsApp Business Account id (for the template list).
+    pub waba_id: String,
+    /// A system-user access token (`TAGADA_WHATSAPP__ACCESS_TOKEN`).
+    pub access_token: Secret,
+    /// The app secret that signs webhooks (`TAGADA_WHATSAPP__APP_SECRET`).
+    pub app_secret: Secret,
+    /// The token Meta echoes in the webhook subscription handshake.
+    pub verify_token: Secret,
+    pub connect_timeout_secs: u64,
+    pub timeout_secs: u64,
+}
+
+impl Default for WhatsAppConfig {
+    fn default() -> Self {
+        WhatsAppConfig {
+            enabled: false,
+            base_url: "https://graph.facebook.com".into(),
+            api_version: "v23.0".into(),
+            phone_number_id: String::new(),
+            waba_id: String::new(),
+            access_token: Secret::default(),
+            app_secret: Secret::default(),
+            verify_token: Secret::default(),
+            connect_timeout_secs: 5,
+            timeout_secs: 20,
+        }
+    }
+}
+
+impl WhatsAppConfig {
+    /// What is missing or wrong for sending, each naming its key.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.enabled {
+            return out;
+        }
+        if !(self.base_url.starts_with("https://") || self.base_url.starts_with("http://")) {
+            out.push(format!(
+                "whatsapp.base_url: `{}` is not an http(s) URL",
+                self.base_url
+            ));
+        }
+        if self.phone_number_id.trim().is_empty() {
+            out.push("whatsapp.phone_number_id: not set".into());
+        }
+        if self.waba_id.trim().is_empty() {
+            out.push("whatsapp.waba_id: not set".into());
+        }
+        if !self.access_token.is_set() {
+            out.push("whatsapp.access_token: not set (use TAGADA_WHATSAPP__ACCESS_TOKEN)".into());
+        }
+        if self.timeout_secs == 0 || self.connect_timeout_secs == 0 {
+            out.push("whatsapp.timeout_secs / connect_timeout_secs: must be at least 1".into());
+        }
+        out
+    }
+
+    /// The client for this account.
+    pub fn client(&self) -> Result<Client, ClientError> {
+        let token = self
+            .access_token
+            .to_secret_string()
+            .ok_or_else(|| ClientError::Request("whatsapp.access_token is not set".into()))?;
+        let mut cfg = ClientConfig::new(
+            self.base_url.clone(),
+            self.phone_number_id.clone(),
+            self.waba_id.clone(),
+            token,
+        );
+        cfg.api_version = self.api_version.clone();
+        cfg.connect_timeout = Duration::from_secs(self.connect_timeout_secs);
+        cfg.timeout = Duration::from_secs(self.timeout_secs);
+        Client::new(cfg)
+    }
+}
+
+/// The value reminders carry in `biz_opaque_callback_data`: status
+/// webhooks bring it back, which ties them to the outbox row even when the
+/// send's answer was lost.
+pub fn callback_data(outbox_id: tagada_core::OutboxId) -> String {
+    format!("outbox:{}", outbox_id.get())
+}
+
+/// Reads [`callback_data`] back.
+pub fn outbox_from_callback(data: &str) -> Option<i64> {
+    data.strip_prefix("outbox:")?.trim().parse().ok()
+}
+
+/// Sends reminders as WhatsApp template messages.
+#[derive(Debug, Clone)]
+pub struct WhatsAppChannel {
+    client: Client,
+}
+
+impl WhatsAppChannel {
+    pub fn new(client: Client) -> WhatsAppChannel {
+        WhatsAppChannel { client }
+    }
+
+    pub fn from_config(cfg: &WhatsAppConfig) -> Result<WhatsAppChannel, ClientError> {
+        Ok(WhatsAppChannel::new(cfg.client()?))
+    }
+
+    /// The request for one reminder: the template and language the planner
+    /// chose, its parameters in order, the outbox id as callback data.
+    pub fn template_for(m: &OutgoingMessage<'_>) -> TemplateMessage {
+        let mut t = TemplateMessage::new(
+            m.to.as_str(),
+            m.message.whatsapp_name.clone(),
+            m.message.language.clone(),
+        );
+        t.body = m
+            .message
+            .parameters
+            .iter()
+            .map(|p| BodyParam::Text(p.clone()))
+            .collect();
+        t.callback_data = Some(callback_data(m.outbox_id));
+        t
+    }
+}
+
+/// What the dispatcher does with a client error.
+pub fn channel_error(e: &ClientError) -> ChannelError {
+    let detail = e.to_string();
+    match e.class() {
+        Some(ErrorClass::RateLimited) => ChannelError::RateLimited {
+            retry_after: e
+                .code()
+                .and_then(|c| ErrorClass::RateLimited.min_backoff(c))
+                .and_then(|d| SignedDuration::try_from(d).ok()),
+            detail,
+        },
+        Some(ErrorClass::Transient) => ChannelError::Transient { detail },
+        Some(ErrorClass::Recipient | ErrorClass::BadRequest) => ChannelError::Rejected { detail },
+        Some(ErrorClass::Template) => ChannelError::Template { detail },
+        Some(ErrorClass::Unauthorized | ErrorClass::Account) => {
+            ChannelError::Unauthorized { detail }
+        }
+        None => ChannelError::Ambiguous { detail },
+    }
+}
+
+#[async_trait]
+impl Channel for WhatsAppChannel {
+    fn name(&self) -> &str {
+        "whatsapp"
+    }
+
+    async fn send(&self, m: &OutgoingMessage<'_>) -> Result<SendReceipt, ChannelError> {
+        let body = Self::template_for(m);
+        match self.client.send_template(&body).await {
+            Ok(accepted) => Ok(SendReceipt {
+                provider_id: Some(accepted.wamid),
+            }),
+            Err(e) => {
+                let mapped = channel_error(&e);
+                tracing::warn!(
+                    outbox_id = m.outbox_id.get(),
+                    to = %m.to.masked(),
+                    template = %m.message.whatsapp_name,
+                    error = %e,
+                    "WhatsApp send failed"
+                );
+                Err(mapped)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::new("EAAG-very-secret");
+        assert_eq!(format!("{s:?}"), "***");
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"***\"");
+        assert_eq!(s.expose(), Some("EAAG-very-secret"));
+        assert!(!Secret::new("").is_set());
+        let cfg = WhatsAppConfig {
+            access_token: s,
+            ..Default::default()
+        };
+        assert!(!format!("{cfg:?}").contains("very-secret"));
+    }
+
+    #[test]
+    fn callback_data_round_trips() {
+        let id = tagada_core::OutboxId::new(42);
+        assert_eq!(outbox_from_callback(&callback_data(id)), Some(42));
+        assert_eq!(outbox_from_callback("something else"), None);
+    }
+
+    #[test]
+    fn problems_name_their_keys() {
+        let cfg = WhatsAppConfig {
+            enabled: true,
+            ..Default::default()
+        };
+        let p = cfg.problems().join("\n");
+        assert!(p.contains("whatsapp.phone_number_id"));
+        assert!(p.contains("whatsapp.access_token"));
+        assert!(WhatsAppConfig::default().problems().is_empty());
+    }
+
+    #[test]
+    fn errors_map_to_dispatcher_actions() {
+        let api = |code: i64, http: u16| ClientError::Api {
+            class: tagada_whatsapp::classify(code, http),
+            http_status: http,
+            error: Box::new(tagada_whatsapp::GraphError {
+                message: "x".into(),
+                kind: None,
+                code,
+                error_subcode: None,
+                error_user_title: None,
+                error_user_msg: None,
+                error_data: None,
+                fbtrace_id: None,
+            }),
+        };
+        assert!(matches!(
+            channel_error(&api(131056, 400)),
+            ChannelError::RateLimited {
+                retry_after: Some(_),
+                ..
+            }
+        ));
+        assert!(matches!(
+            channel_error(&api(131000, 500)),
+            ChannelError::Transient { .. }
+        ));
+        assert!(matches!(
+            channel_error(&api(131026, 400)),
+            ChannelError::Rejected { .. }
+        ));
+        assert!(matches!(
+            channel_error(&api(132001, 400)),
+            ChannelError::Template { .. }
+        ));
+        assert!(matches!(
+            channel_error(&api(190, 401)),
+            ChannelError::Unauthorized { .. }
+        ));
+        assert!(matches!(
+            channel_error(&ClientError::Ambiguous("reset".into())),
+            ChannelError::Ambiguous { .. }
+        ));
+    }
+}

@@ -1,0 +1,276 @@
+//! The WhatsApp channel end to end over real HTTP: ledger → planner (the
+//! default config) → outbox → dispatcher → `tagada-whatsapp`'s client →
+//! the fake Meta Graph server, whose own record of accepted messages is
+//! what the assertions read.
+
+use std::collections::BTreeMap;
+
+use jiff::civil::date;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::json;
+use tagada_app::clock::SimClock;
+use tagada_app::dispatch::{DispatchConfig, dispatch_step};
+use tagada_app::planning::plan_and_apply;
+use tagada_app::whatsapp::{Secret, WhatsAppChannel, WhatsAppConfig, outbox_from_callback};
+use tagada_core::cadence::PlannerConfig;
+use tagada_core::ledger::InvoiceStatus;
+use tagada_core::outbox::OutboxStatus;
+use tagada_core::{CountryCode, Currency, Money, Phone};
+use tagada_fakes::meta::{FakeTemplate, Fault, MetaFake, MetaFakeConfig};
+use tagada_store::{
+    ImportStore, LedgerStore, Migrate, NewBuyer, NewInvoice, OutboxFilter, OutboxStore, Store,
+};
+use tagada_store_sqlite::SqliteStore;
+
+/// Friday 4 December 2026, 10:30 in India: inside business hours.
+fn t0() -> Timestamp {
+    "2026-12-04T05:00:00Z".parse().unwrap()
+}
+
+fn ist() -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::get("Asia/Kolkata").unwrap()
+}
+
+/// The fake's template registry, as an account holding exactly the
+/// templates tagada's config names would have: same names, languages,
+/// categories and parameter counts.
+fn registry(cfg: &PlannerConfig) -> Vec<FakeTemplate> {
+    let mut seen = BTreeMap::new();
+    for t in &cfg.templates {
+        let n = t.param_count.unwrap_or(t.params.len());
+        let text = (1..=n)
+            .map(|i| format!("{{{{{i}}}}}"))
+            .collect::<Vec<_>>()
+            .join(" · ");
+        let id = format!("{}", 1_000_000 + seen.len());
+        seen.entry((t.whatsapp_name.clone(), t.whatsapp_language.clone()))
+            .or_insert_with(|| FakeTemplate {
+                name: t.whatsapp_name.clone(),
+                language: t.whatsapp_language.clone(),
+                status: "APPROVED".into(),
+                category: t.category.clone(),
+                id,
+                components: json!([{ "type": "BODY", "text": text }]),
+            });
+    }
+    seen.into_values().collect()
+}
+
+async fn seeded_store(buyers: usize) -> SqliteStore {
+    let s = SqliteStore::open_in_memory().await.unwrap();
+    s.migrate().await.unwrap();
+    for i in 0..buyers {
+        let phone =
+            Phone::parse(&format!("98{:08}", 20_000_000 + i), &CountryCode::india()).unwrap();
+        let (buyer_id, _) = s
+            .upsert_buyer(&NewBuyer {
+                external_key: Some(format!("b{i}")),
+                name: format!("Buyer {i} Traders"),
+                whatsapp: Some(phone),
+                country: Some(CountryCode::india()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let number = format!("INV-{i:04}");
+        s.upsert_invoices(
+            &[NewInvoice {
+                number: number.clone(),
+                buyer_id,
+                order_date: None,
+                invoice_date: date(2026, 10, 1),
+                due_date: date(2026, 11, 20),
+                credit_days: Some(50),
+                amount: Money::from_minor(1_25_000_00 + i as i64 * 100, Currency::INR),
+                amount_paid: Money::zero(Currency::INR),
+                status: InvoiceStatus::Pending,
+                source: "test".into(),
+                source_hash: number.clone(),
+                notes: None,
+            }],
+            t0(),
+        )
+        .await
+        .unwrap();
+    }
+    s
+}
+
+fn channel_for(fake: &MetaFake) -> WhatsAppChannel {
+    let cfg = WhatsAppConfig {
+        enabled: true,
+        base_url: fake.base_url(),
+        phone_number_id: fake.config().phone_number_id.clone(),
+        waba_id: fake.config().waba_id.clone(),
+        access_token: Secret::new(fake.config().access_token.clone()),
+        connect_timeout_secs: 2,
+        timeout_secs: 5,
+        ..Default::default()
+    };
+    assert!(cfg.problems().is_empty(), "{:?}", cfg.problems());
+    WhatsAppChannel::from_config(&cfg).unwrap()
+}
+
+/// Runs dispatcher steps, moving the simulated clock past every back-off,
+/// until nothing is left to send.
+async fn drain(store: &dyn Store, channel: &WhatsAppChannel, clock: &SimClock) {
+    let cfg = DispatchConfig::default();
+    for _ in 0..200 {
+        let step = dispatch_step(store, channel, clock, &cfg, "test-worker", &ist())
+            .await
+            .unwrap();
+        assert!(step.halted.is_none(), "halted: {:?}", step.halted);
+        let open = store
+            .list_messages(&OutboxFilter {
+                statuses: vec![OutboxStatus::Pending, OutboxStatus::InFlight],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        if open.is_empty() {
+            return;
+        }
+        if step.claimed == 0 {
+            clock.advance(SignedDuration::from_hours(6));
+        }
+    }
+    panic!("the outbox did not drain");
+}
+
+#[tokio::test]
+async fn every_reminder_reaches_the_fake_exactly_once_despite_transient_errors() {
+    let planner = PlannerConfig::default();
+    let store = seeded_store(40).await;
+    let (plan, applied) = plan_and_apply(&store, &planner, t0()).await.unwrap();
+    assert_eq!(plan.messages.len(), 40, "{:?}", plan.skipped);
+    assert_eq!(applied.messages_enqueued, 40);
+
+    let fake = MetaFake::start(MetaFakeConfig {
+        templates: registry(&planner),
+        seed: 7,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    fake.set_transient_error_rate(0.2);
+    let channel = channel_for(&fake);
+    let clock = SimClock::new(t0());
+    drain(&store, &channel, &clock).await;
+
+    let rows = store.list_messages(&OutboxFilter::default()).await.unwrap();
+    assert_eq!(rows.len(), 40);
+    let accepted = fake.accepted();
+    // The fake's own record: one accepted message per outbox id, never two.
+    let mut per_outbox: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for a in &accepted {
+        let id = a
+            .biz_opaque_callback_data
+            .as_deref()
+            .and_then(outbox_from_callback)
+            .expect("every reminder carries its outbox id");
+        per_outbox.entry(id).or_default().push(a.wamid.clone());
+    }
+    for row in &rows {
+        assert_eq!(row.status, OutboxStatus::Sent, "{row:?}");
+        let wamids = per_outbox
+            .get(&row.id.get())
+            .unwrap_or_else(|| panic!("outbox {} never reached the fake", row.id.get()));
+        assert_eq!(wamids.len(), 1, "outbox {} sent twice", row.id.get());
+        assert_eq!(row.provider_id.as_deref(), Some(wamids[0].as_str()));
+    }
+    assert_eq!(accepted.len(), 40);
+    assert!(
+        fake.requests() > 40,
+        "the fake should have refused some sends ({} requests)",
+        fake.requests()
+    );
+    // What was sent is the template the planner chose, to the buyer.
+    let first = &accepted[0];
+    assert_eq!(first.kind, "template");
+    assert!(first.to.starts_with("9198"));
+    fake.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_lost_answer_is_never_resent() {
+    let planner = PlannerConfig::default();
+    let store = seeded_store(3).await;
+    plan_and_apply(&store, &planner, t0()).await.unwrap();
+    let fake = MetaFake::start(MetaFakeConfig {
+        templates: registry(&planner),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    // The first send is accepted by Meta but the connection drops before
+    // the answer: the outcome is unknown to us.
+    fake.script([Fault::DropAfterRead]);
+    let channel = channel_for(&fake);
+    let clock = SimClock::new(t0());
+    drain(&store, &channel, &clock).await;
+    clock.advance(SignedDuration::from_hours(48));
+    drain(&store, &channel, &clock).await;
+
+    let rows = store.list_messages(&OutboxFilter::default()).await.unwrap();
+    let review: Vec<_> = rows
+        .iter()
+        .filter(|r| r.status == OutboxStatus::NeedsReview)
+        .collect();
+    assert_eq!(review.len(), 1, "{rows:?}");
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.status == OutboxStatus::Sent)
+            .count(),
+        2
+    );
+    // Meta got three messages, one each: the ambiguous one was not resent.
+    let accepted = fake.accepted();
+    assert_eq!(accepted.len(), 3);
+    let review_id = review[0].id.get();
+    assert_eq!(
+        accepted
+            .iter()
+            .filter(|a| a
+                .biz_opaque_callback_data
+                .as_deref()
+                .and_then(outbox_from_callback)
+                == Some(review_id))
+            .count(),
+        1
+    );
+    fake.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_template_the_account_lacks_fails_without_retry() {
+    let planner = PlannerConfig::default();
+    let store = seeded_store(2).await;
+    plan_and_apply(&store, &planner, t0()).await.unwrap();
+    let fake = MetaFake::start(MetaFakeConfig {
+        templates: vec![],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let channel = channel_for(&fake);
+    let clock = SimClock::new(t0());
+    let step = dispatch_step(
+        &store,
+        &channel,
+        &clock,
+        &DispatchConfig::default(),
+        "w",
+        &ist(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(step.sent, 0);
+    assert!(fake.accepted().is_empty());
+    let rows = store.list_messages(&OutboxFilter::default()).await.unwrap();
+    for r in rows {
+        assert_ne!(r.status, OutboxStatus::Sent);
+        let err = r.last_error.unwrap_or_default();
+        assert!(err.contains("132001"), "{err}");
+    }
+    fake.shutdown().await;
+}
