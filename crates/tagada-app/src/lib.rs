@@ -12,5 +12,6 @@ pub mod demo;
 pub mod dispatch;
 pub mod import;
 pub mod planning;
+pub mod templates;
 pub mod whatsapp;
 pub mod worker;

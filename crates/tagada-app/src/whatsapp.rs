@@ -56,8 +56,27 @@ impl Serialize for Secret {
 
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
-        Ok(Secret::new(String::deserialize(d)?))
+        Ok(Secret::new(stringish(d)?))
     }
+}
+
+/// A string that the environment may have typed as a number or a boolean:
+/// `TAGADA_WHATSAPP__PHONE_NUMBER_ID=106540352242922` arrives as an integer.
+fn stringish<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stringish {
+        S(String),
+        U(u64),
+        I(i64),
+        B(bool),
+    }
+    Ok(match Stringish::deserialize(d)? {
+        Stringish::S(s) => s,
+        Stringish::U(u) => u.to_string(),
+        Stringish::I(i) => i.to_string(),
+        Stringish::B(b) => b.to_string(),
+    })
 }
 
 /// `[whatsapp]`: the Cloud API account reminders are sent from.
@@ -71,8 +90,10 @@ pub struct WhatsAppConfig {
     pub base_url: String,
     pub api_version: String,
     /// The sending number's id in the WhatsApp Manager (not the number).
+    #[serde(deserialize_with = "stringish")]
     pub phone_number_id: String,
     /// The WhatsApp Business Account id (for the template list).
+    #[serde(deserialize_with = "stringish")]
     pub waba_id: String,
     /// A system-user access token (`TAGADA_WHATSAPP__ACCESS_TOKEN`).
     pub access_token: Secret,
@@ -258,6 +279,19 @@ mod tests {
             ..Default::default()
         };
         assert!(!format!("{cfg:?}").contains("very-secret"));
+    }
+
+    #[test]
+    fn ids_typed_as_numbers_by_the_environment_are_read_as_text() {
+        let cfg: WhatsAppConfig = serde_json::from_value(serde_json::json!({
+            "phone_number_id": 106540352242922u64,
+            "waba_id": "102290129340398",
+            "access_token": 12345,
+        }))
+        .unwrap();
+        assert_eq!(cfg.phone_number_id, "106540352242922");
+        assert_eq!(cfg.waba_id, "102290129340398");
+        assert_eq!(cfg.access_token.expose(), Some("12345"));
     }
 
     #[test]

@@ -32,13 +32,26 @@ impl Ctx {
     }
 
     /// The channel reminders leave by: the WhatsApp Cloud API when
-    /// `whatsapp.enabled`, else the terminal.
-    pub fn channel(&self) -> anyhow::Result<Box<dyn tagada_app::channel::Channel>> {
+    /// `whatsapp.enabled`, else the terminal. Refuses the Cloud API while a
+    /// template the config sends is missing, unapproved or takes other
+    /// parameters (as `tagada templates check` shows).
+    pub async fn channel(&self) -> anyhow::Result<Box<dyn tagada_app::channel::Channel>> {
         let wa = &self.config.app.whatsapp;
         if wa.enabled {
-            let channel = tagada_app::whatsapp::WhatsAppChannel::from_config(wa)
-                .context("setting up the WhatsApp channel")?;
-            Ok(Box::new(channel))
+            let client = wa.client().context("setting up the WhatsApp channel")?;
+            let check = tagada_app::templates::fetch_and_check(&self.config.planner, &client)
+                .await
+                .context("checking the WhatsApp templates before sending")?;
+            for w in check.warnings() {
+                tracing::warn!("template {w}");
+            }
+            if !check.is_ok() {
+                anyhow::bail!(
+                    "not sending: the WhatsApp account would refuse these templates (see `tagada templates check`):\n  {}",
+                    check.problems().join("\n  ")
+                );
+            }
+            Ok(Box::new(tagada_app::whatsapp::WhatsAppChannel::new(client)))
         } else {
             Ok(Box::new(tagada_app::channel::TerminalChannel::stdout()))
         }

@@ -62,6 +62,9 @@ enum Command {
     /// Print or check the configuration.
     #[command(subcommand)]
     Config(cmd::config::Command),
+    /// Check the WhatsApp templates the configuration sends against the account.
+    #[command(subcommand)]
+    Templates(cmd::templates::Command),
     /// Apply pending database migrations.
     Migrate,
 }
@@ -117,6 +120,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Invoices(c) => cmd::invoices::run(c, &ctx).await,
         Command::Buyers(c) => cmd::buyers::run(c, &ctx).await,
         Command::Config(c) => cmd::config::run(c, &ctx),
+        Command::Templates(c) => cmd::templates::run(c, &ctx).await,
         Command::Migrate => cmd::migrate(&ctx).await,
     }
 }

@@ -10,6 +10,7 @@ pub mod plan;
 pub mod run;
 pub mod send;
 pub mod show;
+pub mod templates;
 
 use std::process::ExitCode;
 

@@ -23,7 +23,7 @@ pub struct Args {
 
 pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let store = ctx.store().await?;
-    let channel = ctx.channel()?;
+    let channel = ctx.channel().await?;
     let worker_id = args
         .worker_id
         .unwrap_or_else(|| format!("tagada-{}", std::process::id()));

@@ -1,0 +1,145 @@
+//! `tagada templates check` and `tagada send` through the WhatsApp Cloud API
+//! channel, against the fake Meta Graph server over loopback.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::json;
+use tagada_core::cadence::PlannerConfig;
+use tagada_fakes::meta::{FakeTemplate, MetaFake, MetaFakeConfig};
+
+const NOW: &str = "2026-12-21T06:00:00Z";
+
+fn tagada(dir: &Path, fake: &MetaFake, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tagada"))
+        .current_dir(dir)
+        .args(args)
+        .env("TAGADA_NOW", NOW)
+        .env("NO_COLOR", "1")
+        .env_remove("TAGADA_DATABASE_URL")
+        .env_remove("TAGADA_CONFIG")
+        .env("TAGADA_WHATSAPP__ENABLED", "true")
+        .env("TAGADA_WHATSAPP__BASE_URL", fake.base_url())
+        .env(
+            "TAGADA_WHATSAPP__PHONE_NUMBER_ID",
+            &fake.config().phone_number_id,
+        )
+        .env("TAGADA_WHATSAPP__WABA_ID", &fake.config().waba_id)
+        .env("TAGADA_WHATSAPP__ACCESS_TOKEN", &fake.config().access_token)
+        .output()
+        .expect("run tagada")
+}
+
+/// The account holding exactly the templates the default config sends.
+fn registry() -> Vec<FakeTemplate> {
+    let mut out: Vec<FakeTemplate> = Vec::new();
+    for t in PlannerConfig::default().templates {
+        if out
+            .iter()
+            .any(|f| f.name == t.whatsapp_name && f.language == t.whatsapp_language)
+        {
+            continue;
+        }
+        let text = (1..=t.params.len())
+            .map(|i| format!("{{{{{i}}}}}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        out.push(FakeTemplate {
+            name: t.whatsapp_name.clone(),
+            language: t.whatsapp_language.clone(),
+            status: "APPROVED".into(),
+            category: t.category.clone(),
+            id: format!("{}", 5_000 + out.len()),
+            components: json!([{ "type": "BODY", "text": text }]),
+        });
+    }
+    out
+}
+
+fn import(dir: &Path, fake: &MetaFake) {
+    std::fs::copy(
+        format!(
+            "{}/../tagada-sources/tests/fixtures/zoho_invoices.csv",
+            env!("CARGO_MANIFEST_DIR")
+        ),
+        dir.join("zoho.csv"),
+    )
+    .unwrap();
+    let out = tagada(dir, fake, &["import", "--quiet", "zoho.csv"]);
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
+fn a_ready_account_passes_the_check_and_receives_each_reminder_once() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let fake = rt
+        .block_on(MetaFake::start(MetaFakeConfig {
+            templates: registry(),
+            ..Default::default()
+        }))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+
+    let check = tagada(d, &fake, &["templates", "check"]);
+    let text = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{text}\n{check:?}");
+    assert!(text.contains("are ready"), "{text}");
+
+    import(d, &fake);
+    let sent = tagada(d, &fake, &["send", "--json"]);
+    assert!(sent.status.success(), "{sent:?}");
+    let stdout = String::from_utf8_lossy(&sent.stdout);
+    let report: serde_json::Value = serde_json::from_str(
+        &stdout
+            .lines()
+            .skip_while(|l| !l.starts_with('{'))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .unwrap();
+    let n = report["dispatch"]["sent"].as_u64().unwrap();
+    assert!(n > 0, "{report}");
+    assert_eq!(fake.accepted().len() as u64, n);
+    // Sending again sends nothing new.
+    let again = tagada(d, &fake, &["send", "--json"]);
+    assert!(again.status.success());
+    assert_eq!(fake.accepted().len() as u64, n);
+    rt.block_on(fake.shutdown());
+}
+
+#[test]
+fn an_account_missing_templates_fails_the_check_and_nothing_is_sent() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut templates = registry();
+    templates.remove(0);
+    templates[0].status = "PAUSED".into();
+    let fake = rt
+        .block_on(MetaFake::start(MetaFakeConfig {
+            templates,
+            ..Default::default()
+        }))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+
+    let check = tagada(d, &fake, &["templates", "check", "--json"]);
+    assert_eq!(check.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    let statuses: Vec<&str> = report["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["status"].as_str().unwrap())
+        .collect();
+    assert!(statuses.contains(&"missing"), "{statuses:?}");
+    assert!(statuses.contains(&"PAUSED"), "{statuses:?}");
+
+    import(d, &fake);
+    let sent = tagada(d, &fake, &["send"]);
+    assert!(!sent.status.success());
+    let err = String::from_utf8_lossy(&sent.stderr);
+    assert!(err.contains("not sending"), "{err}");
+    assert!(fake.accepted().is_empty());
+    rt.block_on(fake.shutdown());
+}
