@@ -67,6 +67,9 @@ enum Command {
     Templates(cmd::templates::Command),
     /// Apply pending database migrations.
     Migrate,
+    /// Run a loopback fake of an external API, for trying tagada without accounts.
+    #[command(subcommand)]
+    Fake(cmd::fake::Command),
 }
 
 fn main() -> ExitCode {
@@ -122,5 +125,6 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(c) => cmd::config::run(c, &ctx),
         Command::Templates(c) => cmd::templates::run(c, &ctx).await,
         Command::Migrate => cmd::migrate(&ctx).await,
+        Command::Fake(c) => cmd::fake::run(c, &ctx).await,
     }
 }

@@ -3,6 +3,7 @@
 pub mod buyers;
 pub mod config;
 pub mod demo;
+pub mod fake;
 pub mod import;
 pub mod init;
 pub mod invoices;

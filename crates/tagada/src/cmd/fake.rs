@@ -1,0 +1,103 @@
+//! `tagada fake meta`: runs the fake WhatsApp Cloud API (from `tagada-fakes`)
+//! on loopback, holding exactly the templates this configuration sends, so
+//! `templates check`, `send` and `run` can be tried end to end with no
+//! Meta account.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use serde_json::json;
+use tagada_core::cadence::PlannerConfig;
+use tagada_fakes::meta::{FakeTemplate, MetaFake, MetaFakeConfig};
+
+use crate::ctx::Ctx;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// The WhatsApp Cloud API (Graph API): sends, media, templates, signed status webhooks.
+    Meta(MetaArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MetaArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8019")]
+    bind: SocketAddr,
+    /// Where to POST signed status webhooks (e.g. `tagada serve`'s
+    /// `http://127.0.0.1:8080/webhooks/whatsapp`); none when unset.
+    #[arg(long)]
+    webhook_url: Option<String>,
+    /// Share of send requests refused with a retryable error (0.0-1.0).
+    #[arg(long, default_value_t = 0.0)]
+    transient_error_rate: f64,
+    /// Messages per second accepted before answering 130429.
+    #[arg(long)]
+    messages_per_second: Option<u32>,
+}
+
+/// The account a configuration needs: every (WhatsApp name, language) its
+/// templates send, APPROVED, with a body taking as many parameters as the
+/// config sends.
+pub fn registry(cfg: &PlannerConfig) -> Vec<FakeTemplate> {
+    let mut out: Vec<FakeTemplate> = Vec::new();
+    for t in &cfg.templates {
+        if out
+            .iter()
+            .any(|f| f.name == t.whatsapp_name && f.language == t.whatsapp_language)
+        {
+            continue;
+        }
+        let text = (1..=t.params.len())
+            .map(|i| format!("{{{{{i}}}}}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        out.push(FakeTemplate {
+            name: t.whatsapp_name.clone(),
+            language: t.whatsapp_language.clone(),
+            status: "APPROVED".into(),
+            category: t.category.clone(),
+            id: format!("{}", 7_100_000 + out.len()),
+            components: json!([{ "type": "BODY", "text": text }]),
+        });
+    }
+    out
+}
+
+pub async fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let Command::Meta(args) = cmd;
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&args.transient_error_rate),
+        "--transient-error-rate must be between 0 and 1"
+    );
+    let cfg = MetaFakeConfig {
+        bind: Some(args.bind),
+        templates: registry(&ctx.config.planner),
+        webhook_url: args.webhook_url.clone(),
+        messages_per_second: args.messages_per_second,
+        ..Default::default()
+    };
+    let fake = MetaFake::start(cfg).await?;
+    fake.set_transient_error_rate(args.transient_error_rate);
+    let c = fake.config();
+    println!(
+        "fake WhatsApp Cloud API on {} with {} template(s); in another terminal:\n",
+        fake.base_url(),
+        c.templates.len()
+    );
+    println!("  export TAGADA_WHATSAPP__ENABLED=true");
+    println!("  export TAGADA_WHATSAPP__BASE_URL={}", fake.base_url());
+    println!(
+        "  export TAGADA_WHATSAPP__PHONE_NUMBER_ID={}",
+        c.phone_number_id
+    );
+    println!("  export TAGADA_WHATSAPP__WABA_ID={}", c.waba_id);
+    println!("  export TAGADA_WHATSAPP__ACCESS_TOKEN={}", c.access_token);
+    println!("  export TAGADA_WHATSAPP__APP_SECRET={}", c.app_secret);
+    println!("  tagada templates check && tagada send\n");
+    println!("(these are the fake's own test credentials, not secrets; Ctrl-C stops it)");
+    tokio::signal::ctrl_c().await?;
+    let accepted = fake.accepted().len();
+    fake.shutdown().await;
+    println!("stopped after accepting {accepted} message(s)");
+    Ok(ExitCode::SUCCESS)
+}
