@@ -4,6 +4,7 @@
 //! `biz_opaque_callback_data` and Meta's errors mapped to what the
 //! dispatcher does next.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -103,6 +104,13 @@ pub struct WhatsAppConfig {
     pub verify_token: Secret,
     pub connect_timeout_secs: u64,
     pub timeout_secs: u64,
+    /// Messages per second from this sending number (Meta's default
+    /// throughput is 80; up to 1,000 once Meta raises it). Per process: with
+    /// several workers on one number, divide it between them.
+    pub messages_per_second: u32,
+    /// Seconds between two messages to one recipient (Meta's pair rate
+    /// limit is about one per 6 s); 0 turns the spacing off.
+    pub per_recipient_interval_secs: u64,
 }
 
 impl Default for WhatsAppConfig {
@@ -118,6 +126,8 @@ impl Default for WhatsAppConfig {
             verify_token: Secret::default(),
             connect_timeout_secs: 5,
             timeout_secs: 20,
+            messages_per_second: 80,
+            per_recipient_interval_secs: 6,
         }
     }
 }
@@ -143,6 +153,12 @@ impl WhatsAppConfig {
         }
         if !self.access_token.is_set() {
             out.push("whatsapp.access_token: not set (use TAGADA_WHATSAPP__ACCESS_TOKEN)".into());
+        }
+        if !(1..=1000).contains(&self.messages_per_second) {
+            out.push(format!(
+                "whatsapp.messages_per_second: {} is outside 1-1000",
+                self.messages_per_second
+            ));
         }
         if self.timeout_secs == 0 || self.connect_timeout_secs == 0 {
             out.push("whatsapp.timeout_secs / connect_timeout_secs: must be at least 1".into());
@@ -181,19 +197,100 @@ pub fn outbox_from_callback(data: &str) -> Option<i64> {
     data.strip_prefix("outbox:")?.trim().parse().ok()
 }
 
-/// Sends reminders as WhatsApp template messages.
+/// How fast one sending number may send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendLimits {
+    /// Evenly spaced (no bursts), so Meta's per-second window never sees more.
+    pub messages_per_second: u32,
+    /// Least time between two messages to one recipient; zero = off.
+    pub per_recipient: Duration,
+}
+
+impl SendLimits {
+    /// No limit at all (benchmarks of our own throughput).
+    pub const UNLIMITED: SendLimits = SendLimits {
+        messages_per_second: 0,
+        per_recipient: Duration::ZERO,
+    };
+
+    pub fn from_config(cfg: &WhatsAppConfig) -> SendLimits {
+        SendLimits {
+            messages_per_second: cfg.messages_per_second,
+            per_recipient: Duration::from_secs(cfg.per_recipient_interval_secs),
+        }
+    }
+}
+
+type Limiter = governor::DefaultDirectRateLimiter;
+
+/// Sends reminders as WhatsApp template messages, within the number's
+/// throughput and the per-recipient spacing: a message that does not fit
+/// yet waits for its slot (the dispatcher sends oldest first).
 #[derive(Debug, Clone)]
 pub struct WhatsAppChannel {
     client: Client,
+    limits: SendLimits,
+    limiter: Option<std::sync::Arc<Limiter>>,
+    last_to: std::sync::Arc<std::sync::Mutex<HashMap<String, tokio::time::Instant>>>,
 }
 
 impl WhatsAppChannel {
+    /// A channel with Meta's default limits (80 messages/s, 6 s per recipient).
     pub fn new(client: Client) -> WhatsAppChannel {
-        WhatsAppChannel { client }
+        WhatsAppChannel::with_limits(client, SendLimits::from_config(&WhatsAppConfig::default()))
+    }
+
+    pub fn with_limits(client: Client, limits: SendLimits) -> WhatsAppChannel {
+        let limiter = std::num::NonZeroU32::new(limits.messages_per_second).map(|n| {
+            let quota = governor::Quota::per_second(n).allow_burst(std::num::NonZeroU32::MIN);
+            std::sync::Arc::new(governor::RateLimiter::direct(quota))
+        });
+        WhatsAppChannel {
+            client,
+            limits,
+            limiter,
+            last_to: Default::default(),
+        }
     }
 
     pub fn from_config(cfg: &WhatsAppConfig) -> Result<WhatsAppChannel, ClientError> {
-        Ok(WhatsAppChannel::new(cfg.client()?))
+        Ok(WhatsAppChannel::with_limits(
+            cfg.client()?,
+            SendLimits::from_config(cfg),
+        ))
+    }
+
+    /// Waits until `to` may get another message and the number has a slot.
+    async fn wait_for_slot(&self, to: &str) {
+        if !self.limits.per_recipient.is_zero() {
+            let wait = {
+                let last = self.last_to.lock().unwrap_or_else(|p| p.into_inner());
+                last.get(to).and_then(|t| {
+                    (*t + self.limits.per_recipient)
+                        .checked_duration_since(tokio::time::Instant::now())
+                })
+            };
+            if let Some(wait) = wait {
+                tokio::time::sleep(wait).await;
+            }
+        }
+        if let Some(limiter) = &self.limiter {
+            limiter.until_ready().await;
+        }
+    }
+
+    fn note_sent(&self, to: &str) {
+        if self.limits.per_recipient.is_zero() {
+            return;
+        }
+        let now = tokio::time::Instant::now();
+        let mut last = self.last_to.lock().unwrap_or_else(|p| p.into_inner());
+        // Forget recipients whose spacing has passed, so the map stays small.
+        if last.len() > 10_000 {
+            let keep = self.limits.per_recipient;
+            last.retain(|_, t| now.duration_since(*t) < keep);
+        }
+        last.insert(to.to_string(), now);
     }
 
     /// The request for one reminder: the template and language the planner
@@ -244,12 +341,20 @@ impl Channel for WhatsAppChannel {
 
     async fn send(&self, m: &OutgoingMessage<'_>) -> Result<SendReceipt, ChannelError> {
         let body = Self::template_for(m);
+        self.wait_for_slot(m.to.as_str()).await;
         match self.client.send_template(&body).await {
-            Ok(accepted) => Ok(SendReceipt {
-                provider_id: Some(accepted.wamid),
-            }),
+            Ok(accepted) => {
+                self.note_sent(m.to.as_str());
+                Ok(SendReceipt {
+                    provider_id: Some(accepted.wamid),
+                })
+            }
             Err(e) => {
                 let mapped = channel_error(&e);
+                if matches!(mapped, ChannelError::Ambiguous { .. }) {
+                    // It may have reached the buyer: space the next one too.
+                    self.note_sent(m.to.as_str());
+                }
                 tracing::warn!(
                     outbox_id = m.outbox_id.get(),
                     to = %m.to.masked(),

@@ -274,3 +274,122 @@ async fn a_template_the_account_lacks_fails_without_retry() {
     }
     fake.shutdown().await;
 }
+
+fn outgoing_template(planner: &PlannerConfig) -> tagada_core::planner::RenderedMessage {
+    let t = &planner.templates[0];
+    tagada_core::planner::RenderedMessage {
+        template_key: t.key.clone(),
+        whatsapp_name: t.whatsapp_name.clone(),
+        language: t.whatsapp_language.clone(),
+        parameters: (0..t.params.len()).map(|i| format!("p{i}")).collect(),
+        body: "test".into(),
+    }
+}
+
+/// Sends `n` messages (to `n` recipients, or all to one) through `channel`.
+async fn send_many(
+    channel: &WhatsAppChannel,
+    message: &tagada_core::planner::RenderedMessage,
+    n: usize,
+    one_recipient: bool,
+) -> Vec<Result<tagada_app::channel::SendReceipt, tagada_app::channel::ChannelError>> {
+    use tagada_app::channel::{Channel, OutgoingMessage};
+    let mut out = Vec::new();
+    for i in 0..n {
+        let k = if one_recipient { 0 } else { i };
+        let to = Phone::parse(&format!("98{:08}", 30_000_000 + k), &CountryCode::india()).unwrap();
+        out.push(
+            channel
+                .send(&OutgoingMessage {
+                    outbox_id: tagada_core::OutboxId::new(i as i64 + 1),
+                    to: &to,
+                    buyer_name: "Buyer",
+                    message,
+                    attempt: 1,
+                })
+                .await,
+        );
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_limiter_keeps_within_the_numbers_throughput() {
+    let planner = PlannerConfig::default();
+    let message = outgoing_template(&planner);
+    let fake = MetaFake::start(MetaFakeConfig {
+        templates: registry(&planner),
+        messages_per_second: Some(25),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let limits = |per_second| tagada_app::whatsapp::SendLimits {
+        messages_per_second: per_second,
+        per_recipient: std::time::Duration::ZERO,
+    };
+    let cfg = WhatsAppConfig {
+        base_url: fake.base_url(),
+        phone_number_id: fake.config().phone_number_id.clone(),
+        waba_id: fake.config().waba_id.clone(),
+        access_token: Secret::new(fake.config().access_token.clone()),
+        ..Default::default()
+    };
+    // Unlimited, the fake soon answers 130429: the check below can fail.
+    let unlimited = WhatsAppChannel::with_limits(cfg.client().unwrap(), limits(0));
+    let results = send_many(&unlimited, &message, 60, false).await;
+    assert!(
+        results.iter().any(|r| matches!(
+            r,
+            Err(tagada_app::channel::ChannelError::RateLimited { .. })
+        )),
+        "the fake should refuse an unlimited burst"
+    );
+    // Wait out the fake's one-second window, then send within its limit.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let limited = WhatsAppChannel::with_limits(cfg.client().unwrap(), limits(20));
+    let results = send_many(&limited, &message, 40, false).await;
+    let refused: Vec<_> = results.iter().filter(|r| r.is_err()).collect();
+    assert!(refused.is_empty(), "{refused:?}");
+    fake.shutdown().await;
+}
+
+#[tokio::test]
+async fn one_recipient_is_spaced_by_the_pair_interval() {
+    let planner = PlannerConfig::default();
+    let message = outgoing_template(&planner);
+    let fake = MetaFake::start(MetaFakeConfig {
+        templates: registry(&planner),
+        pair_rate_limit: Some(std::time::Duration::from_millis(300)),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let cfg = WhatsAppConfig {
+        base_url: fake.base_url(),
+        phone_number_id: fake.config().phone_number_id.clone(),
+        waba_id: fake.config().waba_id.clone(),
+        access_token: Secret::new(fake.config().access_token.clone()),
+        ..Default::default()
+    };
+    let no_spacing = WhatsAppChannel::with_limits(
+        cfg.client().unwrap(),
+        tagada_app::whatsapp::SendLimits {
+            messages_per_second: 0,
+            per_recipient: std::time::Duration::ZERO,
+        },
+    );
+    let results = send_many(&no_spacing, &message, 3, true).await;
+    assert!(results.iter().any(|r| r.is_err()), "131056 without spacing");
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let spaced = WhatsAppChannel::with_limits(
+        cfg.client().unwrap(),
+        tagada_app::whatsapp::SendLimits {
+            messages_per_second: 0,
+            per_recipient: std::time::Duration::from_millis(400),
+        },
+    );
+    let results = send_many(&spaced, &message, 3, true).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    fake.shutdown().await;
+}
