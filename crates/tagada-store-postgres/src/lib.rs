@@ -17,6 +17,7 @@ mod outbox;
 mod plan;
 mod report;
 mod rows;
+mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;

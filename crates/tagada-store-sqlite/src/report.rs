@@ -5,10 +5,11 @@ use jiff::civil::Date;
 use sqlx::SqliteConnection;
 use tagada_core::InvoiceId;
 use tagada_core::ledger::{InvoiceEvent, NoteKind, PaymentMethod};
+use tagada_core::outbox::DeliveryStatus;
 use tagada_core::{Currency, Money};
 use tagada_store::{
-    AttemptOutcome, CollectionSummary, CurrencyTotals, ReportStore, Result, StoreError,
-    TimelineEntry, TimelineSubject,
+    AttemptOutcome, CollectionSummary, CurrencyTotals, MessageEvent, ReportStore, Result,
+    StoreError, TimelineEntry, TimelineSubject,
 };
 
 use crate::SqliteStore;
@@ -47,6 +48,17 @@ const ATTEMPTS: Query = Query {
                     FROM outbox_invoices WHERE outbox_id = a.outbox_id), \
                    a.attempt, a.at, a.worker, a.outcome \
             FROM attempts a JOIN outbox o ON o.id = a.outbox_id WHERE o.buyer_id = ?1",
+};
+
+const MESSAGE_EVENTS: Query = Query {
+    invoice: "SELECT oi.invoice_id, e.outbox_id, e.at, e.status, e.error_code, e.error \
+              FROM message_events e JOIN outbox_invoices oi ON oi.outbox_id = e.outbox_id \
+              WHERE oi.invoice_id = ?1 ORDER BY e.id",
+    buyer: "SELECT (SELECT CASE WHEN count(*) = 1 THEN min(invoice_id) END \
+                    FROM outbox_invoices WHERE outbox_id = e.outbox_id), \
+                   e.outbox_id, e.at, e.status, e.error_code, e.error \
+            FROM message_events e JOIN outbox o ON o.id = e.outbox_id WHERE o.buyer_id = ?1 \
+            ORDER BY e.id",
 };
 
 const PAYMENTS: Query = Query {
@@ -101,6 +113,8 @@ pub(crate) fn outcome_text(o: &AttemptOutcome) -> String {
         AttemptOutcome::Cancelled { reason } => format!("cancelled: {reason}"),
     }
 }
+
+type DeliveryLine = (Option<i64>, i64, i64, String, Option<i64>, Option<String>);
 
 type PaymentLine = (
     Option<i64>,
@@ -181,6 +195,21 @@ impl ReportStore for SqliteStore {
                 "attempt",
                 id,
                 format!("attempt {attempt} by {worker}: {}", outcome_text(&outcome)),
+            ));
+        }
+
+        let events: Vec<DeliveryLine> = rows(&mut tx, &MESSAGE_EVENTS, subject).await?;
+        for (id, outbox_id, at, status, code, error) in events {
+            let status = DeliveryStatus::parse(&status)
+                .ok_or_else(|| corrupt("message_events", format!("status `{status}`")))?;
+            out.push(entry(
+                ts("message_events", at)?,
+                "delivery",
+                id,
+                format!(
+                    "message {outbox_id} {}",
+                    MessageEvent::describe(status, code, error.as_deref())
+                ),
             ));
         }
 

@@ -27,6 +27,9 @@ use tagada_core::outbox::{DeliveryStatus, OutboxStatus};
 use tagada_core::planner::{Plan, PlannedItem, PlannedMessage, RenderedMessage};
 use tagada_core::{BuyerId, Currency, InvoiceId, Money, OutboxId, Phone};
 
+mod webhooks;
+pub use webhooks::*;
+
 use crate::{
     AttemptOutcome, BuyerFilter, BuyerPatch, ClaimedMessage, CurrencyTotals, InvoiceFilter,
     InvoicePatch, InvoiceUpsert, LeaseToken, NewBuyer, NewInvoice, NewNote, NewPayment,
@@ -78,6 +81,12 @@ macro_rules! conformance_tests {
             concurrent_claims_exactly_once,
             timeline_in_time_order,
             collection_summary_per_currency,
+            webhook_duplicate_changes_nothing,
+            webhook_status_is_monotonic,
+            webhook_unknown_message_is_unmatched,
+            webhook_settles_unknown_outcomes,
+            webhook_inbound_recorded_once,
+            webhook_statuses_in_timeline,
         );
     };
     (@checks $setup:path; $($check:ident),* $(,)?) => {

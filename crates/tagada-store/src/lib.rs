@@ -7,8 +7,10 @@
 
 pub mod conformance;
 mod records;
+mod webhooks;
 
 pub use records::*;
+pub use webhooks::*;
 
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
@@ -178,6 +180,35 @@ pub trait ReportStore: Send + Sync {
     async fn collection_summary(&self, today: jiff::civil::Date) -> Result<CollectionSummary>;
 }
 
+/// Channel webhooks: message statuses merged into the outbox, inbound
+/// messages kept for later. Every event is stored once under its key
+/// (`UNIQUE (source, event_key)`): a replayed webhook changes nothing.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// In one transaction: records the event (a known key returns
+    /// `Duplicate` and changes nothing); finds the outbox row by the
+    /// callback's outbox id, else by `provider_id = wamid` (none: the event
+    /// is kept as `unmatched` and `Unmatched` returned, never an error);
+    /// merges the status with [`merge_status`] (delivery only moves forward;
+    /// an unknown outcome becomes `sent` with the wamid as provider id);
+    /// and appends the row's delivery history ([`MessageEvent`]).
+    async fn apply_message_status(
+        &self,
+        update: &StatusUpdate,
+        received_at: Timestamp,
+    ) -> Result<StatusOutcome>;
+    /// Stores an inbound message as received (`raw`: its JSON). False when
+    /// its key was already recorded.
+    async fn record_inbound(&self, event_key: &str, raw: &str, at: Timestamp) -> Result<bool>;
+    /// Stores an event that is kept but not applied (a status this version
+    /// does not know). False when its key was already recorded.
+    async fn record_ignored(&self, event_key: &str, raw: &str, at: Timestamp) -> Result<bool>;
+    /// Stored events of `source`, oldest first.
+    async fn list_webhook_events(&self, source: &str) -> Result<Vec<WebhookEvent>>;
+    /// The statuses applied to one outbox row, in the order applied.
+    async fn list_message_events(&self, id: OutboxId) -> Result<Vec<MessageEvent>>;
+}
+
 /// Schema management.
 #[async_trait]
 pub trait Migrate: Send + Sync {
@@ -187,7 +218,14 @@ pub trait Migrate: Send + Sync {
 
 /// The whole store: what the application layer holds.
 pub trait Store:
-    LedgerStore + ImportStore + PlanStore + OutboxStore + ReportStore + Migrate + std::fmt::Debug
+    LedgerStore
+    + ImportStore
+    + PlanStore
+    + OutboxStore
+    + ReportStore
+    + WebhookStore
+    + Migrate
+    + std::fmt::Debug
 {
 }
 
@@ -197,6 +235,7 @@ impl<T> Store for T where
         + PlanStore
         + OutboxStore
         + ReportStore
+        + WebhookStore
         + Migrate
         + std::fmt::Debug
 {

@@ -252,7 +252,7 @@ pub enum TimelineSubject {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimelineEntry {
     pub at: Timestamp,
-    /// `imported`, `note`, `reminder_planned`, `attempt`, `payment`, `status`...
+    /// `imported`, `note`, `reminder_planned`, `attempt`, `delivery`, `payment`, `status`...
     pub kind: String,
     pub invoice_id: Option<InvoiceId>,
     pub text: String,

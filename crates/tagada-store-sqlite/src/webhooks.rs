@@ -1,0 +1,235 @@
+//! Channel webhooks: statuses merged into the outbox, inbound messages kept.
+//!
+//! Each call is one `BEGIN IMMEDIATE` transaction: the event is inserted
+//! first (`ON CONFLICT DO NOTHING`), so a replay finds its key taken and
+//! changes nothing; the merge itself is [`merge_status`], shared with the
+//! PostgreSQL backend.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use sqlx::SqliteConnection;
+use tagada_core::OutboxId;
+use tagada_core::outbox::DeliveryStatus;
+use tagada_store::{
+    DeliveryState, MessageEvent, Result, StatusOutcome, StatusUpdate, StoreError, WHATSAPP,
+    WebhookEvent, WebhookOutcome, WebhookStore, merge_status,
+};
+
+use crate::SqliteStore;
+use crate::conv::{corrupt, db, micros, opt_ts, outbox_status, ts};
+
+fn delivery(table: &'static str, s: &str) -> Result<DeliveryStatus> {
+    DeliveryStatus::parse(s).ok_or_else(|| corrupt(table, format!("delivery `{s}`")))
+}
+
+/// Inserts the event unless its key is known; its id when inserted.
+async fn insert_event(
+    conn: &mut SqliteConnection,
+    key: &str,
+    raw: &str,
+    at: Timestamp,
+    outcome: WebhookOutcome,
+) -> Result<Option<i64>> {
+    sqlx::query_scalar(
+        "INSERT INTO webhook_events (source, event_key, received_at, payload, outcome) \
+         VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, event_key) DO NOTHING RETURNING id",
+    )
+    .bind(WHATSAPP)
+    .bind(key)
+    .bind(micros(at))
+    .bind(raw)
+    .bind(outcome.as_str())
+    .fetch_optional(conn)
+    .await
+    .map_err(db)
+}
+
+type StateRow = (i64, String, Option<String>, Option<String>, Option<i64>);
+
+macro_rules! select_state {
+    ($where:literal) => {
+        concat!(
+            "SELECT id, status, delivery, provider_id, lease_until FROM outbox WHERE ",
+            $where
+        )
+    };
+}
+
+impl SqliteStore {
+    async fn record_once(
+        &self,
+        key: &str,
+        raw: &str,
+        at: Timestamp,
+        outcome: WebhookOutcome,
+    ) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let id = insert_event(&mut tx, key, raw, at, outcome).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(id.is_some())
+    }
+}
+
+#[async_trait]
+impl WebhookStore for SqliteStore {
+    async fn apply_message_status(
+        &self,
+        update: &StatusUpdate,
+        received_at: Timestamp,
+    ) -> Result<StatusOutcome> {
+        let mut tx = self.write().await?;
+        let Some(event_id) = insert_event(
+            &mut tx,
+            &update.event_key,
+            &update.raw,
+            received_at,
+            WebhookOutcome::Unmatched,
+        )
+        .await?
+        else {
+            tx.commit().await.map_err(db)?;
+            return Ok(StatusOutcome::Duplicate);
+        };
+        let mut row: Option<StateRow> = None;
+        if let Some(id) = update.outbox_id {
+            row = sqlx::query_as(select_state!("id = ?"))
+                .bind(id.get())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        if row.is_none() {
+            row = sqlx::query_as(select_state!("provider_id = ? ORDER BY id LIMIT 1"))
+                .bind(&update.wamid)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        let Some((id, status, current, provider_id, lease_until)) = row else {
+            tx.commit().await.map_err(db)?;
+            return Ok(StatusOutcome::Unmatched);
+        };
+        let state = DeliveryState {
+            status: outbox_status(&status)?,
+            delivery: current
+                .as_deref()
+                .map(|d| delivery("outbox", d))
+                .transpose()?,
+            provider_id,
+            lease_until: opt_ts("outbox", lease_until)?,
+        };
+        let change = merge_status(&state, update, received_at);
+        sqlx::query(
+            "UPDATE outbox SET status = ?, delivery = ?, provider_id = ?, \
+             last_error = coalesce(?, last_error), \
+             lease_token = CASE WHEN ? THEN NULL ELSE lease_token END, \
+             lease_until = CASE WHEN ? THEN NULL ELSE lease_until END, \
+             sending_started_at = CASE WHEN ? THEN NULL ELSE sending_started_at END, \
+             sent_at = CASE WHEN ? THEN coalesce(sent_at, ?) ELSE sent_at END, \
+             updated_at = ? WHERE id = ?",
+        )
+        .bind(change.status.as_str())
+        .bind(change.delivery.as_str())
+        .bind(&change.provider_id)
+        .bind(&change.last_error)
+        .bind(change.settled)
+        .bind(change.settled)
+        .bind(change.settled)
+        .bind(change.settled)
+        .bind(micros(received_at))
+        .bind(micros(received_at))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        sqlx::query(
+            "INSERT INTO message_events (outbox_id, webhook_event_id, wamid, status, at, \
+             error_code, error, delivery) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(event_id)
+        .bind(&update.wamid)
+        .bind(update.status.as_str())
+        .bind(micros(update.at))
+        .bind(update.error_code)
+        .bind(&update.error)
+        .bind(change.delivery.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        sqlx::query("UPDATE webhook_events SET outcome = ?, outbox_id = ? WHERE id = ?")
+            .bind(WebhookOutcome::Applied.as_str())
+            .bind(id)
+            .bind(event_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(StatusOutcome::Applied {
+            outbox_id: OutboxId::new(id),
+            delivery: change.delivery,
+        })
+    }
+
+    async fn record_inbound(&self, event_key: &str, raw: &str, at: Timestamp) -> Result<bool> {
+        self.record_once(event_key, raw, at, WebhookOutcome::Received)
+            .await
+    }
+
+    async fn record_ignored(&self, event_key: &str, raw: &str, at: Timestamp) -> Result<bool> {
+        self.record_once(event_key, raw, at, WebhookOutcome::Ignored)
+            .await
+    }
+
+    async fn list_webhook_events(&self, source: &str) -> Result<Vec<WebhookEvent>> {
+        let rows: Vec<(i64, String, String, i64, String, Option<i64>, String)> = sqlx::query_as(
+            "SELECT id, source, event_key, received_at, outcome, outbox_id, payload \
+             FROM webhook_events WHERE source = ? ORDER BY id",
+        )
+        .bind(source)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(
+                |(id, source, event_key, received_at, outcome, outbox_id, payload)| {
+                    Ok(WebhookEvent {
+                        id,
+                        source,
+                        event_key,
+                        received_at: ts("webhook_events", received_at)?,
+                        outcome: WebhookOutcome::parse(&outcome).ok_or_else(|| {
+                            corrupt("webhook_events", format!("outcome `{outcome}`"))
+                        })?,
+                        outbox_id: outbox_id.map(OutboxId::new),
+                        payload,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    async fn list_message_events(&self, id: OutboxId) -> Result<Vec<MessageEvent>> {
+        let rows: Vec<(String, String, i64, Option<i64>, Option<String>, String)> = sqlx::query_as(
+            "SELECT wamid, status, at, error_code, error, delivery FROM message_events \
+                 WHERE outbox_id = ? ORDER BY id",
+        )
+        .bind(id.get())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(|(wamid, status, at, error_code, error, after)| {
+                Ok(MessageEvent {
+                    outbox_id: id,
+                    wamid,
+                    status: delivery("message_events", &status)?,
+                    at: ts("message_events", at)?,
+                    error_code,
+                    error,
+                    delivery: delivery("message_events", &after)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()
+    }
+}
