@@ -13,5 +13,6 @@ pub mod dispatch;
 pub mod import;
 pub mod planning;
 pub mod templates;
+pub mod webhooks;
 pub mod whatsapp;
 pub mod worker;
