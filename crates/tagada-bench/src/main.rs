@@ -19,8 +19,10 @@ use jiff::{Timestamp, ToSpan};
 use tagada_app::config::{Config, ImportConfig, Overrides};
 use tagada_app::import::import_file;
 use tagada_app::planning::{Scope, build_plan, snapshot_scope};
+use tagada_app::whatsapp::{Secret, SendLimits, WhatsAppChannel, WhatsAppConfig};
 use tagada_core::ledger::InvoiceStatus;
 use tagada_core::{Currency, Money, Phone};
+use tagada_fakes::meta::{FakeTemplate, MetaFake, MetaFakeConfig};
 use tagada_store::{NewBuyer, NewInvoice, Store};
 
 #[derive(Debug, Parser)]
@@ -62,6 +64,23 @@ enum Cmd {
         /// Open invoices per buyer (a due buyer's other invoices are loaded as history).
         #[arg(long, default_value_t = 10)]
         per_buyer: u64,
+    },
+    /// Dispatch N due reminders through the real WhatsApp client to the fake
+    /// Meta server (loopback HTTP) and report messages per second.
+    Dispatch {
+        #[arg(long, default_value_t = 2_000)]
+        messages: u64,
+        /// The channel's per-number limit (messages/s); unlimited when unset.
+        #[arg(long)]
+        per_second: Option<u32>,
+        /// The fake's own throughput limit (answers 130429 above it).
+        #[arg(long)]
+        fake_limit: Option<u32>,
+        #[arg(long, default_value = "bench-data")]
+        dir: PathBuf,
+        /// A PostgreSQL URL (an empty database) instead of a fresh SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
     },
 }
 
@@ -278,6 +297,117 @@ async fn sqlite3_into_schema(dir: &Path, csv: &Path) -> anyhow::Result<std::time
     Ok(took)
 }
 
+/// The fake account for a config: every template it sends, approved.
+fn fake_registry(cfg: &tagada_core::cadence::PlannerConfig) -> Vec<FakeTemplate> {
+    let mut out: Vec<FakeTemplate> = Vec::new();
+    for t in &cfg.templates {
+        if out
+            .iter()
+            .any(|f| f.name == t.whatsapp_name && f.language == t.whatsapp_language)
+        {
+            continue;
+        }
+        let text = (1..=t.params.len())
+            .map(|i| format!("{{{{{i}}}}}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        out.push(FakeTemplate {
+            name: t.whatsapp_name.clone(),
+            language: t.whatsapp_language.clone(),
+            status: "APPROVED".into(),
+            category: t.category.clone(),
+            id: format!("{}", 8_000_000 + out.len()),
+            components: serde_json::json!([{ "type": "BODY", "text": text }]),
+        });
+    }
+    out
+}
+
+async fn bench_dispatch(
+    messages: u64,
+    per_second: Option<u32>,
+    fake_limit: Option<u32>,
+    dir: &Path,
+    database_url: Option<String>,
+) -> anyhow::Result<()> {
+    let config = Config::load_with_env(None, &Overrides::default(), false)?;
+    let url = match database_url {
+        Some(u) => u,
+        None => fresh_sqlite(dir, &format!("dispatch-{messages}.db"))?,
+    };
+    let store = open_store_fresh(&url).await?;
+    seed_ledger(store.as_ref(), messages, messages, 1).await?;
+    let (plan, applied) =
+        tagada_app::planning::plan_and_apply(store.as_ref(), &config.planner, now()).await?;
+    anyhow::ensure!(
+        u64::from(applied.messages_enqueued) == messages,
+        "expected {messages} messages, planned {} (skipped {})",
+        applied.messages_enqueued,
+        plan.skipped.len()
+    );
+    let last_send = plan
+        .messages
+        .iter()
+        .map(|m| m.send_at)
+        .max()
+        .unwrap_or_else(now);
+    let fake = MetaFake::start(MetaFakeConfig {
+        templates: fake_registry(&config.planner),
+        messages_per_second: fake_limit,
+        ..Default::default()
+    })
+    .await?;
+    let wa = WhatsAppConfig {
+        enabled: true,
+        base_url: fake.base_url(),
+        phone_number_id: fake.config().phone_number_id.clone(),
+        waba_id: fake.config().waba_id.clone(),
+        access_token: Secret::new(fake.config().access_token.clone()),
+        ..Default::default()
+    };
+    let channel = WhatsAppChannel::with_limits(
+        wa.client()?,
+        SendLimits {
+            messages_per_second: per_second.unwrap_or(0),
+            per_recipient: std::time::Duration::ZERO,
+        },
+    );
+    let clock = tagada_app::clock::SimClock::new(last_send);
+    let dispatch = tagada_app::dispatch::DispatchConfig::default();
+    let zone = config.planner.home_zone();
+    let t = Instant::now();
+    let mut sent = 0u64;
+    let mut steps = 0u64;
+    loop {
+        let step = tagada_app::dispatch::dispatch_step(
+            store.as_ref(),
+            &channel,
+            &clock,
+            &dispatch,
+            "bench",
+            &zone,
+        )
+        .await?;
+        steps += 1;
+        sent += u64::from(step.sent);
+        if step.claimed == 0 {
+            break;
+        }
+    }
+    let took = t.elapsed();
+    let accepted = fake.accepted().len() as u64;
+    let refused = fake.requests() as u64 - accepted;
+    println!(
+        "dispatched {sent} of {messages} reminder(s) in {took:.2?} over {steps} step(s): {:.0} messages/s \
+         (channel limit: {}; fake limit: {}); the fake accepted {accepted}, refused {refused}",
+        sent as f64 / took.as_secs_f64(),
+        per_second.map_or("none".to_string(), |p| format!("{p}/s")),
+        fake_limit.map_or("none".to_string(), |p| format!("{p}/s")),
+    );
+    fake.shutdown().await;
+    Ok(())
+}
+
 /// Seeds `open` open invoices: `due` of them due on or before today, the
 /// rest due 30–300 days from now, `per_buyer` invoices per buyer.
 async fn seed_ledger(store: &dyn Store, open: u64, due: u64, per_buyer: u64) -> anyhow::Result<()> {
@@ -409,6 +539,13 @@ async fn open_store_fresh(url: &str) -> anyhow::Result<Arc<dyn Store>> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().cmd {
+        Cmd::Dispatch {
+            messages,
+            per_second,
+            fake_limit,
+            dir,
+            database_url,
+        } => bench_dispatch(messages, per_second, fake_limit, &dir, database_url).await,
         Cmd::Import {
             rows,
             dir,
