@@ -386,25 +386,14 @@ async fn replayed_and_shuffled_statuses_end_like_in_order_once() {
 
 /// The fake's template registry: the templates tagada's config names.
 fn registry(cfg: &PlannerConfig) -> Vec<FakeTemplate> {
-    let mut seen = BTreeMap::new();
-    for t in &cfg.templates {
-        let n = t.param_count.unwrap_or(t.params.len());
-        let text = (1..=n)
-            .map(|i| format!("{{{{{i}}}}}"))
-            .collect::<Vec<_>>()
-            .join(" · ");
-        let id = format!("{}", 1_000_000 + seen.len());
-        seen.entry((t.whatsapp_name.clone(), t.whatsapp_language.clone()))
-            .or_insert_with(|| FakeTemplate {
-                name: t.whatsapp_name.clone(),
-                language: t.whatsapp_language.clone(),
-                status: "APPROVED".into(),
-                category: t.category.clone(),
-                id,
-                components: json!([{ "type": "BODY", "text": text }]),
-            });
-    }
-    seen.into_values().collect()
+    tagada_fakes::meta::body_only_account(cfg.templates.iter().map(|t| {
+        (
+            t.whatsapp_name.as_str(),
+            t.whatsapp_language.as_str(),
+            t.category.as_str(),
+            t.params.len(),
+        )
+    }))
 }
 
 #[derive(Clone)]

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 
 use jiff::civil::date;
 use jiff::{SignedDuration, Timestamp};
-use serde_json::json;
 use tagada_app::clock::SimClock;
 use tagada_app::dispatch::{DispatchConfig, dispatch_step};
 use tagada_app::planning::plan_and_apply;
@@ -35,25 +34,14 @@ fn ist() -> jiff::tz::TimeZone {
 /// templates tagada's config names would have: same names, languages,
 /// categories and parameter counts.
 fn registry(cfg: &PlannerConfig) -> Vec<FakeTemplate> {
-    let mut seen = BTreeMap::new();
-    for t in &cfg.templates {
-        let n = t.param_count.unwrap_or(t.params.len());
-        let text = (1..=n)
-            .map(|i| format!("{{{{{i}}}}}"))
-            .collect::<Vec<_>>()
-            .join(" · ");
-        let id = format!("{}", 1_000_000 + seen.len());
-        seen.entry((t.whatsapp_name.clone(), t.whatsapp_language.clone()))
-            .or_insert_with(|| FakeTemplate {
-                name: t.whatsapp_name.clone(),
-                language: t.whatsapp_language.clone(),
-                status: "APPROVED".into(),
-                category: t.category.clone(),
-                id,
-                components: json!([{ "type": "BODY", "text": text }]),
-            });
-    }
-    seen.into_values().collect()
+    tagada_fakes::meta::body_only_account(cfg.templates.iter().map(|t| {
+        (
+            t.whatsapp_name.as_str(),
+            t.whatsapp_language.as_str(),
+            t.category.as_str(),
+            t.params.len(),
+        )
+    }))
 }
 
 async fn seeded_store(buyers: usize) -> SqliteStore {

@@ -299,28 +299,14 @@ async fn sqlite3_into_schema(dir: &Path, csv: &Path) -> anyhow::Result<std::time
 
 /// The fake account for a config: every template it sends, approved.
 fn fake_registry(cfg: &tagada_core::cadence::PlannerConfig) -> Vec<FakeTemplate> {
-    let mut out: Vec<FakeTemplate> = Vec::new();
-    for t in &cfg.templates {
-        if out
-            .iter()
-            .any(|f| f.name == t.whatsapp_name && f.language == t.whatsapp_language)
-        {
-            continue;
-        }
-        let text = (1..=t.params.len())
-            .map(|i| format!("{{{{{i}}}}}"))
-            .collect::<Vec<_>>()
-            .join(" ");
-        out.push(FakeTemplate {
-            name: t.whatsapp_name.clone(),
-            language: t.whatsapp_language.clone(),
-            status: "APPROVED".into(),
-            category: t.category.clone(),
-            id: format!("{}", 8_000_000 + out.len()),
-            components: serde_json::json!([{ "type": "BODY", "text": text }]),
-        });
-    }
-    out
+    tagada_fakes::meta::body_only_account(cfg.templates.iter().map(|t| {
+        (
+            t.whatsapp_name.as_str(),
+            t.whatsapp_language.as_str(),
+            t.category.as_str(),
+            t.params.len(),
+        )
+    }))
 }
 
 async fn bench_dispatch(

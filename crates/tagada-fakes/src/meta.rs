@@ -71,7 +71,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-pub use templates::{FakeTemplate, REMINDER_TEMPLATES, default_templates};
+pub use templates::{FakeTemplate, REMINDER_TEMPLATES, body_only_account, default_templates};
 pub use webhooks::{
     DeliveryOutcome, WebhookBehaviour, WebhookDelivery, WebhookKind, signature_header,
 };

@@ -4,7 +4,6 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use serde_json::json;
 use tagada_core::cadence::PlannerConfig;
 use tagada_fakes::meta::{FakeTemplate, MetaFake, MetaFakeConfig};
 
@@ -32,28 +31,15 @@ fn tagada(dir: &Path, fake: &MetaFake, args: &[&str]) -> Output {
 
 /// The account holding exactly the templates the default config sends.
 fn registry() -> Vec<FakeTemplate> {
-    let mut out: Vec<FakeTemplate> = Vec::new();
-    for t in PlannerConfig::default().templates {
-        if out
-            .iter()
-            .any(|f| f.name == t.whatsapp_name && f.language == t.whatsapp_language)
-        {
-            continue;
-        }
-        let text = (1..=t.params.len())
-            .map(|i| format!("{{{{{i}}}}}"))
-            .collect::<Vec<_>>()
-            .join(" ");
-        out.push(FakeTemplate {
-            name: t.whatsapp_name.clone(),
-            language: t.whatsapp_language.clone(),
-            status: "APPROVED".into(),
-            category: t.category.clone(),
-            id: format!("{}", 5_000 + out.len()),
-            components: json!([{ "type": "BODY", "text": text }]),
-        });
-    }
-    out
+    let cfg = PlannerConfig::default();
+    tagada_fakes::meta::body_only_account(cfg.templates.iter().map(|t| {
+        (
+            t.whatsapp_name.as_str(),
+            t.whatsapp_language.as_str(),
+            t.category.as_str(),
+            t.params.len(),
+        )
+    }))
 }
 
 fn import(dir: &Path, fake: &MetaFake) {

@@ -24,6 +24,34 @@ pub struct FakeTemplate {
     pub components: Value,
 }
 
+/// An account holding one APPROVED template per distinct (name, language)
+/// given, each with a BODY of `params` placeholders and nothing else: the
+/// account a client's own configuration expects. Items are
+/// `(name, language, category, params)`; the first of a repeated pair wins.
+pub fn body_only_account<'a>(
+    templates: impl IntoIterator<Item = (&'a str, &'a str, &'a str, usize)>,
+) -> Vec<FakeTemplate> {
+    let mut out: Vec<FakeTemplate> = Vec::new();
+    for (name, language, category, params) in templates {
+        if out.iter().any(|t| t.name == name && t.language == language) {
+            continue;
+        }
+        let text = (1..=params)
+            .map(|i| format!("{{{{{i}}}}}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        out.push(FakeTemplate {
+            name: name.to_owned(),
+            language: language.to_owned(),
+            status: "APPROVED".to_owned(),
+            category: category.to_owned(),
+            id: format!("{}", 7_100_000 + out.len()),
+            components: json!([{ "type": "BODY", "text": text }]),
+        });
+    }
+    out
+}
+
 impl FakeTemplate {
     /// The JSON object the listing endpoint returns for this template.
     pub fn to_json(&self) -> Value {

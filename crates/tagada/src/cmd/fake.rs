@@ -6,7 +6,6 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use serde_json::json;
 use tagada_core::cadence::PlannerConfig;
 use tagada_fakes::meta::{FakeTemplate, MetaFake, MetaFakeConfig};
 
@@ -39,28 +38,14 @@ pub struct MetaArgs {
 /// templates send, APPROVED, with a body taking as many parameters as the
 /// config sends.
 pub fn registry(cfg: &PlannerConfig) -> Vec<FakeTemplate> {
-    let mut out: Vec<FakeTemplate> = Vec::new();
-    for t in &cfg.templates {
-        if out
-            .iter()
-            .any(|f| f.name == t.whatsapp_name && f.language == t.whatsapp_language)
-        {
-            continue;
-        }
-        let text = (1..=t.params.len())
-            .map(|i| format!("{{{{{i}}}}}"))
-            .collect::<Vec<_>>()
-            .join(" ");
-        out.push(FakeTemplate {
-            name: t.whatsapp_name.clone(),
-            language: t.whatsapp_language.clone(),
-            status: "APPROVED".into(),
-            category: t.category.clone(),
-            id: format!("{}", 7_100_000 + out.len()),
-            components: json!([{ "type": "BODY", "text": text }]),
-        });
-    }
-    out
+    tagada_fakes::meta::body_only_account(cfg.templates.iter().map(|t| {
+        (
+            t.whatsapp_name.as_str(),
+            t.whatsapp_language.as_str(),
+            t.category.as_str(),
+            t.params.len(),
+        )
+    }))
 }
 
 pub async fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
