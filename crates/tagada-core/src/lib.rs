@@ -17,6 +17,7 @@ pub mod money;
 pub mod outbox;
 pub mod phone;
 pub mod planner;
+pub mod reply;
 pub mod segment;
 pub mod template;
 
