@@ -51,7 +51,14 @@ impl Ctx {
                     check.problems().join("\n  ")
                 );
             }
-            Ok(Box::new(tagada_app::whatsapp::WhatsAppChannel::new(client)))
+            // The number's throughput and per-recipient spacing as configured
+            // (`WhatsAppChannel::new` would use Meta's defaults whatever the file says).
+            Ok(Box::new(
+                tagada_app::whatsapp::WhatsAppChannel::with_limits(
+                    client,
+                    tagada_app::whatsapp::SendLimits::from_config(wa),
+                ),
+            ))
         } else {
             Ok(Box::new(tagada_app::channel::TerminalChannel::stdout()))
         }

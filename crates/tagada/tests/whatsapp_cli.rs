@@ -10,6 +10,10 @@ use tagada_fakes::meta::{FakeTemplate, MetaFake, MetaFakeConfig};
 const NOW: &str = "2026-12-21T06:00:00Z";
 
 fn tagada(dir: &Path, fake: &MetaFake, args: &[&str]) -> Output {
+    tagada_with(dir, fake, args, &[])
+}
+
+fn tagada_with(dir: &Path, fake: &MetaFake, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tagada"))
         .current_dir(dir)
         .args(args)
@@ -25,6 +29,7 @@ fn tagada(dir: &Path, fake: &MetaFake, args: &[&str]) -> Output {
         )
         .env("TAGADA_WHATSAPP__WABA_ID", &fake.config().waba_id)
         .env("TAGADA_WHATSAPP__ACCESS_TOKEN", &fake.config().access_token)
+        .envs(env.iter().copied())
         .output()
         .expect("run tagada")
 }
@@ -127,5 +132,50 @@ fn an_account_missing_templates_fails_the_check_and_nothing_is_sent() {
     let err = String::from_utf8_lossy(&sent.stderr);
     assert!(err.contains("not sending"), "{err}");
     assert!(fake.accepted().is_empty());
+    rt.block_on(fake.shutdown());
+}
+
+#[test]
+fn sends_keep_to_the_configured_throughput() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let fake = rt
+        .block_on(MetaFake::start(MetaFakeConfig {
+            templates: registry(),
+            ..Default::default()
+        }))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Five buyers, each with an invoice due today.
+    let mut csv = String::from(
+        "Invoice Date,Invoice Number,Invoice Status,Customer ID,Customer Name,Due Date,\
+         Currency Code,Total,Balance,Mobile\n",
+    );
+    for i in 1..=5 {
+        csv.push_str(&format!(
+            "2026-11-21,TP-{i},Sent,C{i},Buyer {i},2026-12-21,INR,1000.00,1000.00,+91 98765 0000{i}\n"
+        ));
+    }
+    std::fs::write(d.join("five.csv"), csv).unwrap();
+    let out = tagada(d, &fake, &["import", "--quiet", "five.csv"]);
+    assert!(out.status.success(), "{out:?}");
+    let started = std::time::Instant::now();
+    let sent = tagada_with(
+        d,
+        &fake,
+        &["send", "--json"],
+        &[("TAGADA_WHATSAPP__MESSAGES_PER_SECOND", "4")],
+    );
+    let elapsed = started.elapsed();
+    assert!(sent.status.success(), "{sent:?}");
+    let n = fake.accepted().len() as u32;
+    assert_eq!(n, 5);
+    // Evenly spaced at 4 a second: n messages take at least (n - 1) / 4 s
+    // (Meta's default of 80 a second would take a few milliseconds).
+    let floor = std::time::Duration::from_millis(250) * (n - 1);
+    assert!(
+        elapsed >= floor,
+        "{n} messages in {elapsed:?}, under {floor:?}"
+    );
     rt.block_on(fake.shutdown());
 }
