@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use jiff::SignedDuration;
-use tagada_core::planner::RenderedMessage;
+use tagada_core::planner::{MessageKind, RenderedMessage};
 use tagada_core::{OutboxId, Phone};
 
 /// One message handed to a channel.
@@ -107,14 +107,20 @@ impl Channel for TerminalChannel {
             detail: "terminal lock poisoned".into(),
         })?;
         let body = m.message.body.replace('\n', "\n    │ ");
+        let what = match &m.message.kind {
+            MessageKind::Template => format!(
+                "template {} [{}]",
+                m.message.whatsapp_name, m.message.language
+            ),
+            MessageKind::Text => "reply".to_string(),
+            MessageKind::Document { filename, .. } => format!("document {filename}"),
+        };
         writeln!(
             out,
-            "  ✉ {} to {} ({}) template {} [{}]\n    │ {}",
+            "  ✉ {} to {} ({}) {what}\n    │ {}",
             m.outbox_id,
             m.buyer_name,
             m.to.masked(),
-            m.message.whatsapp_name,
-            m.message.language,
             body
         )
         .map_err(|e| ChannelError::Transient {

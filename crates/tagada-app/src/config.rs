@@ -129,6 +129,27 @@ impl Default for LogConfig {
     }
 }
 
+/// `[http]`: where `tagada serve` listens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Address and port (`127.0.0.1:8080`; `0.0.0.0:8080` to accept from
+    /// other machines, e.g. behind a TLS proxy).
+    pub bind: String,
+    /// Largest webhook body accepted, in bytes (Meta batches up to 1,000
+    /// updates in one POST).
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            bind: "127.0.0.1:8080".into(),
+            max_body_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
 /// The sections tagada's own plumbing reads; the planner's sections
 /// (calendar, cadences, segments, templates...) are read into [`PlannerConfig`].
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -138,6 +159,8 @@ pub struct AppSections {
     pub import: ImportConfig,
     pub dispatch: DispatchConfig,
     pub whatsapp: crate::whatsapp::WhatsAppConfig,
+    pub inbound: crate::inbound::InboundConfig,
+    pub http: HttpConfig,
     pub log: LogConfig,
 }
 

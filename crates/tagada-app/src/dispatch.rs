@@ -122,6 +122,20 @@ pub fn recheck(buyer: &Buyer, invoices: &[Invoice], today: jiff::civil::Date) ->
     None
 }
 
+/// Why a free-form reply may not go out: the buyer's 24-hour window (opened
+/// by their last message) has closed.
+pub fn window_closed(last_inbound: Option<Timestamp>, now: Timestamp) -> Option<String> {
+    match last_inbound {
+        None => Some(
+            "the buyer has not written to us: free-form messages need their 24-hour window".into(),
+        ),
+        Some(at) if now.duration_since(at) >= tagada_store::CONVERSATION_WINDOW => Some(format!(
+            "the buyer's 24-hour window closed (they last wrote at {at})"
+        )),
+        Some(_) => None,
+    }
+}
+
 /// The wait before retry number `attempt` (1-based), with deterministic
 /// jitter of up to 20% derived from the message id so that a burst of
 /// failures does not retry in lockstep.
@@ -230,7 +244,14 @@ async fn send_one(
     for inv in &msg.invoices {
         invoices.push(store.get_invoice(inv.id).await?);
     }
-    if let Some(reason) = recheck(&buyer, &invoices, today) {
+    let stop = if msg.message.is_reply() {
+        // A reply answers the buyer (even a STOP): only the window matters.
+        let last = store.last_inbound_at(buyer.id).await?;
+        window_closed(last, clock.now())
+    } else {
+        recheck(&buyer, &invoices, today)
+    };
+    if let Some(reason) = stop {
         return Ok(Some((AttemptOutcome::Cancelled { reason }, false)));
     }
     match store.mark_sending(msg.id, msg.lease, clock.now()).await {
@@ -317,5 +338,14 @@ mod tests {
             }
         }
         assert!(backoff_for(&cfg, 2, 1) > backoff_for(&cfg, 1, 1));
+    }
+
+    #[test]
+    fn a_reply_goes_only_inside_the_window() {
+        let at: Timestamp = "2026-12-04T10:00:00Z".parse().unwrap();
+        let hours = |h: i64| at.checked_add(SignedDuration::from_hours(h)).unwrap();
+        assert!(window_closed(None, at).is_some());
+        assert_eq!(window_closed(Some(at), hours(23)), None);
+        assert!(window_closed(Some(at), hours(24)).is_some());
     }
 }

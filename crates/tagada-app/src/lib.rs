@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod dispatch;
 pub mod import;
+pub mod inbound;
 pub mod planning;
 pub mod templates;
 pub mod webhooks;

@@ -8,11 +8,12 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
-use tagada_core::OutboxId;
 use tagada_core::outbox::DeliveryStatus;
-use tagada_store::{StatusOutcome, StatusUpdate, Store, StoreError};
+use tagada_core::{CountryCode, OutboxId, Phone};
+use tagada_store::{NewInbound, StatusOutcome, StatusUpdate, Store, StoreError};
+use tagada_whatsapp::send::QuickReply;
 use tagada_whatsapp::webhook::{
-    self, Event, PayloadError, SignatureError, StatusEvent, StatusKind,
+    self, Event, InboundKind, InboundMessage, PayloadError, SignatureError, StatusEvent, StatusKind,
 };
 
 use crate::whatsapp::outbox_from_callback;
@@ -28,7 +29,8 @@ pub struct IngestReport {
     pub unmatched: u32,
     /// Statuses of a kind this version does not apply (kept).
     pub ignored: u32,
-    /// Inbound messages stored for the first time.
+    /// Inbound messages stored for the first time (handled by
+    /// [`crate::inbound::process_inbox`]).
     pub inbound_new: u32,
     pub inbound_duplicate: u32,
     /// Other changes (template updates, quality...): not stored.
@@ -88,7 +90,8 @@ pub async fn ingest_whatsapp(
             Event::Message(m) => {
                 let key = m.key();
                 let raw = raw.get(&key);
-                if store.record_inbound(&key, &raw, now).await? {
+                let inbound = new_inbound(&m, key, raw, now);
+                if store.record_inbound(&inbound, now).await?.is_some() {
                     report.inbound_new += 1;
                 } else {
                     report.inbound_duplicate += 1;
@@ -98,6 +101,47 @@ pub async fn ingest_whatsapp(
         }
     }
     Ok(report)
+}
+
+/// The store's view of an inbound message.
+fn new_inbound(m: &InboundMessage, event_key: String, raw: String, now: Timestamp) -> NewInbound {
+    let from = m
+        .from
+        .clone()
+        .or_else(|| m.wa_id.clone())
+        .unwrap_or_default();
+    let phone = Phone::parse(
+        &format!("+{}", from.trim_start_matches('+')),
+        &CountryCode::india(),
+    )
+    .ok();
+    let (kind, text, payload) = match &m.kind {
+        InboundKind::Text { body } => ("text".to_string(), Some(body.clone()), None),
+        InboundKind::Button { payload, text } => ("button".into(), text.clone(), payload.clone()),
+        InboundKind::Interactive { id, title } => ("interactive".into(), title.clone(), id.clone()),
+        InboundKind::Other { kind } => (kind.clone(), None, None),
+    };
+    let context_outbox = payload
+        .as_deref()
+        .and_then(QuickReply::parse)
+        .and_then(|(_, id)| id)
+        .map(OutboxId::new);
+    NewInbound {
+        event_key,
+        raw,
+        message_id: m.id.clone(),
+        from,
+        phone,
+        wa_id: m.wa_id.clone(),
+        profile_name: m.profile_name.clone(),
+        // the buyer's clock can run ahead: the window never opens in the future
+        sent_at: m.at.map_or(now, |t| t.min(now)),
+        kind,
+        text,
+        payload,
+        context_provider_id: m.context_id.clone(),
+        context_outbox,
+    }
 }
 
 /// The store's view of a status; `None` for kinds not applied (`Other`).

@@ -11,6 +11,8 @@ use async_trait::async_trait;
 use jiff::SignedDuration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use tagada_core::planner::MessageKind;
+use tagada_whatsapp::send::{Document, DocumentMessage, TextMessage};
 use tagada_whatsapp::{BodyParam, Client, ClientConfig, ClientError, ErrorClass, TemplateMessage};
 
 use crate::channel::{Channel, ChannelError, OutgoingMessage, SendReceipt};
@@ -312,6 +314,35 @@ impl WhatsAppChannel {
     }
 }
 
+impl WhatsAppChannel {
+    /// The request body for any outbox message: a template for reminders,
+    /// text or a document for replies inside the buyer's window.
+    pub fn request_for(m: &OutgoingMessage<'_>) -> serde_json::Value {
+        let to = m.to.as_str().to_string();
+        let callback_data = Some(callback_data(m.outbox_id));
+        match &m.message.kind {
+            MessageKind::Template => Self::template_for(m).to_json(),
+            MessageKind::Text => TextMessage {
+                to,
+                body: m.message.body.clone(),
+                preview_url: false,
+                callback_data,
+            }
+            .to_json(),
+            MessageKind::Document { url, filename } => DocumentMessage {
+                to,
+                document: Document::Link {
+                    url: url.clone(),
+                    filename: filename.clone(),
+                },
+                caption: (!m.message.body.is_empty()).then(|| m.message.body.clone()),
+                callback_data,
+            }
+            .to_json(),
+        }
+    }
+}
+
 /// What the dispatcher does with a client error.
 pub fn channel_error(e: &ClientError) -> ChannelError {
     let detail = e.to_string();
@@ -340,9 +371,9 @@ impl Channel for WhatsAppChannel {
     }
 
     async fn send(&self, m: &OutgoingMessage<'_>) -> Result<SendReceipt, ChannelError> {
-        let body = Self::template_for(m);
+        let body = Self::request_for(m);
         self.wait_for_slot(m.to.as_str()).await;
-        match self.client.send_template(&body).await {
+        match self.client.send_json(&body).await {
             Ok(accepted) => {
                 self.note_sent(m.to.as_str());
                 Ok(SendReceipt {

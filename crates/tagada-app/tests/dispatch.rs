@@ -156,6 +156,7 @@ fn message(buyer_id: BuyerId, to: Phone, invoice_id: InvoiceId, number: &str) ->
             language: "en".into(),
             parameters: vec![format!("Buyer {}", buyer_id.get()), number.into()],
             body: format!("Invoice {number} is overdue."),
+            kind: Default::default(),
         },
         escalate: false,
         sales_rep: None,

@@ -271,6 +271,7 @@ fn outgoing_template(planner: &PlannerConfig) -> tagada_core::planner::RenderedM
         language: t.whatsapp_language.clone(),
         parameters: (0..t.params.len()).map(|i| format!("p{i}")).collect(),
         body: "test".into(),
+        kind: Default::default(),
     }
 }
 

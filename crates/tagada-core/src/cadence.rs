@@ -906,7 +906,9 @@ mod tests {
         let text = include_str!("../../../config/default.toml");
         let mut table: toml::Table = toml::from_str(text).unwrap();
         // The application's own sections share the file.
-        for app_section in ["database", "import", "dispatch", "whatsapp", "log"] {
+        for app_section in [
+            "database", "import", "dispatch", "whatsapp", "inbound", "http", "log",
+        ] {
             table.remove(app_section);
         }
         let parsed: PlannerConfig = table.try_into().unwrap();

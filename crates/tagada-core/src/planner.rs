@@ -80,6 +80,66 @@ pub struct RenderedMessage {
     pub parameters: Vec<String>,
     /// The full text as the buyer will read it.
     pub body: String,
+    /// A template (reminders), or a free-form reply inside the buyer's
+    /// 24-hour window. Absent from the JSON of a template.
+    #[serde(default, skip_serializing_if = "MessageKind::is_template")]
+    pub kind: MessageKind,
+}
+
+impl RenderedMessage {
+    /// A free-form text reply (`body` is what is sent).
+    pub fn text(key: &str, body: impl Into<String>, language: &str) -> RenderedMessage {
+        RenderedMessage {
+            template_key: key.to_string(),
+            whatsapp_name: String::new(),
+            language: language.to_string(),
+            parameters: Vec::new(),
+            body: body.into(),
+            kind: MessageKind::Text,
+        }
+    }
+
+    /// A document reply (an invoice copy) with `caption` as its text.
+    pub fn document(
+        key: &str,
+        url: impl Into<String>,
+        filename: impl Into<String>,
+        caption: impl Into<String>,
+        language: &str,
+    ) -> RenderedMessage {
+        RenderedMessage {
+            kind: MessageKind::Document {
+                url: url.into(),
+                filename: filename.into(),
+            },
+            ..RenderedMessage::text(key, caption, language)
+        }
+    }
+
+    /// Whether this is a free-form reply, which may only go out while the
+    /// buyer's 24-hour window is open.
+    pub fn is_reply(&self) -> bool {
+        !self.kind.is_template()
+    }
+}
+
+/// What kind of WhatsApp message a [`RenderedMessage`] is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum MessageKind {
+    /// An approved template (the only kind allowed outside the window).
+    #[default]
+    Template,
+    /// Free-form text.
+    Text,
+    /// A document by link, with the body as caption.
+    Document { url: String, filename: String },
+}
+
+impl MessageKind {
+    pub fn is_template(&self) -> bool {
+        matches!(self, MessageKind::Template)
+    }
 }
 
 /// One message to one buyer, covering one or more invoices.

@@ -18,7 +18,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::{Deserialize, Serialize};
 
 use crate::cadence::{Cadence, ConfigIssue};
-use crate::planner::RenderedMessage;
+use crate::planner::{MessageKind, RenderedMessage};
 use crate::{Currency, Money};
 
 /// WhatsApp's limit on a template body, in characters.
@@ -499,6 +499,7 @@ impl TemplateSet {
             language: t.whatsapp_language.clone(),
             parameters,
             body,
+            kind: MessageKind::Template,
         })
     }
 

@@ -179,7 +179,7 @@ pub(crate) async fn cancel_for_invoices(
         "WITH cancelled AS ( \
            UPDATE outbox SET status = 'cancelled', lease_token = NULL, lease_until = NULL, \
                   last_error = $1, updated_at = $2 \
-           WHERE status IN ('pending', 'failed') AND id IN \
+           WHERE status IN ('pending', 'failed') AND dedupe_key NOT LIKE 'reply:%' AND id IN \
                  (SELECT outbox_id FROM outbox_invoices WHERE invoice_id = ANY($3)) \
            RETURNING id), \
          reminders_cancelled AS ( \
@@ -208,6 +208,7 @@ async fn cancel_for_buyer(
            UPDATE outbox SET status = 'cancelled', lease_token = NULL, lease_until = NULL, \
                   last_error = $1, updated_at = $2 \
            WHERE status IN ('pending', 'failed') AND buyer_id = $3 \
+                 AND dedupe_key NOT LIKE 'reply:%' \
            RETURNING id), \
          reminders_cancelled AS ( \
            UPDATE reminders SET status = 'cancelled', cancelled_at = $2 \

@@ -25,7 +25,7 @@ fn delivery(table: &'static str, s: &str) -> Result<DeliveryStatus> {
 }
 
 /// Inserts the event unless its key is known; its id when inserted.
-async fn insert_event(
+pub(crate) async fn insert_event(
     conn: &mut PgConnection,
     key: &str,
     raw: &str,
@@ -173,11 +173,6 @@ impl WebhookStore for PostgresStore {
             outbox_id: OutboxId::new(id),
             delivery: change.delivery,
         })
-    }
-
-    async fn record_inbound(&self, event_key: &str, raw: &str, at: Timestamp) -> Result<bool> {
-        self.record_once(event_key, raw, at, WebhookOutcome::Received)
-            .await
     }
 
     async fn record_ignored(&self, event_key: &str, raw: &str, at: Timestamp) -> Result<bool> {

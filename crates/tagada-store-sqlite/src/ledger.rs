@@ -160,7 +160,7 @@ pub(crate) async fn cancel_for_invoices(
         qb.push_bind(reason.to_string());
         qb.push(", updated_at = ").push_bind(micros(now));
         qb.push(
-            " WHERE status IN ('pending', 'failed') AND id IN \
+            " WHERE status IN ('pending', 'failed') AND dedupe_key NOT LIKE 'reply:%' AND id IN \
              (SELECT outbox_id FROM outbox_invoices WHERE invoice_id IN (",
         );
         let mut sep = qb.separated(", ");
@@ -189,6 +189,7 @@ async fn cancel_for_buyer(
     let ids: Vec<i64> = sqlx::query_scalar(
         "UPDATE outbox SET status = 'cancelled', lease_token = NULL, lease_until = NULL, \
          last_error = ?, updated_at = ? WHERE status IN ('pending', 'failed') AND buyer_id = ? \
+         AND dedupe_key NOT LIKE 'reply:%' \
          RETURNING id",
     )
     .bind(reason)

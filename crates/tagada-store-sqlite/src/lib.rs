@@ -11,6 +11,7 @@
 mod conv;
 mod identity;
 mod import;
+mod inbox;
 mod ledger;
 mod outbox;
 mod plan;

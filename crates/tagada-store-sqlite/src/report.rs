@@ -9,7 +9,7 @@ use tagada_core::outbox::DeliveryStatus;
 use tagada_core::{Currency, Money};
 use tagada_store::{
     AttemptOutcome, CollectionSummary, CurrencyTotals, MessageEvent, ReportStore, Result,
-    StoreError, TimelineEntry, TimelineSubject,
+    StoreError, TimelineEntry, TimelineSubject, inbox_timeline_text,
 };
 
 use crate::SqliteStore;
@@ -69,6 +69,15 @@ const PAYMENTS: Query = Query {
                OR invoice_id IN (SELECT id FROM invoices WHERE buyer_id = ?1)",
 };
 
+const INBOX: Query = Query {
+    invoice: "SELECT oi.invoice_id, i.sent_at, i.kind, i.text, i.payload, i.action FROM inbox i \
+              JOIN outbox_invoices oi ON oi.outbox_id = i.outbox_id WHERE oi.invoice_id = ?1",
+    buyer: "SELECT (SELECT CASE WHEN count(*) = 1 THEN min(invoice_id) END \
+                    FROM outbox_invoices WHERE outbox_id = i.outbox_id), \
+                   i.sent_at, i.kind, i.text, i.payload, i.action \
+            FROM inbox i WHERE i.buyer_id = ?1",
+};
+
 const NOTES: Query = Query {
     invoice: "SELECT invoice_id, at, kind, author, text FROM notes WHERE invoice_id = ?1",
     buyer: "SELECT invoice_id, at, kind, author, text FROM notes WHERE buyer_id = ?1",
@@ -113,6 +122,15 @@ pub(crate) fn outcome_text(o: &AttemptOutcome) -> String {
         AttemptOutcome::Cancelled { reason } => format!("cancelled: {reason}"),
     }
 }
+
+type InboxLine = (
+    Option<i64>,
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 
 type DeliveryLine = (Option<i64>, i64, i64, String, Option<i64>, Option<String>);
 
@@ -227,6 +245,21 @@ impl ReportStore for SqliteStore {
                 text.push_str(&format!(" — check: {f}"));
             }
             out.push(entry(ts("payments", at)?, "payment", id, text));
+        }
+
+        let inbox: Vec<InboxLine> = rows(&mut tx, &INBOX, subject).await?;
+        for (id, at, kind, text, payload, action) in inbox {
+            out.push(entry(
+                ts("inbox", at)?,
+                "reply",
+                id,
+                inbox_timeline_text(
+                    &kind,
+                    text.as_deref(),
+                    payload.as_deref(),
+                    action.as_deref(),
+                ),
+            ));
         }
 
         let notes: Vec<(Option<i64>, i64, String, Option<String>, String)> =

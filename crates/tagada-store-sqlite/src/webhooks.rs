@@ -23,7 +23,7 @@ fn delivery(table: &'static str, s: &str) -> Result<DeliveryStatus> {
 }
 
 /// Inserts the event unless its key is known; its id when inserted.
-async fn insert_event(
+pub(crate) async fn insert_event(
     conn: &mut SqliteConnection,
     key: &str,
     raw: &str,
@@ -169,11 +169,6 @@ impl WebhookStore for SqliteStore {
             outbox_id: OutboxId::new(id),
             delivery: change.delivery,
         })
-    }
-
-    async fn record_inbound(&self, event_key: &str, raw: &str, at: Timestamp) -> Result<bool> {
-        self.record_once(event_key, raw, at, WebhookOutcome::Received)
-            .await
     }
 
     async fn record_ignored(&self, event_key: &str, raw: &str, at: Timestamp) -> Result<bool> {

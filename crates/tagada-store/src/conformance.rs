@@ -27,7 +27,9 @@ use tagada_core::outbox::{DeliveryStatus, OutboxStatus};
 use tagada_core::planner::{Plan, PlannedItem, PlannedMessage, RenderedMessage};
 use tagada_core::{BuyerId, Currency, InvoiceId, Money, OutboxId, Phone};
 
+mod inbox;
 mod webhooks;
+pub use inbox::*;
 pub use webhooks::*;
 
 use crate::{
@@ -87,6 +89,10 @@ macro_rules! conformance_tests {
             webhook_settles_unknown_outcomes,
             webhook_inbound_recorded_once,
             webhook_statuses_in_timeline,
+            inbound_recorded_once_and_matched,
+            inbound_matched_by_wa_id_and_context,
+            inbox_handling_filters_and_timeline,
+            reply_queued_once_and_outlives_cancellations,
         );
     };
     (@checks $setup:path; $($check:ident),* $(,)?) => {
@@ -154,6 +160,7 @@ fn rendered(key: &str) -> RenderedMessage {
         language: "en".to_string(),
         parameters: vec!["Acme".to_string(), "INV-1".to_string()],
         body: format!("Reminder ({key}): your invoice is due."),
+        kind: Default::default(),
     }
 }
 

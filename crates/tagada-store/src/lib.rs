@@ -6,9 +6,11 @@
 //! out. Backends live in their own crates and never depend on each other.
 
 pub mod conformance;
+mod inbox;
 mod records;
 mod webhooks;
 
+pub use inbox::*;
 pub use records::*;
 pub use webhooks::*;
 
@@ -197,9 +199,6 @@ pub trait WebhookStore: Send + Sync {
         update: &StatusUpdate,
         received_at: Timestamp,
     ) -> Result<StatusOutcome>;
-    /// Stores an inbound message as received (`raw`: its JSON). False when
-    /// its key was already recorded.
-    async fn record_inbound(&self, event_key: &str, raw: &str, at: Timestamp) -> Result<bool>;
     /// Stores an event that is kept but not applied (a status this version
     /// does not know). False when its key was already recorded.
     async fn record_ignored(&self, event_key: &str, raw: &str, at: Timestamp) -> Result<bool>;
@@ -207,6 +206,43 @@ pub trait WebhookStore: Send + Sync {
     async fn list_webhook_events(&self, source: &str) -> Result<Vec<WebhookEvent>>;
     /// The statuses applied to one outbox row, in the order applied.
     async fn list_message_events(&self, id: OutboxId) -> Result<Vec<MessageEvent>>;
+}
+
+/// What buyers write back, and the replies tagada queues for them.
+#[async_trait]
+pub trait InboxStore: Send + Sync {
+    /// In one transaction: records the webhook event (a known key returns
+    /// `None` and changes nothing); finds the buyer by E.164 number, else
+    /// by stored `wa_id` (none: the entry is kept without a buyer); learns
+    /// the buyer's `wa_id` when it was unknown; opens the buyer's 24-hour
+    /// window (`last_inbound_at` moves forward only); finds the reminder
+    /// answered (the payload's outbox id, else the context's provider id);
+    /// and stores the entry, unhandled.
+    async fn record_inbound(
+        &self,
+        message: &NewInbound,
+        received_at: Timestamp,
+    ) -> Result<Option<InboxEntry>>;
+    /// Entries not handled yet (a crash between storing and handling),
+    /// oldest first.
+    async fn unhandled_inbound(&self, limit: u32) -> Result<Vec<InboxEntry>>;
+    /// Records what was done. Handling an entry again overwrites it.
+    async fn mark_inbound_handled(
+        &self,
+        id: i64,
+        handling: &InboundHandling,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// Newest first.
+    async fn list_inbox(&self, filter: &InboxFilter) -> Result<Vec<InboxEntry>>;
+    async fn get_inbox_entry(&self, id: i64) -> Result<InboxEntry>;
+    /// A person dealt with it.
+    async fn resolve_inbox_entry(&self, id: i64, by: &str, now: Timestamp) -> Result<InboxEntry>;
+    /// When the buyer last wrote to us (their 24-hour window opens then).
+    async fn last_inbound_at(&self, buyer: BuyerId) -> Result<Option<Timestamp>>;
+    /// Queues a free-form reply, due now. `None` when its `dedupe_key` is
+    /// already queued.
+    async fn enqueue_reply(&self, reply: &NewReply, now: Timestamp) -> Result<Option<OutboxId>>;
 }
 
 /// Schema management.
@@ -224,6 +260,7 @@ pub trait Store:
     + OutboxStore
     + ReportStore
     + WebhookStore
+    + InboxStore
     + Migrate
     + std::fmt::Debug
 {
@@ -236,6 +273,7 @@ impl<T> Store for T where
         + OutboxStore
         + ReportStore
         + WebhookStore
+        + InboxStore
         + Migrate
         + std::fmt::Debug
 {

@@ -51,11 +51,17 @@ enum Command {
     Send(cmd::send::Args),
     /// Plan and send on a loop until stopped (Ctrl-C).
     Run(cmd::run::Args),
+    /// Serve the WhatsApp webhook and health endpoints, act on replies, and
+    /// plan and send like `run`, until stopped (Ctrl-C).
+    Serve(cmd::serve::Args),
     /// The timeline of an invoice or a buyer.
     Show(cmd::show::Args),
     /// List and act on invoices.
     #[command(subcommand)]
     Invoices(cmd::invoices::Command),
+    /// Buyers' replies, and those waiting for a person.
+    #[command(subcommand)]
+    Inbox(cmd::inbox::Command),
     /// List and act on buyers.
     #[command(subcommand)]
     Buyers(cmd::buyers::Command),
@@ -119,9 +125,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plan(args) => cmd::plan::run(args, &ctx).await,
         Command::Send(args) => cmd::send::run(args, &ctx).await,
         Command::Run(args) => cmd::run::run(args, &ctx).await,
+        Command::Serve(args) => cmd::serve::run(args, &ctx).await,
         Command::Show(args) => cmd::show::run(args, &ctx).await,
         Command::Invoices(c) => cmd::invoices::run(c, &ctx).await,
         Command::Buyers(c) => cmd::buyers::run(c, &ctx).await,
+        Command::Inbox(c) => cmd::inbox::run(c, &ctx).await,
         Command::Config(c) => cmd::config::run(c, &ctx),
         Command::Templates(c) => cmd::templates::run(c, &ctx).await,
         Command::Migrate => cmd::migrate(&ctx).await,

@@ -302,20 +302,26 @@ pub async fn webhook_settles_unknown_outcomes<S: Store + 'static>(store: S) {
     assert_eq!(store.list_attempts(ids[1]).await.unwrap().len(), 1);
 }
 
-/// Inbound messages are stored once under their key.
+/// Inbound messages and ignored events are stored once under their key.
 pub async fn webhook_inbound_recorded_once<S: Store + 'static>(store: S) {
-    assert!(
-        store
-            .record_inbound("message:wamid.IN", r#"{"id":"wamid.IN"}"#, t(5))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .record_inbound("message:wamid.IN", r#"{"id":"wamid.IN"}"#, t(6))
-            .await
-            .unwrap()
-    );
+    let from = super::phone(77);
+    let m = crate::NewInbound {
+        event_key: "message:wamid.IN".into(),
+        raw: r#"{"id":"wamid.IN"}"#.into(),
+        message_id: "wamid.IN".into(),
+        from: from.as_str().trim_start_matches('+').into(),
+        phone: Some(from),
+        wa_id: None,
+        profile_name: None,
+        sent_at: t(4),
+        kind: "text".into(),
+        text: Some("hi".into()),
+        payload: None,
+        context_provider_id: None,
+        context_outbox: None,
+    };
+    assert!(store.record_inbound(&m, t(5)).await.unwrap().is_some());
+    assert!(store.record_inbound(&m, t(6)).await.unwrap().is_none());
     assert!(
         store
             .record_ignored("status:wamid.Z:deleted", r#"{"id":"wamid.Z"}"#, t(7))

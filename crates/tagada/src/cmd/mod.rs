@@ -5,11 +5,13 @@ pub mod config;
 pub mod demo;
 pub mod fake;
 pub mod import;
+pub mod inbox;
 pub mod init;
 pub mod invoices;
 pub mod plan;
 pub mod run;
 pub mod send;
+pub mod serve;
 pub mod show;
 pub mod templates;
 

@@ -1,0 +1,78 @@
+//! `tagada-http`: the axum router `tagada serve` runs. Handlers are thin:
+//! they read the request, call a use case in `tagada-app`, and map its
+//! result to a status code.
+//!
+//! | route                    | what                                              |
+//! |--------------------------|---------------------------------------------------|
+//! | `GET /healthz`           | liveness and database reachability                |
+//! | `GET /webhooks/whatsapp` | Meta's subscription handshake (`hub.challenge`)   |
+//! | `POST /webhooks/whatsapp`| signed WhatsApp notifications (statuses, replies) |
+
+mod health;
+mod whatsapp;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tagada_app::whatsapp::Secret;
+use tagada_core::clock::Clock;
+use tagada_store::Store;
+use tokio::sync::Notify;
+
+/// The secrets that authenticate Meta's calls to the webhook.
+#[derive(Debug, Clone)]
+pub struct WhatsAppHooks {
+    /// Signs every POST (`X-Hub-Signature-256`).
+    pub app_secret: Secret,
+    /// Answers the GET handshake.
+    pub verify_token: Secret,
+}
+
+impl WhatsAppHooks {
+    /// Both secrets must be set: an unsigned webhook would let anyone mark
+    /// invoices paid or opt buyers out.
+    pub fn new(app_secret: Secret, verify_token: Secret) -> Result<WhatsAppHooks, String> {
+        let mut missing = Vec::new();
+        if !app_secret.is_set() {
+            missing.push("whatsapp.app_secret (TAGADA_WHATSAPP__APP_SECRET)");
+        }
+        if !verify_token.is_set() {
+            missing.push("whatsapp.verify_token (TAGADA_WHATSAPP__VERIFY_TOKEN)");
+        }
+        if missing.is_empty() {
+            Ok(WhatsAppHooks {
+                app_secret,
+                verify_token,
+            })
+        } else {
+            Err(format!(
+                "the WhatsApp webhook needs {} to authenticate Meta's calls",
+                missing.join(" and ")
+            ))
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct HttpState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    /// `None`: the WhatsApp webhook routes are not served.
+    pub whatsapp: Option<WhatsAppHooks>,
+    /// Woken when new inbound messages are stored, so the inbox is handled
+    /// at once rather than at the next poll.
+    pub inbox: Arc<Notify>,
+    pub max_body_bytes: usize,
+}
+
+/// The whole router.
+pub fn router(state: HttpState) -> Router {
+    let limit = state.max_body_bytes;
+    let mut app = Router::new().merge(health::routes());
+    if state.whatsapp.is_some() {
+        app = app.merge(whatsapp::routes());
+    }
+    app.layer(DefaultBodyLimit::max(limit)).with_state(state)
+}

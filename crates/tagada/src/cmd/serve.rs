@@ -1,0 +1,166 @@
+//! `tagada serve`: the HTTP endpoints (WhatsApp webhook, health) and, in
+//! the same process, the worker (plan, send) and the inbox (act on
+//! replies), until Ctrl-C.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use jiff::SignedDuration;
+use tagada_app::inbound::process_inbox;
+use tagada_app::worker::Worker;
+use tagada_http::{HttpState, WhatsAppHooks};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::ctx::Ctx;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Address to listen on (default: `http.bind` in the config).
+    #[arg(long, value_name = "ADDR")]
+    bind: Option<String>,
+    /// Seconds between re-plans.
+    #[arg(long, default_value_t = 600)]
+    replan_every: i64,
+    /// Serve the endpoints and handle replies only; planning and sending
+    /// are left to `tagada run` processes.
+    #[arg(long)]
+    no_worker: bool,
+    /// Only send; leave planning to another process.
+    #[arg(long)]
+    no_plan: bool,
+    /// Name of this worker in leases and attempt records (default: host-pid).
+    #[arg(long)]
+    worker_id: Option<String>,
+}
+
+/// How often the inbox is swept when no webhook wakes it (a message stored
+/// by another process, or left unhandled by a crash).
+const INBOX_SWEEP: Duration = Duration::from_secs(5);
+
+pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let wa = &ctx.config.app.whatsapp;
+    let hooks = if wa.enabled {
+        Some(
+            WhatsAppHooks::new(wa.app_secret.clone(), wa.verify_token.clone())
+                .map_err(|e| anyhow::anyhow!("not serving: {e}"))?,
+        )
+    } else {
+        None
+    };
+    let store = ctx.store().await?;
+    let channel = if args.no_worker {
+        None
+    } else {
+        Some(ctx.channel().await?)
+    };
+    let bind = args.bind.as_deref().unwrap_or(&ctx.config.app.http.bind);
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("listening on {bind}"))?;
+    let addr = listener.local_addr()?;
+    let inbox = Arc::new(Notify::new());
+    let state = HttpState {
+        store: store.clone(),
+        clock: ctx.clock.clone(),
+        whatsapp: hooks,
+        inbox: inbox.clone(),
+        max_body_bytes: ctx.config.app.http.max_body_bytes,
+    };
+    println!("tagada serving on http://{addr}");
+    if wa.enabled {
+        println!("  WhatsApp webhook: http://{addr}/webhooks/whatsapp");
+    } else {
+        println!("  WhatsApp is disabled: no webhook endpoint (set whatsapp.enabled)");
+    }
+    println!("  health:           http://{addr}/healthz");
+
+    let cancel = CancellationToken::new();
+    let on_signal = cancel.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("stopping after the current step…");
+        on_signal.cancel();
+    });
+
+    let server = {
+        let cancel = cancel.clone();
+        async move {
+            let result = axum::serve(listener, tagada_http::router(state))
+                .with_graceful_shutdown(cancel.clone().cancelled_owned())
+                .await;
+            // whatever ended the server ends the process
+            cancel.cancel();
+            result
+        }
+    };
+
+    let inbox_loop = async {
+        loop {
+            match process_inbox(
+                store.as_ref(),
+                &ctx.config.app.inbound,
+                &ctx.config.planner,
+                ctx.clock.now(),
+                100,
+            )
+            .await
+            {
+                Ok(r) if r.handled > 0 => tracing::info!(
+                    handled = r.handled,
+                    alerts = r.alerts,
+                    replies = r.replies_queued,
+                    "inbox handled"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "handling the inbox failed; will retry"),
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = inbox.notified() => {}
+                _ = tokio::time::sleep(INBOX_SWEEP) => {}
+            }
+        }
+    };
+
+    let worker_loop = async {
+        let Some(channel) = &channel else {
+            cancel.cancelled().await;
+            return None;
+        };
+        let worker = Worker {
+            store: store.as_ref(),
+            channel: channel.as_ref(),
+            clock: ctx.clock.as_ref(),
+            planner: &ctx.config.planner,
+            dispatch: &ctx.config.app.dispatch,
+            worker_id: args
+                .worker_id
+                .clone()
+                .unwrap_or_else(|| format!("tagada-{}", std::process::id())),
+            replan_every: SignedDuration::from_secs(args.replan_every.max(1)),
+            plans: !args.no_plan,
+        };
+        let report = worker.run(cancel.clone()).await;
+        if report.dispatch.halted.is_some() {
+            // credentials refused: stop serving so that a supervisor notices
+            cancel.cancel();
+        }
+        Some(report)
+    };
+
+    let (served, (), report) = tokio::join!(server, inbox_loop, worker_loop);
+    served.context("the HTTP server failed")?;
+    if let Some(report) = report {
+        println!(
+            "stopped: {} plan(s), {} message(s) enqueued, {} sent, {} failed",
+            report.plans, report.enqueued, report.dispatch.sent, report.dispatch.dead
+        );
+        if report.dispatch.halted.is_some() {
+            return Ok(ExitCode::from(4));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
