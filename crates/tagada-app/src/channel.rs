@@ -60,6 +60,11 @@ pub enum ChannelError {
 pub trait Channel: Send + Sync + std::fmt::Debug {
     /// Short name for logs and the attempt record (`terminal`, `whatsapp`).
     fn name(&self) -> &str;
+    /// How many distinct recipients may get a template message in any 24
+    /// hours (WhatsApp's messaging limit); `None`: no limit.
+    fn recipients_per_day(&self) -> Option<u32> {
+        None
+    }
     async fn send(&self, message: &OutgoingMessage<'_>) -> Result<SendReceipt, ChannelError>;
 }
 

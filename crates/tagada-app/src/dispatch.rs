@@ -78,6 +78,9 @@ pub struct StepReport {
     pub cancelled: u32,
     pub needs_review: u32,
     pub lease_lost: u32,
+    /// Handed back unsent because the messaging limit (distinct recipients
+    /// per 24 hours) is full; they go first when it frees.
+    pub deferred: u32,
     /// Set when the channel's credentials were refused: sending stops until a person acts.
     pub halted: Option<String>,
 }
@@ -91,6 +94,7 @@ impl StepReport {
         self.cancelled += other.cancelled;
         self.needs_review += other.needs_review;
         self.lease_lost += other.lease_lost;
+        self.deferred += other.deferred;
         if other.halted.is_some() {
             self.halted.clone_from(&other.halted);
         }
@@ -120,6 +124,55 @@ pub fn recheck(buyer: &Buyer, invoices: &[Invoice], today: jiff::civil::Date) ->
         }
     }
     None
+}
+
+/// How soon a message held back by the messaging limit is looked at again.
+const LIMIT_RECHECK: SignedDuration = SignedDuration::from_mins(15);
+
+/// The messaging limit within one step: the recipients of the last 24
+/// hours are counted once, then each admitted new recipient adds one.
+struct RecipientLimit {
+    max: u32,
+    used: u64,
+    since: Timestamp,
+    admitted: std::collections::HashSet<String>,
+}
+
+impl RecipientLimit {
+    async fn load(
+        store: &dyn Store,
+        max: u32,
+        now: Timestamp,
+    ) -> Result<RecipientLimit, StoreError> {
+        let since = now
+            .checked_sub(tagada_store::CONVERSATION_WINDOW)
+            .unwrap_or(now);
+        Ok(RecipientLimit {
+            max,
+            used: store.count_recipients_since(since).await?,
+            since,
+            admitted: Default::default(),
+        })
+    }
+
+    /// A recipient already messaged in the window costs nothing; a new one
+    /// takes a slot if one is free.
+    async fn admits(
+        &mut self,
+        store: &dyn Store,
+        to: &tagada_core::Phone,
+    ) -> Result<bool, StoreError> {
+        if self.admitted.contains(to.as_str()) || store.messaged_since(to, self.since).await? {
+            self.admitted.insert(to.as_str().to_string());
+            return Ok(true);
+        }
+        if self.used < u64::from(self.max) {
+            self.used += 1;
+            self.admitted.insert(to.as_str().to_string());
+            return Ok(true);
+        }
+        Ok(false)
+    }
 }
 
 /// Why a free-form reply may not go out: the buyer's 24-hour window (opened
@@ -173,6 +226,10 @@ pub async fn dispatch_step(
         ..StepReport::default()
     };
     let mut halted: Option<String> = None;
+    let mut limit = match channel.recipients_per_day() {
+        Some(n) => Some(RecipientLimit::load(store, n, now).await?),
+        None => None,
+    };
     for msg in claimed {
         if let Some(reason) = &halted {
             // Credentials failed earlier in this batch: hand the rest back untouched.
@@ -181,6 +238,25 @@ pub async fn dispatch_step(
                 retry_at: clock.now(),
             };
             finish(store, &msg, &outcome, clock.now(), &mut report).await?;
+            continue;
+        }
+        if let Some(limit) = limit.as_mut()
+            && !msg.message.is_reply()
+            && !limit.admits(store, &msg.to).await?
+        {
+            let retry_at = now.saturating_add(LIMIT_RECHECK).unwrap_or(now);
+            let reason = format!(
+                "waiting: the messaging limit of {} recipients per 24 hours is reached",
+                limit.max
+            );
+            match store
+                .release(msg.id, msg.lease, retry_at, &reason, clock.now())
+                .await
+            {
+                Ok(()) => report.deferred += 1,
+                Err(StoreError::LeaseLost(_)) => report.lease_lost += 1,
+                Err(e) => return Err(e),
+            }
             continue;
         }
         let Some((outcome, halt)) =

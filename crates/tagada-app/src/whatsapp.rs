@@ -113,6 +113,10 @@ pub struct WhatsAppConfig {
     /// Seconds between two messages to one recipient (Meta's pair rate
     /// limit is about one per 6 s); 0 turns the spacing off.
     pub per_recipient_interval_secs: u64,
+    /// The number's messaging limit: distinct buyers who may get a reminder
+    /// in any 24 hours (Meta's tier: 250, 1000 or 2000, 10000, 100000; see
+    /// WhatsApp Manager → Insights). 0: not enforced by tagada.
+    pub messaging_limit: u32,
 }
 
 impl Default for WhatsAppConfig {
@@ -130,6 +134,7 @@ impl Default for WhatsAppConfig {
             timeout_secs: 20,
             messages_per_second: 80,
             per_recipient_interval_secs: 6,
+            messaging_limit: 0,
         }
     }
 }
@@ -234,6 +239,7 @@ pub struct WhatsAppChannel {
     limits: SendLimits,
     limiter: Option<std::sync::Arc<Limiter>>,
     last_to: std::sync::Arc<std::sync::Mutex<HashMap<String, tokio::time::Instant>>>,
+    recipients_per_day: Option<u32>,
 }
 
 impl WhatsAppChannel {
@@ -252,14 +258,22 @@ impl WhatsAppChannel {
             limits,
             limiter,
             last_to: Default::default(),
+            recipients_per_day: None,
         }
     }
 
+    /// Keeps to a messaging limit of `n` distinct recipients per 24 hours
+    /// (0: none).
+    pub fn with_recipient_limit(mut self, n: u32) -> WhatsAppChannel {
+        self.recipients_per_day = (n > 0).then_some(n);
+        self
+    }
+
     pub fn from_config(cfg: &WhatsAppConfig) -> Result<WhatsAppChannel, ClientError> {
-        Ok(WhatsAppChannel::with_limits(
-            cfg.client()?,
-            SendLimits::from_config(cfg),
-        ))
+        Ok(
+            WhatsAppChannel::with_limits(cfg.client()?, SendLimits::from_config(cfg))
+                .with_recipient_limit(cfg.messaging_limit),
+        )
     }
 
     /// Waits until `to` may get another message and the number has a slot.
@@ -368,6 +382,10 @@ pub fn channel_error(e: &ClientError) -> ChannelError {
 impl Channel for WhatsAppChannel {
     fn name(&self) -> &str {
         "whatsapp"
+    }
+
+    fn recipients_per_day(&self) -> Option<u32> {
+        self.recipients_per_day
     }
 
     async fn send(&self, m: &OutgoingMessage<'_>) -> Result<SendReceipt, ChannelError> {

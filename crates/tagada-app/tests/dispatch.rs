@@ -26,6 +26,8 @@ struct Scripted {
     /// Messages the channel accepted: what reached buyers.
     accepted: Arc<Mutex<Vec<OutboxId>>>,
     calls: Arc<Mutex<u32>>,
+    /// The messaging limit it reports.
+    limit: Option<u32>,
 }
 
 impl Scripted {
@@ -47,6 +49,9 @@ impl Scripted {
 impl Channel for Scripted {
     fn name(&self) -> &str {
         "scripted"
+    }
+    fn recipients_per_day(&self) -> Option<u32> {
+        self.limit
     }
     async fn send(&self, m: &OutgoingMessage<'_>) -> Result<SendReceipt, ChannelError> {
         *self.calls.lock().unwrap() += 1;
@@ -77,6 +82,11 @@ async fn store() -> SqliteStore {
 /// Adds `n` buyers with one overdue invoice each and enqueues one message
 /// per buyer, due at `t0`.
 async fn seed(store: &dyn Store, n: usize) -> Vec<InvoiceId> {
+    seed_with(store, n, |_| 0).await
+}
+
+/// [`seed`] with the debt-based priority of buyer `i`'s message.
+async fn seed_with(store: &dyn Store, n: usize, priority: impl Fn(usize) -> i64) -> Vec<InvoiceId> {
     let mut plan = Plan {
         now: t0(),
         messages: vec![],
@@ -122,8 +132,9 @@ async fn seed(store: &dyn Store, n: usize) -> Vec<InvoiceId> {
             ref o => panic!("unexpected {o:?}"),
         };
         ids.push(invoice_id);
-        plan.messages
-            .push(message(buyer_id, phone, invoice_id, &number));
+        let mut m = message(buyer_id, phone, invoice_id, &number);
+        m.priority = priority(i);
+        plan.messages.push(m);
     }
     let applied = store.apply_plan(&plan, t0()).await.unwrap();
     assert_eq!(applied.messages_enqueued as usize, n);
@@ -161,6 +172,7 @@ fn message(buyer_id: BuyerId, to: Phone, invoice_id: InvoiceId, number: &str) ->
         escalate: false,
         sales_rep: None,
         dedupe_key: format!("b{}:i{}.2.0", buyer_id.get(), invoice_id.get()),
+        priority: 0,
     }
 }
 
@@ -413,4 +425,76 @@ async fn concurrent_workers_deliver_each_message_exactly_once() {
     got.dedup();
     assert_eq!(n, 60, "every message sent");
     assert_eq!(got.len(), 60, "none sent twice");
+}
+
+#[tokio::test]
+async fn the_messaging_limit_holds_new_recipients_back_largest_debt_first() {
+    let s = store().await;
+    // buyer i owes i lakh: buyers 4 and 3 owe the most
+    seed_with(&s, 5, |i| (i as i64 + 1) * 1_00_000_00).await;
+    let channel = Scripted {
+        limit: Some(2),
+        ..Default::default()
+    };
+    let clock = SimClock::new(t0());
+    let cfg = DispatchConfig::default();
+    let step = dispatch_step(&s, &channel, &clock, &cfg, "w", &ist())
+        .await
+        .unwrap();
+    assert_eq!((step.sent, step.deferred), (2, 3), "{step:?}");
+    let sent_to = |ids: Vec<OutboxId>| {
+        let s = &s;
+        async move {
+            let mut names = vec![];
+            for id in ids {
+                let m = s.get_message(id).await.unwrap();
+                names.push(s.get_buyer(m.buyer_id).await.unwrap().name);
+            }
+            names
+        }
+    };
+    assert_eq!(
+        sent_to(channel.accepted()).await,
+        vec!["Buyer 4", "Buyer 3"],
+        "largest debt first"
+    );
+    let waiting = s
+        .list_messages(&OutboxFilter {
+            statuses: vec![OutboxStatus::Pending],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(waiting.len(), 3);
+    assert!(
+        waiting
+            .iter()
+            .all(|m| m.attempts == 0 && m.not_before > t0())
+    );
+    assert!(
+        waiting[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("messaging limit of 2")
+    );
+
+    // still full an hour later: nothing new goes out
+    clock.advance(SignedDuration::from_hours(1));
+    let step = dispatch_step(&s, &channel, &clock, &cfg, "w", &ist())
+        .await
+        .unwrap();
+    assert_eq!((step.sent, step.deferred), (0, 3));
+
+    // a day later the slots are free again: the next two by debt
+    clock.advance(SignedDuration::from_hours(24));
+    let step = dispatch_step(&s, &channel, &clock, &cfg, "w", &ist())
+        .await
+        .unwrap();
+    assert_eq!((step.sent, step.deferred), (2, 1));
+    assert_eq!(
+        sent_to(channel.accepted()).await,
+        vec!["Buyer 4", "Buyer 3", "Buyer 2", "Buyer 1"]
+    );
+    assert_eq!(channel.calls(), 4, "nothing was tried beyond the limit");
 }

@@ -161,6 +161,11 @@ pub struct PlannedMessage {
     /// Unique per (buyer, invoice steps): applying the same plan twice
     /// enqueues nothing new.
     pub dedupe_key: String,
+    /// The outstanding amount it chases, in home-currency minor units
+    /// (unconvertible currencies count as their own minor units): among
+    /// messages due at the same time, the largest debt is sent first.
+    #[serde(default)]
+    pub priority: i64,
 }
 
 /// Why an invoice gets no reminder in this plan.

@@ -107,7 +107,17 @@ struct ClaimRow {
     message: String,
     escalate: bool,
     send_at: i64,
-    not_before: i64,
+    priority: i64,
+}
+
+/// The rows whose recipient counts against the 24-hour messaging limit
+/// (binds: `since` twice): template messages sent, or possibly sent.
+macro_rules! recipients_since {
+    () => {
+        "dedupe_key NOT LIKE 'reply:%' AND ((status = 'sent' AND sent_at >= $1) \
+         OR (status = 'needs_review' AND updated_at >= $2) \
+         OR (status = 'in_flight' AND sending_started_at IS NOT NULL))"
+    };
 }
 
 /// Checks the caller still holds the lease on an in-flight row.
@@ -154,12 +164,12 @@ impl OutboxStore for PostgresStore {
         let mut rows: Vec<ClaimRow> = sqlx::query_as(
             "WITH due AS ( \
                SELECT id FROM outbox WHERE status = 'pending' AND not_before <= $1 \
-               ORDER BY not_before, id LIMIT $2 FOR UPDATE SKIP LOCKED) \
+               ORDER BY send_at, priority DESC, id LIMIT $2 FOR UPDATE SKIP LOCKED) \
              UPDATE outbox o SET status = 'in_flight', lease_token = nextval('outbox_lease_seq'), \
                     lease_until = $3, worker = $4, sending_started_at = NULL, updated_at = $1 \
              FROM due WHERE o.id = due.id \
              RETURNING o.id, o.lease_token, o.attempts, o.buyer_id, o.to_phone, \
-                       o.message::text AS message, o.escalate, o.send_at, o.not_before",
+                       o.message::text AS message, o.escalate, o.send_at, o.priority",
         )
         .bind(micros(now))
         .bind(i64::from(limit))
@@ -168,7 +178,7 @@ impl OutboxStore for PostgresStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(db)?;
-        rows.sort_by_key(|r| (r.not_before, r.id));
+        rows.sort_by_key(|r| (r.send_at, std::cmp::Reverse(r.priority), r.id));
 
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let links = invoice_ids_of(&mut tx, &ids).await?;
@@ -328,6 +338,64 @@ impl OutboxStore for PostgresStore {
         }
         tx.commit().await.map_err(db)?;
         Ok(())
+    }
+
+    async fn release(
+        &self,
+        id: OutboxId,
+        lease: LeaseToken,
+        not_before: Timestamp,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query(
+            "UPDATE outbox SET status = 'pending', lease_token = NULL, lease_until = NULL, \
+             worker = NULL, not_before = $1, last_error = $2, updated_at = $3 \
+             WHERE id = $4 AND status = 'in_flight' AND lease_token = $5 \
+             AND sending_started_at IS NULL",
+        )
+        .bind(micros(not_before))
+        .bind(reason)
+        .bind(micros(now))
+        .bind(id.get())
+        .bind(lease.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::LeaseLost(id));
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    async fn count_recipients_since(&self, since: Timestamp) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar(concat!(
+            "SELECT count(DISTINCT to_phone) FROM outbox WHERE ",
+            recipients_since!()
+        ))
+        .bind(micros(since))
+        .bind(micros(since))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(n.max(0) as u64)
+    }
+
+    async fn messaged_since(&self, to: &tagada_core::Phone, since: Timestamp) -> Result<bool> {
+        let hit: Option<i64> = sqlx::query_scalar(concat!(
+            "SELECT 1::bigint FROM outbox WHERE to_phone = $3 AND (",
+            recipients_since!(),
+            ") LIMIT 1"
+        ))
+        .bind(micros(since))
+        .bind(micros(since))
+        .bind(to.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(hit.is_some())
     }
 
     async fn get_message(&self, id: OutboxId) -> Result<OutboxMessage> {

@@ -212,8 +212,8 @@ impl PlanStore for PostgresStore {
             }
             let id: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO outbox (buyer_id, to_phone, dedupe_key, status, send_at, not_before, \
-                 message, escalate, created_at, updated_at) \
-                 VALUES ($1, $2, $3, 'pending', $4, $4, $5::jsonb, $6, $7, $7) \
+                 message, escalate, created_at, updated_at, priority) \
+                 VALUES ($1, $2, $3, 'pending', $4, $4, $5::jsonb, $6, $7, $7, $8) \
                  ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
             )
             .bind(m.buyer_id.get())
@@ -223,6 +223,7 @@ impl PlanStore for PostgresStore {
             .bind(to_json(&m.message)?)
             .bind(m.escalate)
             .bind(micros(now))
+            .bind(m.priority)
             .fetch_optional(&mut *tx)
             .await
             .map_err(db)?;

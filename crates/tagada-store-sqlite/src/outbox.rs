@@ -119,7 +119,17 @@ struct ClaimRow {
     message: String,
     escalate: bool,
     send_at: i64,
-    not_before: i64,
+    priority: i64,
+}
+
+/// The rows whose recipient counts against the 24-hour messaging limit
+/// (binds: `since` twice): template messages sent, or possibly sent.
+macro_rules! recipients_since {
+    () => {
+        "dedupe_key NOT LIKE 'reply:%' AND ((status = 'sent' AND sent_at >= ?1) \
+         OR (status = 'needs_review' AND updated_at >= ?2) \
+         OR (status = 'in_flight' AND sending_started_at IS NOT NULL))"
+    };
 }
 
 /// Checks the caller still holds the lease on an in-flight row.
@@ -166,9 +176,9 @@ impl OutboxStore for SqliteStore {
             "UPDATE outbox SET status = 'in_flight', lease_token = random(), lease_until = ?, \
              worker = ?, sending_started_at = NULL, updated_at = ? \
              WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND not_before <= ? \
-                          ORDER BY not_before, id LIMIT ?) \
+                          ORDER BY send_at, priority DESC, id LIMIT ?) \
              RETURNING id, lease_token, attempts, buyer_id, to_phone, message, escalate, send_at, \
-                       not_before",
+                       priority",
         )
         .bind(micros(lease_until))
         .bind(worker)
@@ -178,7 +188,7 @@ impl OutboxStore for SqliteStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(db)?;
-        rows.sort_by_key(|r| (r.not_before, r.id));
+        rows.sort_by_key(|r| (r.send_at, std::cmp::Reverse(r.priority), r.id));
 
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let links = invoice_ids_of(&mut tx, &ids).await?;
@@ -337,6 +347,64 @@ impl OutboxStore for SqliteStore {
         }
         tx.commit().await.map_err(db)?;
         Ok(())
+    }
+
+    async fn release(
+        &self,
+        id: OutboxId,
+        lease: LeaseToken,
+        not_before: Timestamp,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        let n = sqlx::query(
+            "UPDATE outbox SET status = 'pending', lease_token = NULL, lease_until = NULL, \
+             worker = NULL, not_before = ?, last_error = ?, updated_at = ? \
+             WHERE id = ? AND status = 'in_flight' AND lease_token = ? \
+             AND sending_started_at IS NULL",
+        )
+        .bind(micros(not_before))
+        .bind(reason)
+        .bind(micros(now))
+        .bind(id.get())
+        .bind(lease.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::LeaseLost(id));
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    async fn count_recipients_since(&self, since: Timestamp) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar(concat!(
+            "SELECT count(DISTINCT to_phone) FROM outbox WHERE ",
+            recipients_since!()
+        ))
+        .bind(micros(since))
+        .bind(micros(since))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(n.max(0) as u64)
+    }
+
+    async fn messaged_since(&self, to: &tagada_core::Phone, since: Timestamp) -> Result<bool> {
+        let hit: Option<i64> = sqlx::query_scalar(concat!(
+            "SELECT 1 FROM outbox WHERE to_phone = ?3 AND (",
+            recipients_since!(),
+            ") LIMIT 1"
+        ))
+        .bind(micros(since))
+        .bind(micros(since))
+        .bind(to.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(hit.is_some())
     }
 
     async fn get_message(&self, id: OutboxId) -> Result<OutboxMessage> {

@@ -206,8 +206,8 @@ impl PlanStore for SqliteStore {
             }
             let id: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO outbox (buyer_id, to_phone, dedupe_key, status, send_at, not_before, \
-                 message, escalate, created_at, updated_at) \
-                 VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?) \
+                 message, escalate, created_at, updated_at, priority) \
+                 VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?) \
                  ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
             )
             .bind(m.buyer_id.get())
@@ -219,6 +219,7 @@ impl PlanStore for SqliteStore {
             .bind(m.escalate)
             .bind(micros(now))
             .bind(micros(now))
+            .bind(m.priority)
             .fetch_optional(&mut *tx)
             .await
             .map_err(db)?;

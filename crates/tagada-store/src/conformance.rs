@@ -28,8 +28,10 @@ use tagada_core::planner::{Plan, PlannedItem, PlannedMessage, RenderedMessage};
 use tagada_core::{BuyerId, Currency, InvoiceId, Money, OutboxId, Phone};
 
 mod inbox;
+mod limits;
 mod webhooks;
 pub use inbox::*;
+pub use limits::*;
 pub use webhooks::*;
 
 use crate::{
@@ -93,6 +95,9 @@ macro_rules! conformance_tests {
             inbound_matched_by_wa_id_and_context,
             inbox_handling_filters_and_timeline,
             reply_queued_once_and_outlives_cancellations,
+            claim_order_oldest_then_largest_debt,
+            release_hands_back_without_an_attempt,
+            recipients_counted_over_24_hours,
         );
     };
     (@checks $setup:path; $($check:ident),* $(,)?) => {
@@ -197,6 +202,7 @@ fn message(
         escalate: false,
         sales_rep: None,
         dedupe_key: dedupe_key.to_string(),
+        priority: 0,
     }
 }
 

@@ -143,7 +143,8 @@ pub trait PlanStore: Send + Sync {
 /// The outbox: claim under a lease, send, record, complete.
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
-    /// Claims up to `limit` messages whose `not_before <= now`, oldest first,
+    /// Claims up to `limit` messages whose `not_before <= now`, oldest first
+    /// (by planned `send_at`, then the largest `priority`: the debt chased),
     /// in one short transaction: status `in_flight`, a fresh lease token,
     /// `lease_until = now + lease`. PostgreSQL uses `FOR UPDATE SKIP LOCKED`.
     /// In-flight rows whose lease expired are reclaimed if their send never
@@ -166,6 +167,23 @@ pub trait OutboxStore: Send + Sync {
         outcome: &AttemptOutcome,
         now: Timestamp,
     ) -> Result<()>;
+    /// Hands a claimed message back unsent, due again at `not_before`, without
+    /// counting an attempt (it was never tried: the messaging limit is full,
+    /// or sending halted). Only before `mark_sending`; `LeaseLost` otherwise.
+    async fn release(
+        &self,
+        id: OutboxId,
+        lease: LeaseToken,
+        not_before: Timestamp,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// How many distinct numbers got a template message (a reminder, not a
+    /// reply) since `since`: sent, or possibly sent (`needs_review`, or in
+    /// flight with its send started).
+    async fn count_recipients_since(&self, since: Timestamp) -> Result<u64>;
+    /// Whether `to` is among those numbers.
+    async fn messaged_since(&self, to: &tagada_core::Phone, since: Timestamp) -> Result<bool>;
     async fn get_message(&self, id: OutboxId) -> Result<OutboxMessage>;
     async fn list_messages(&self, filter: &OutboxFilter) -> Result<Vec<OutboxMessage>>;
     async fn list_attempts(&self, id: OutboxId) -> Result<Vec<Attempt>>;

@@ -51,13 +51,14 @@ impl Ctx {
                     check.problems().join("\n  ")
                 );
             }
-            // The number's throughput and per-recipient spacing as configured
+            // The number's throughput, per-recipient spacing and messaging limit as configured
             // (`WhatsAppChannel::new` would use Meta's defaults whatever the file says).
             Ok(Box::new(
                 tagada_app::whatsapp::WhatsAppChannel::with_limits(
                     client,
                     tagada_app::whatsapp::SendLimits::from_config(wa),
-                ),
+                )
+                .with_recipient_limit(wa.messaging_limit),
             ))
         } else {
             Ok(Box::new(tagada_app::channel::TerminalChannel::stdout()))

@@ -519,6 +519,16 @@ impl<'a> Planner<'a> {
                 .collect::<Vec<_>>()
                 .join(",")
         );
+        let priority = planned
+            .iter()
+            .map(|i| {
+                self.config
+                    .fx
+                    .to_home(i.outstanding)
+                    .unwrap_or(i.outstanding)
+                    .minor()
+            })
+            .fold(0i64, i64::saturating_add);
         Ok(PlannedMessage {
             buyer_id,
             buyer_name: buyer.name.clone(),
@@ -535,6 +545,7 @@ impl<'a> Planner<'a> {
             escalate: items.iter().any(|c| c.escalate),
             sales_rep: buyer.sales_rep.clone(),
             dedupe_key,
+            priority,
         })
     }
 }
