@@ -2,6 +2,7 @@
 //! send it outside any transaction, record the attempt, complete under the
 //! lease, and schedule retries with backoff. `run` loops over steps.
 
+use futures::StreamExt;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use tagada_core::clock::Clock;
@@ -16,6 +17,10 @@ use crate::channel::{Channel, ChannelError, OutgoingMessage};
 pub struct DispatchConfig {
     /// Messages claimed per step.
     pub batch_size: u32,
+    /// Messages of a step in flight at once (each under its own lease,
+    /// re-checked, marked and recorded on its own; the first of a step goes
+    /// alone so refused credentials stop the step before anything else).
+    pub concurrency: u32,
     /// How long a claim is held before another worker may take the row over.
     #[serde(with = "secs")]
     pub lease: SignedDuration,
@@ -33,6 +38,7 @@ impl Default for DispatchConfig {
     fn default() -> Self {
         DispatchConfig {
             batch_size: 50,
+            concurrency: 16,
             lease: SignedDuration::from_secs(120),
             max_attempts: 6,
             backoff: [30, 120, 600, 3600, 4 * 3600]
@@ -220,59 +226,113 @@ pub async fn dispatch_step(
     zone_for_today: &jiff::tz::TimeZone,
 ) -> Result<StepReport, StoreError> {
     let now = clock.now();
-    let claimed = store.claim(now, cfg.batch_size, cfg.lease, worker).await?;
+    let mut claimed = store
+        .claim(now, cfg.batch_size, cfg.lease, worker)
+        .await?
+        .into_iter();
+    let step = Step {
+        store,
+        channel,
+        clock,
+        cfg,
+        zone: zone_for_today,
+        now,
+        halted: std::sync::Mutex::new(None),
+        limit: match channel.recipients_per_day() {
+            Some(n) => Some(tokio::sync::Mutex::new(
+                RecipientLimit::load(store, n, now).await?,
+            )),
+            None => None,
+        },
+    };
     let mut report = StepReport {
         claimed: claimed.len() as u32,
         ..StepReport::default()
     };
-    let mut halted: Option<String> = None;
-    let mut limit = match channel.recipients_per_day() {
-        Some(n) => Some(RecipientLimit::load(store, n, now).await?),
-        None => None,
-    };
-    for msg in claimed {
-        if let Some(reason) = &halted {
-            // Credentials failed earlier in this batch: hand the rest back untouched.
+    // The first message alone: refused credentials (the usual failure after
+    // a pause) then stop the step before anything else is tried.
+    if let Some(first) = claimed.next() {
+        report.add(&step.one(first).await?);
+    }
+    let mut rest = futures::stream::iter(claimed.map(|msg| step.one(msg)))
+        .buffer_unordered(cfg.concurrency.max(1) as usize);
+    while let Some(delta) = rest.next().await {
+        report.add(&delta?);
+    }
+    drop(rest);
+    report.halted = step.halted.into_inner().unwrap_or_else(|p| p.into_inner());
+    Ok(report)
+}
+
+/// What the messages of one step share.
+struct Step<'a> {
+    store: &'a dyn Store,
+    channel: &'a dyn Channel,
+    clock: &'a dyn Clock,
+    cfg: &'a DispatchConfig,
+    zone: &'a jiff::tz::TimeZone,
+    now: Timestamp,
+    /// Set when the channel refused our credentials: the rest is handed back.
+    halted: std::sync::Mutex<Option<String>>,
+    limit: Option<tokio::sync::Mutex<RecipientLimit>>,
+}
+
+impl Step<'_> {
+    fn halted(&self) -> Option<String> {
+        self.halted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Everything for one claimed message; its share of the report.
+    async fn one(&self, msg: ClaimedMessage) -> Result<StepReport, StoreError> {
+        let (store, clock) = (self.store, self.clock);
+        let mut report = StepReport::default();
+        if let Some(reason) = self.halted() {
+            // Credentials failed earlier in this step: hand it back untouched.
             let outcome = AttemptOutcome::Retry {
                 error: format!("not attempted: {reason}"),
                 retry_at: clock.now(),
             };
             finish(store, &msg, &outcome, clock.now(), &mut report).await?;
-            continue;
+            return Ok(report);
         }
-        if let Some(limit) = limit.as_mut()
+        if let Some(limit) = &self.limit
             && !msg.message.is_reply()
-            && !limit.admits(store, &msg.to).await?
         {
-            let retry_at = now.saturating_add(LIMIT_RECHECK).unwrap_or(now);
-            let reason = format!(
-                "waiting: the messaging limit of {} recipients per 24 hours is reached",
-                limit.max
-            );
-            match store
-                .release(msg.id, msg.lease, retry_at, &reason, clock.now())
-                .await
-            {
-                Ok(()) => report.deferred += 1,
-                Err(StoreError::LeaseLost(_)) => report.lease_lost += 1,
-                Err(e) => return Err(e),
+            let mut limit = limit.lock().await;
+            if !limit.admits(store, &msg.to).await? {
+                let retry_at = self.now.saturating_add(LIMIT_RECHECK).unwrap_or(self.now);
+                let reason = format!(
+                    "waiting: the messaging limit of {} recipients per 24 hours is reached",
+                    limit.max
+                );
+                drop(limit);
+                match store
+                    .release(msg.id, msg.lease, retry_at, &reason, clock.now())
+                    .await
+                {
+                    Ok(()) => report.deferred += 1,
+                    Err(StoreError::LeaseLost(_)) => report.lease_lost += 1,
+                    Err(e) => return Err(e),
+                }
+                return Ok(report);
             }
-            continue;
         }
         let Some((outcome, halt)) =
-            send_one(store, channel, clock, cfg, &msg, zone_for_today).await?
+            send_one(store, self.channel, clock, self.cfg, &msg, self.zone).await?
         else {
             report.lease_lost += 1;
-            continue;
+            return Ok(report);
         };
         if halt && let AttemptOutcome::Retry { error, .. } = &outcome {
             tracing::error!(error = %error, "channel refused our credentials; sending stops until they are fixed");
-            halted = Some(error.clone());
+            *self.halted.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.clone());
         }
         finish(store, &msg, &outcome, clock.now(), &mut report).await?;
+        Ok(report)
     }
-    report.halted = halted;
-    Ok(report)
 }
 
 async fn finish(

@@ -148,6 +148,7 @@ fn config() -> String {
     format!(
         "[dispatch]\n\
          lease = {LEASE_SECS}\n\
+         concurrency = {CONCURRENCY}\n\
          # Every retry is due again at the next restart.\n\
          backoff = [30, 60]\n\
          [whatsapp]\n\
@@ -226,23 +227,33 @@ struct Kill {
     sent_total: u64,
 }
 
-/// Where a kill landed. `started`: the row whose send the killed worker had
-/// begun (its lease was settled to `needs_review` in this worker's name).
-fn phase(kill: &Kill, before: Option<&Kill>, started: Option<i64>) -> &'static str {
+/// Sends a worker has in flight at once (`[dispatch] concurrency`).
+const CONCURRENCY: usize = 4;
+
+/// Where a kill landed. `started`: the rows whose sends the killed worker had
+/// begun (their leases were settled to `needs_review` in this worker's name).
+fn phase(kill: &Kill, before: Option<&Kill>, started: &[i64]) -> &'static str {
     let same_as_before = before.map_or(kill.in_flight.is_empty() && kill.sent_total == 0, |b| {
         b.in_flight == kill.in_flight && b.sent_total == kill.sent_total
     });
-    match started {
-        Some(id) if kill.accepted_before_kill.contains(&id) => {
-            "after the fake accepted a send, before its result was recorded"
-        }
-        Some(id) if kill.accepted_after_kill.contains(&id) => {
-            "during a send (the fake accepted it after the kill)"
-        }
-        Some(_) => "during a send (the fake never accepted it)",
-        None if same_as_before => "while starting, before its first claim",
-        None if kill.in_flight.is_empty() => "between two batches",
-        None => "in a batch, between two sends",
+    if started
+        .iter()
+        .any(|id| kill.accepted_before_kill.contains(id))
+    {
+        "after the fake accepted a send, before its result was recorded"
+    } else if started
+        .iter()
+        .any(|id| kill.accepted_after_kill.contains(id))
+    {
+        "during a send (the fake accepted it after the kill)"
+    } else if !started.is_empty() {
+        "during a send (the fake never accepted it)"
+    } else if same_as_before {
+        "while starting, before its first claim"
+    } else if kill.in_flight.is_empty() {
+        "between two batches"
+    } else {
+        "in a batch, between two sends"
     }
 }
 
@@ -425,19 +436,26 @@ fn killed_twenty_times_while_sending_two_thousand_reminders_no_duplicate_and_non
             }
         }
     }
-    // The send each killed worker had under way: a row it left in flight
+    // The sends each killed worker had under way: rows it left in flight
     // that went to review in its name (it could not record anything after
-    // the kill, so that is the settled lease).
-    let started: Vec<Option<i64>> = kills
+    // the kill, so those are the settled leases); never more than its
+    // concurrency.
+    let started: Vec<Vec<i64>> = kills
         .iter()
         .map(|kill| {
-            let mut ids = kill
+            let ids: Vec<i64> = kill
                 .in_flight
                 .iter()
-                .filter(|id| review_by.get(&kill.worker).is_some_and(|r| r.contains(id)));
-            let first = ids.next().copied();
-            assert_eq!(ids.next(), None, "{} had two sends under way", kill.worker);
-            first
+                .filter(|id| review_by.get(&kill.worker).is_some_and(|r| r.contains(id)))
+                .copied()
+                .collect();
+            assert!(
+                ids.len() <= CONCURRENCY,
+                "{} had {} sends under way",
+                kill.worker,
+                ids.len()
+            );
+            ids
         })
         .collect();
     rt.block_on(store.close());
@@ -518,14 +536,14 @@ fn killed_twenty_times_while_sending_two_thousand_reminders_no_duplicate_and_non
 
     // (4) The figures.
     let count = |s: OutboxStatus| by_status.get(s.as_str()).copied().unwrap_or(0);
-    let review_after_kill = started.iter().flatten().count();
+    let review_after_kill: usize = started.iter().map(Vec::len).sum();
     let review_accepted = rows
         .iter()
         .filter(|m| m.status == OutboxStatus::NeedsReview && wamid_of.contains_key(&m.id.get()))
         .count();
     let mut phases: BTreeMap<&str, usize> = BTreeMap::new();
     for (k, kill) in kills.iter().enumerate() {
-        let phase = phase(kill, k.checked_sub(1).map(|p| &kills[p]), started[k]);
+        let phase = phase(kill, k.checked_sub(1).map(|p| &kills[p]), &started[k]);
         *phases.entry(phase).or_default() += 1;
         println!(
             "kill {:2} after {:3} ms: {:4} sent so far, {:2} left in flight - {phase}",
