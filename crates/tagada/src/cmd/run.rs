@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use jiff::SignedDuration;
-use tagada_app::worker::Worker;
+use tagada_app::worker::{LoopReport, Worker};
 use tokio_util::sync::CancellationToken;
 
 use crate::ctx::Ctx;
@@ -24,19 +24,14 @@ pub struct Args {
 pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let store = ctx.store().await?;
     let channel = ctx.channel().await?;
-    let worker_id = args
-        .worker_id
-        .unwrap_or_else(|| format!("tagada-{}", std::process::id()));
-    let worker = Worker {
-        store: store.as_ref(),
-        channel: channel.as_ref(),
-        clock: ctx.clock.as_ref(),
-        planner: &ctx.config.planner,
-        dispatch: &ctx.config.app.dispatch,
-        worker_id,
-        replan_every: SignedDuration::from_secs(args.replan_every.max(1)),
-        plans: !args.no_plan,
-    };
+    let worker = worker(
+        ctx,
+        store.as_ref(),
+        channel.as_ref(),
+        args.worker_id,
+        args.replan_every,
+        !args.no_plan,
+    );
     let cancel = CancellationToken::new();
     let on_signal = cancel.clone();
     tokio::spawn(async move {
@@ -45,12 +40,39 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         on_signal.cancel();
     });
     let report = worker.run(cancel).await;
+    Ok(stopped(&report))
+}
+
+/// The loop `run` and `serve` drive.
+pub(crate) fn worker<'a>(
+    ctx: &'a Ctx,
+    store: &'a dyn tagada_store::Store,
+    channel: &'a dyn tagada_app::channel::Channel,
+    worker_id: Option<String>,
+    replan_every_secs: i64,
+    plans: bool,
+) -> Worker<'a> {
+    Worker {
+        store,
+        channel,
+        clock: ctx.clock.as_ref(),
+        planner: &ctx.config.planner,
+        dispatch: &ctx.config.app.dispatch,
+        worker_id: worker_id.unwrap_or_else(|| format!("tagada-{}", std::process::id())),
+        replan_every: SignedDuration::from_secs(replan_every_secs.max(1)),
+        plans,
+    }
+}
+
+/// Prints the loop's totals; exit code 4 when sending halted on refused credentials.
+pub(crate) fn stopped(report: &LoopReport) -> ExitCode {
     println!(
         "stopped: {} plan(s), {} message(s) enqueued, {} sent, {} failed",
         report.plans, report.enqueued, report.dispatch.sent, report.dispatch.dead
     );
     if report.dispatch.halted.is_some() {
-        return Ok(ExitCode::from(4));
+        ExitCode::from(4)
+    } else {
+        ExitCode::SUCCESS
     }
-    Ok(ExitCode::SUCCESS)
 }

@@ -7,9 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use jiff::SignedDuration;
 use tagada_app::inbound::process_inbox;
-use tagada_app::worker::Worker;
 use tagada_http::{HttpState, WhatsAppHooks};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -130,19 +128,14 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             cancel.cancelled().await;
             return None;
         };
-        let worker = Worker {
-            store: store.as_ref(),
-            channel: channel.as_ref(),
-            clock: ctx.clock.as_ref(),
-            planner: &ctx.config.planner,
-            dispatch: &ctx.config.app.dispatch,
-            worker_id: args
-                .worker_id
-                .clone()
-                .unwrap_or_else(|| format!("tagada-{}", std::process::id())),
-            replan_every: SignedDuration::from_secs(args.replan_every.max(1)),
-            plans: !args.no_plan,
-        };
+        let worker = super::run::worker(
+            ctx,
+            store.as_ref(),
+            channel.as_ref(),
+            args.worker_id.clone(),
+            args.replan_every,
+            !args.no_plan,
+        );
         let report = worker.run(cancel.clone()).await;
         if report.dispatch.halted.is_some() {
             // credentials refused: stop serving so that a supervisor notices
@@ -154,13 +147,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let (served, (), report) = tokio::join!(server, inbox_loop, worker_loop);
     served.context("the HTTP server failed")?;
     if let Some(report) = report {
-        println!(
-            "stopped: {} plan(s), {} message(s) enqueued, {} sent, {} failed",
-            report.plans, report.enqueued, report.dispatch.sent, report.dispatch.dead
-        );
-        if report.dispatch.halted.is_some() {
-            return Ok(ExitCode::from(4));
-        }
+        return Ok(super::run::stopped(&report));
     }
     Ok(ExitCode::SUCCESS)
 }
