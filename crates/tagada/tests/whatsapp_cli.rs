@@ -179,3 +179,75 @@ fn sends_keep_to_the_configured_throughput() {
     );
     rt.block_on(fake.shutdown());
 }
+
+/// `tagada serve` refuses to start without the webhook secrets; with them it
+/// answers the handshake and health on the address it prints, and acts on
+/// a signed reply the fake posts to it.
+#[test]
+fn serve_authenticates_the_webhook_and_answers_on_its_address() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let fake = rt
+        .block_on(MetaFake::start(MetaFakeConfig {
+            templates: registry(),
+            ..Default::default()
+        }))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+
+    let refused = tagada(d, &fake, &["serve", "--bind", "127.0.0.1:0"]);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("TAGADA_WHATSAPP__APP_SECRET"), "{err}");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tagada"))
+        .current_dir(d)
+        .args(["serve", "--bind", "127.0.0.1:0", "--no-worker"])
+        .env("TAGADA_NOW", NOW)
+        .env("NO_COLOR", "1")
+        .env_remove("TAGADA_DATABASE_URL")
+        .env_remove("TAGADA_CONFIG")
+        .env("TAGADA_WHATSAPP__ENABLED", "true")
+        .env("TAGADA_WHATSAPP__BASE_URL", fake.base_url())
+        .env(
+            "TAGADA_WHATSAPP__PHONE_NUMBER_ID",
+            &fake.config().phone_number_id,
+        )
+        .env("TAGADA_WHATSAPP__WABA_ID", &fake.config().waba_id)
+        .env("TAGADA_WHATSAPP__ACCESS_TOKEN", &fake.config().access_token)
+        .env("TAGADA_WHATSAPP__APP_SECRET", &fake.config().app_secret)
+        .env("TAGADA_WHATSAPP__VERIFY_TOKEN", "cli-verify")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let base = first
+        .strip_prefix("tagada serving on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {first}"))
+        .to_string();
+    let http = reqwest::blocking::Client::new();
+    let health = http.get(format!("{base}/healthz")).send().unwrap();
+    assert_eq!(health.status(), 200);
+    let hook = format!("{base}/webhooks/whatsapp");
+    let ok = http
+        .get(&hook)
+        .query(&[
+            ("hub.mode", "subscribe"),
+            ("hub.verify_token", "cli-verify"),
+            ("hub.challenge", "42"),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.text().unwrap(), "42");
+    let unsigned = http.post(&hook).body("{}").send().unwrap();
+    assert_eq!(unsigned.status(), 401);
+    let _ = child.kill();
+    let _ = child.wait();
+    rt.block_on(fake.shutdown());
+}
