@@ -2,12 +2,20 @@
 //! the USA, Germany and the UK; invoices in INR, USD, EUR and GBP; punctual,
 //! late and very late payers, a dispute, a promise to pay, an opt-out), run
 //! for N simulated days against the real planner, store and dispatcher with a
-//! simulated clock. Buyers react to reminders by script, so the output shows
-//! what tagada sends each day and what it collects.
-
+//! simulated clock.
+//!
+//! Every message leaves through a [`DemoWhatsApp`]: `tagada demo` plugs in
+//! the real WhatsApp client talking to a local fake of the Cloud API, whose
+//! signed webhooks (delivery and read receipts, the buyers' replies) reach
+//! tagada's own endpoint and are merged into the outbox and the inbox. The
+//! sample buyers act by script: money arrives as a recorded payment (there
+//! is no payment gateway), and what they say (a "Paid already" tap, a
+//! promise, a dispute, STOP) goes through WhatsApp and is acted on by
+//! [`process_inbox`], whose answers go out like any message.
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::civil::{Date, date};
@@ -16,14 +24,57 @@ use jiff::{SignedDuration, Timestamp, ToSpan};
 use tagada_core::cadence::PlannerConfig;
 use tagada_core::clock::Clock;
 use tagada_core::ledger::{InvoiceEvent, InvoiceStatus, NoteKind, PaymentMethod};
-use tagada_core::planner::SkipReason;
-use tagada_core::{BuyerId, CountryCode, Currency, InvoiceId, Money, Phone};
-use tagada_store::{BuyerPatch, NewBuyer, NewInvoice, NewNote, NewPayment, Store, StoreError};
+use tagada_core::outbox::{DeliveryStatus, OutboxStatus};
+use tagada_core::planner::{MessageKind, SkipReason};
+use tagada_core::{BuyerId, CountryCode, Currency, InvoiceId, Money, OutboxId, Phone};
+use tagada_store::{
+    InboxEntry, NewBuyer, NewInvoice, NewNote, NewPayment, OutboxFilter, OutboxMessage, Store,
+    StoreError,
+};
+use tagada_whatsapp::send::QuickReply;
 
 use crate::channel::{Channel, ChannelError, OutgoingMessage, SendReceipt};
 use crate::clock::SimClock;
 use crate::dispatch::{DispatchConfig, dispatch_step};
+use crate::inbound::{InboundConfig, process_inbox};
 use crate::planning::{Scope, build_plan, plan_and_apply};
+
+/// Where the sample invoices' PDFs are said to live when the configuration
+/// names no address: "Send invoice copy" is answered with a document link.
+pub const DEMO_INVOICE_URL: &str = "https://invoices.example.com/{invoice}.pdf";
+
+/// How long the demo waits for a phase's delivery receipts (they arrive
+/// as webhooks within milliseconds) before printing what it has.
+const RECEIPT_WAIT: Duration = Duration::from_secs(2);
+
+/// How long after a reminder a buyer who answers does so.
+const REPLY_AFTER: SignedDuration = SignedDuration::from_mins(20);
+
+/// The WhatsApp side of the demo: the channel every message leaves by, and
+/// the sample buyers' phones. `tagada demo` plugs in the real WhatsApp
+/// client talking to a local fake of the Cloud API, whose webhooks reach
+/// tagada's HTTP endpoint.
+#[async_trait]
+pub trait DemoWhatsApp: Send + Sync {
+    /// One line (or a few) saying where messages go, printed at the start.
+    fn describe(&self) -> String;
+    /// Reminders and answers are sent through it.
+    fn channel(&self) -> &dyn Channel;
+    /// The simulated clock was set to `now`: what the other side stamps
+    /// (receipts, replies) follows it, so that a reply falls on the
+    /// simulated day and opens the buyer's window then.
+    fn clock_set(&self, now: Timestamp);
+    /// The buyer at `from` taps a quick-reply button under our message
+    /// `context` (its provider id). Returns once the reply was delivered to
+    /// tagada's webhook.
+    async fn tap_button(&self, from: &Phone, context: Option<&str>, payload: &str, title: &str);
+    /// The buyer at `from` writes `text`. Returns once delivered.
+    async fn write(&self, from: &Phone, text: &str);
+    /// What went over the wire, as the other side counts it, for the summary.
+    fn tally(&self) -> Option<String> {
+        None
+    }
+}
 
 /// Demo settings.
 #[derive(Debug, Clone)]
@@ -33,6 +84,8 @@ pub struct DemoOptions {
     pub start: Date,
     /// Print every message body, not just a line per message.
     pub verbose: bool,
+    /// How replies are acted on and answered (`[inbound]`).
+    pub inbound: InboundConfig,
 }
 
 impl Default for DemoOptions {
@@ -41,6 +94,10 @@ impl Default for DemoOptions {
             days: 30,
             start: date(2026, 12, 1),
             verbose: false,
+            inbound: InboundConfig {
+                invoice_document_url: DEMO_INVOICE_URL.into(),
+                ..InboundConfig::default()
+            },
         }
     }
 }
@@ -52,9 +109,15 @@ enum Behaviour {
     Punctual,
     /// Pays `delay` days after the `nth` reminder about an invoice.
     AfterReminders { nth: u32, delay: i64 },
-    /// Says "will pay on <due + days>" after the first overdue reminder, then does.
+    /// Taps "Paid already" on the `nth` reminder; the money lands `delay` days later.
+    ClaimsPaid { nth: u32, delay: i64 },
+    /// Taps "Send invoice copy" on the first reminder it gets, pays `delay`
+    /// days after the `nth` about an invoice.
+    AsksForCopy { nth: u32, delay: i64 },
+    /// Writes "will pay on <due + days>" after the first overdue reminder, then does.
     Promises { days_after_due: i64 },
-    /// Disputes the invoice when the first reminder arrives.
+    /// Writes that the goods arrived damaged when the first reminder arrives;
+    /// the sales rep records the dispute.
     Disputes,
     /// Replies STOP to the first reminder.
     OptsOut,
@@ -189,7 +252,7 @@ const SAMPLE: &[SampleBuyer] = &[
         country: "AE",
         language: "en",
         rep: "Farhan",
-        behaviour: Behaviour::AfterReminders { nth: 2, delay: 3 },
+        behaviour: Behaviour::ClaimsPaid { nth: 2, delay: 3 },
         invoices: &[("2001", "USD", 18_750, -45, 45)],
         history: &[],
     },
@@ -213,7 +276,7 @@ const SAMPLE: &[SampleBuyer] = &[
         country: "US",
         language: "en",
         rep: "Farhan",
-        behaviour: Behaviour::AfterReminders { nth: 3, delay: 4 },
+        behaviour: Behaviour::AsksForCopy { nth: 3, delay: 4 },
         invoices: &[
             ("3001", "USD", 42_000, -70, 60),
             ("3004", "USD", 27_500, -30, 60),
@@ -388,48 +451,35 @@ async fn seed(
     Ok(behaviours)
 }
 
-/// A message that reached a (simulated) buyer.
-#[derive(Debug, Clone)]
-struct Delivered {
-    at: Timestamp,
-    outbox_id: tagada_core::OutboxId,
-    to: Phone,
-    buyer_name: String,
-    template: String,
-    language: String,
-    body: String,
+/// The channel the demo sends through: the [`DemoWhatsApp`]'s, noting which
+/// messages it accepted so that each phase can print them.
+#[derive(Debug)]
+struct Recorder<'a> {
+    inner: &'a dyn Channel,
+    accepted: Mutex<Vec<OutboxId>>,
 }
 
-/// The demo's channel: it accepts every message and hands it to the script.
-#[derive(Debug, Default, Clone)]
-struct DemoChannel {
-    inbox: Arc<Mutex<Vec<Delivered>>>,
-    clock: Option<SimClock>,
+impl Recorder<'_> {
+    fn take(&self) -> Vec<OutboxId> {
+        std::mem::take(&mut *self.accepted.lock().unwrap_or_else(|p| p.into_inner()))
+    }
 }
 
 #[async_trait]
-impl Channel for DemoChannel {
+impl Channel for Recorder<'_> {
     fn name(&self) -> &str {
-        "demo"
+        self.inner.name()
     }
+
     async fn send(&self, m: &OutgoingMessage<'_>) -> Result<SendReceipt, ChannelError> {
-        let at = self
-            .clock
-            .as_ref()
-            .map(|c| c.now())
-            .unwrap_or(Timestamp::UNIX_EPOCH);
-        self.inbox.lock().expect("inbox").push(Delivered {
-            at,
-            outbox_id: m.outbox_id,
-            to: m.to.clone(),
-            buyer_name: m.buyer_name.to_string(),
-            template: m.message.template_key.clone(),
-            language: m.message.language.clone(),
-            body: m.message.body.clone(),
-        });
-        Ok(SendReceipt {
-            provider_id: Some(format!("demo-{}", m.outbox_id.get())),
-        })
+        let result = self.inner.send(m).await;
+        if result.is_ok() {
+            self.accepted
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(m.outbox_id);
+        }
+        result
     }
 }
 
@@ -437,7 +487,17 @@ impl Channel for DemoChannel {
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct DemoSummary {
     pub days: u32,
-    pub messages_sent: u32,
+    /// Reminders (template messages) the channel accepted.
+    pub reminders_sent: u32,
+    /// Answers to the buyers' replies (acknowledgements, the STOP
+    /// confirmation, invoice copies) the channel accepted.
+    pub answers_sent: u32,
+    /// Of the messages sent, those whose receipts say delivered (or read)...
+    pub delivered: u32,
+    /// ...and read.
+    pub read: u32,
+    /// Replies the buyers sent back on WhatsApp, each acted on by the inbox.
+    pub buyer_replies: u32,
     pub payments: u32,
     /// Per currency: (outstanding at start, collected, outstanding at end), minor units.
     pub by_currency: BTreeMap<String, (i64, i64, i64)>,
@@ -452,33 +512,67 @@ enum Scheduled {
     Pay { invoice: InvoiceId },
 }
 
-/// Runs the demo against `store` (which must be empty and migrated), writing
-/// a day-by-day account to `out`.
+/// What a sample buyer says back to a reminder.
+#[derive(Debug)]
+enum Said {
+    Tap(QuickReply, &'static str),
+    Write(String),
+}
+
+#[derive(Debug)]
+struct BuyerReply {
+    to: Phone,
+    /// The reminder answered: its outbox id and provider id.
+    outbox_id: OutboxId,
+    provider_id: Option<String>,
+    said: Said,
+    /// The invoice the buyer disputes; the sales rep records it once the
+    /// reply is in the inbox.
+    disputes: Option<InvoiceId>,
+}
+
+/// Runs the demo against `store` (which must be empty and migrated), on
+/// `clock` (set to the first simulated day here), sending through
+/// `whatsapp`, writing a day-by-day account to `out`.
 pub async fn run_demo(
     store: &dyn Store,
     planner: &PlannerConfig,
     opts: &DemoOptions,
+    clock: &SimClock,
+    whatsapp: &dyn DemoWhatsApp,
     out: &mut dyn Write,
 ) -> anyhow::Result<DemoSummary> {
     let zone = planner.home_zone();
-    let clock = SimClock::new(local_midnight(opts.start, &zone));
-    let channel = DemoChannel {
-        inbox: Arc::default(),
-        clock: Some(clock.clone()),
+    let set_time = |t: Timestamp| {
+        clock.set(t);
+        whatsapp.clock_set(t);
     };
-    let dispatch = DispatchConfig::default();
+    set_time(local_midnight(opts.start, &zone));
+    let channel = Recorder {
+        inner: whatsapp.channel(),
+        accepted: Mutex::default(),
+    };
+    let sender = Sender {
+        store,
+        channel: &channel,
+        clock,
+        zone: &zone,
+        dispatch: DispatchConfig::default(),
+    };
     let behaviours = seed(store, opts.start, &zone).await?;
 
     let start_totals = totals(store).await?;
     writeln!(
         out,
-        "tagada demo: {} buyers, {} simulated days from {} (clock simulated; nothing leaves this machine)\n",
+        "tagada demo: {} buyers, {} simulated days from {} (the clock is simulated; nothing leaves this machine)",
         SAMPLE.len(),
         opts.days,
         opts.start
     )?;
+    writeln!(out, "{}\n", whatsapp.describe())?;
 
     let mut reminders_seen: HashMap<InvoiceId, u32> = HashMap::new();
+    let mut buyer_reminders: HashMap<BuyerId, u32> = HashMap::new();
     let mut agenda: Vec<(Timestamp, Scheduled)> = Vec::new();
     // Punctual buyers pay on the due date.
     for inv in store.list_invoices(&Default::default()).await? {
@@ -493,7 +587,6 @@ pub async fn run_demo(
         days: opts.days,
         ..Default::default()
     };
-    let mut seen_messages = 0usize;
 
     for day in 0..opts.days {
         let today = opts.start.checked_add((day as i64).days())?;
@@ -502,122 +595,69 @@ pub async fn run_demo(
         // Hourly ticks cover every buyer's business hours, whatever their zone.
         for hour in 0..24 {
             let now = day_start.checked_add(SignedDuration::from_hours(hour))?;
-            clock.set(now);
-            // People act first: payments and replies that are due by now.
+            set_time(now);
+            // Money that is due by now arrives first.
             agenda.sort_by_key(|(t, _)| *t);
             while agenda.first().is_some_and(|(t, _)| *t <= now) {
                 let (_, Scheduled::Pay { invoice }) = agenda.remove(0);
-                let inv = store.get_invoice(invoice).await?;
-                if !inv.status.is_open() && inv.status != InvoiceStatus::InProcess {
-                    continue;
+                if let Some(line) = pay(store, invoice, now, day).await? {
+                    summary.payments += 1;
+                    lines.push((now, line));
                 }
-                let outcome = store
-                    .record_payment(
-                        &NewPayment {
-                            invoice_number: Some(inv.number.clone()),
-                            invoice_id: Some(inv.id),
-                            buyer_id: Some(inv.buyer_id),
-                            amount: inv.outstanding(),
-                            received_at: now,
-                            method: if inv.currency() == Currency::INR {
-                                PaymentMethod::Upi
-                            } else {
-                                PaymentMethod::BankTransfer
-                            },
-                            reference: Some(format!("DEMO-{}-{}", inv.number, day)),
-                        },
-                        now,
-                    )
-                    .await?;
-                summary.payments += 1;
-                let buyer = store.get_buyer(inv.buyer_id).await?;
-                let mut line = format!(
-                    "  ₹ paid      {:<28} {} {}",
-                    buyer.company.as_deref().unwrap_or(&buyer.name),
-                    inv.number,
-                    inv.outstanding()
-                );
-                if outcome.cancelled_messages > 0 {
-                    line.push_str(&format!(
-                        " — {} pending reminder(s) cancelled",
-                        outcome.cancelled_messages
-                    ));
-                }
-                lines.push((now, line));
             }
             plan_and_apply(store, planner, now).await?;
-            loop {
-                let step = dispatch_step(store, &channel, &clock, &dispatch, "demo", &zone).await?;
-                if step.claimed == 0 {
-                    break;
-                }
-            }
-            // Buyers read what arrived and react.
-            let new: Vec<Delivered> =
-                channel.inbox.lock().expect("inbox")[seen_messages..].to_vec();
-            seen_messages += new.len();
-            for d in new {
-                summary.messages_sent += 1;
-                let msg = store.get_message(d.outbox_id).await?;
-                let buyer = store.get_buyer(msg.buyer_id).await?;
-                let local = d.at.to_zoned_datetime(
-                    TimeZone::get(buyer.zone_name("Asia/Kolkata")).unwrap_or(TimeZone::UTC),
-                );
-                let mut numbers = Vec::new();
-                for id in &msg.invoice_ids {
-                    let inv = store.get_invoice(*id).await?;
-                    numbers.push(format!("{} ({})", inv.number, inv.outstanding()));
-                }
-                lines.push((
-                    d.at,
-                    format!(
-                        "  ✉ {} {:<5} {:<28} {} [{} · {}]",
-                        local.strftime("%H:%M"),
-                        local
-                            .time_zone()
-                            .iana_name()
-                            .map(short_zone)
-                            .unwrap_or("UTC"),
-                        buyer.company.as_deref().unwrap_or(&d.buyer_name),
-                        numbers.join(", "),
-                        d.template,
-                        d.language
-                    ),
-                ));
-                if opts.verbose {
-                    lines.push((
-                        d.at,
-                        format!(
-                            "      to {}: {}",
-                            d.to.masked(),
-                            d.body.replace('\n', "\n      ")
-                        ),
-                    ));
-                }
-                for id in &msg.invoice_ids {
-                    let n = reminders_seen.entry(*id).or_insert(0);
-                    *n += 1;
-                    let reaction = react(
-                        store,
-                        &zone,
-                        behaviours.get(&buyer.id).copied(),
-                        *id,
-                        *n,
-                        d.at,
-                        &mut agenda,
-                    )
-                    .await?;
-                    if let Some(text) = reaction {
-                        lines.push((
-                            d.at,
-                            format!(
-                                "  ↩ reply     {:<28} {}",
-                                buyer.company.as_deref().unwrap_or(&buyer.name),
-                                text
-                            ),
-                        ));
+            // Send what is due; the receipts come back as webhooks; buyers
+            // who answer do so a little later, on WhatsApp; the inbox acts on
+            // that and its answers go out, and so on while anyone answers.
+            let next_tick = now.checked_add(SignedDuration::from_hours(1))?;
+            let mut at = now;
+            let mut sent = sender.send_due().await?;
+            while !sent.is_empty() {
+                let mut replies = Vec::new();
+                for msg in settle(store, &sent).await? {
+                    lines.extend(message_lines(store, planner, &msg, opts.verbose).await?);
+                    count_sent(&mut summary, &msg);
+                    if msg.message.is_reply() {
+                        continue;
+                    }
+                    let mut counts = Vec::new();
+                    for id in &msg.invoice_ids {
+                        let n = reminders_seen.entry(*id).or_insert(0);
+                        *n += 1;
+                        counts.push((*id, *n));
+                    }
+                    let to_buyer = buyer_reminders.entry(msg.buyer_id).or_insert(0);
+                    *to_buyer += 1;
+                    let seen = Seen {
+                        per_invoice: &counts,
+                        to_buyer: *to_buyer,
+                    };
+                    let behaviour = behaviours.get(&msg.buyer_id).copied();
+                    if let Some(reply) =
+                        react(store, &zone, behaviour, &msg, seen, &mut agenda).await?
+                    {
+                        replies.push(reply);
                     }
                 }
+                at = at.checked_add(REPLY_AFTER)?;
+                if replies.is_empty() || at >= next_tick {
+                    break;
+                }
+                set_time(at);
+                let stored = replies_through_whatsapp(store, whatsapp, &replies).await?;
+                let report = process_inbox(store, &opts.inbound, planner, at, 100).await?;
+                summary.buyer_replies += report.handled;
+                for id in stored {
+                    let entry = store.get_inbox_entry(id).await?;
+                    lines.push((at, reply_line(store, planner, &entry).await?));
+                }
+                // A person reads what needs one: the rep records the dispute.
+                for r in &replies {
+                    if let Some(invoice) = r.disputes {
+                        lines.push((at, record_dispute(store, planner, invoice, at).await?));
+                    }
+                }
+                sent = sender.send_due().await?;
             }
         }
         if !lines.is_empty() {
@@ -664,6 +704,22 @@ pub async fn run_demo(
             summary.invoices_open_at_end += 1;
         }
     }
+    let sent = store
+        .list_messages(&OutboxFilter {
+            statuses: vec![OutboxStatus::Sent],
+            ..OutboxFilter::default()
+        })
+        .await?;
+    for m in &sent {
+        match m.delivery {
+            Some(DeliveryStatus::Read) => {
+                summary.delivered += 1;
+                summary.read += 1;
+            }
+            Some(DeliveryStatus::Delivered) => summary.delivered += 1,
+            _ => {}
+        }
+    }
     let last = clock.now();
     let plan = build_plan(store, planner, last, Scope::All).await?;
     for s in &plan.skipped {
@@ -679,11 +735,20 @@ pub async fn run_demo(
     writeln!(out, "\nCollection summary after {} days", opts.days)?;
     writeln!(
         out,
-        "  messages sent: {}   payments received: {}   invoices paid: {}   still open: {}",
-        summary.messages_sent,
-        summary.payments,
-        summary.invoices_paid,
-        summary.invoices_open_at_end
+        "  WhatsApp: {} reminders and {} answers sent, {} delivered, {} read; {} replies from buyers, each acted on",
+        summary.reminders_sent,
+        summary.answers_sent,
+        summary.delivered,
+        summary.read,
+        summary.buyer_replies
+    )?;
+    if let Some(tally) = whatsapp.tally() {
+        writeln!(out, "  {tally}")?;
+    }
+    writeln!(
+        out,
+        "  payments received: {}   invoices paid: {}   still open: {}",
+        summary.payments, summary.invoices_paid, summary.invoices_open_at_end
     )?;
     for (cur, (open_start, collected, open_end)) in &summary.by_currency {
         let c = Currency::from_code(cur)?;
@@ -707,6 +772,335 @@ pub async fn run_demo(
         }
     }
     Ok(summary)
+}
+
+/// Runs the dispatcher until nothing more is due now.
+struct Sender<'a> {
+    store: &'a dyn Store,
+    channel: &'a Recorder<'a>,
+    clock: &'a SimClock,
+    zone: &'a TimeZone,
+    dispatch: DispatchConfig,
+}
+
+impl Sender<'_> {
+    /// Sends what is due; returns the messages the channel accepted.
+    async fn send_due(&self) -> anyhow::Result<Vec<OutboxMessage>> {
+        loop {
+            let step = dispatch_step(
+                self.store,
+                self.channel,
+                self.clock,
+                &self.dispatch,
+                "demo",
+                self.zone,
+            )
+            .await?;
+            if let Some(why) = step.halted {
+                anyhow::bail!("the demo's WhatsApp channel refused to send: {why}");
+            }
+            if step.claimed == 0 {
+                break;
+            }
+        }
+        let mut sent = Vec::new();
+        for id in self.channel.take() {
+            sent.push(self.store.get_message(id).await?);
+        }
+        Ok(sent)
+    }
+}
+
+/// Waits (at most [`RECEIPT_WAIT`]) until every message in `sent` has its
+/// final receipt (read, or failed); returns them as they are then.
+async fn settle(
+    store: &dyn Store,
+    sent: &[OutboxMessage],
+) -> Result<Vec<OutboxMessage>, StoreError> {
+    let deadline = tokio::time::Instant::now() + RECEIPT_WAIT;
+    let mut rows = Vec::with_capacity(sent.len());
+    for m in sent {
+        let mut row = store.get_message(m.id).await?;
+        while !matches!(
+            row.delivery,
+            Some(DeliveryStatus::Read | DeliveryStatus::Failed)
+        ) && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            row = store.get_message(m.id).await?;
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+fn count_sent(summary: &mut DemoSummary, msg: &OutboxMessage) {
+    if msg.message.is_reply() {
+        summary.answers_sent += 1;
+    } else {
+        summary.reminders_sent += 1;
+    }
+}
+
+/// Records the payment of `invoice`'s outstanding amount, if it is still owed.
+async fn pay(
+    store: &dyn Store,
+    invoice: InvoiceId,
+    now: Timestamp,
+    day: u32,
+) -> Result<Option<String>, StoreError> {
+    let inv = store.get_invoice(invoice).await?;
+    if !inv.status.is_open() {
+        return Ok(None);
+    }
+    let outcome = store
+        .record_payment(
+            &NewPayment {
+                invoice_number: Some(inv.number.clone()),
+                invoice_id: Some(inv.id),
+                buyer_id: Some(inv.buyer_id),
+                amount: inv.outstanding(),
+                received_at: now,
+                method: if inv.currency() == Currency::INR {
+                    PaymentMethod::Upi
+                } else {
+                    PaymentMethod::BankTransfer
+                },
+                reference: Some(format!("DEMO-{}-{}", inv.number, day)),
+            },
+            now,
+        )
+        .await?;
+    let buyer = store.get_buyer(inv.buyer_id).await?;
+    let mut line = format!(
+        "  ₹ paid      {:<28} {} {}",
+        buyer.company.as_deref().unwrap_or(&buyer.name),
+        inv.number,
+        inv.outstanding()
+    );
+    if outcome.cancelled_messages > 0 {
+        line.push_str(&format!(
+            " — {} pending reminder(s) cancelled",
+            outcome.cancelled_messages
+        ));
+    }
+    Ok(Some(line))
+}
+
+/// `10:00 IST` in the buyer's zone.
+fn buyer_time(at: Timestamp, zone_name: &str) -> String {
+    let local = at.to_zoned_datetime(TimeZone::get(zone_name).unwrap_or(TimeZone::UTC));
+    format!(
+        "{} {:<5}",
+        local.strftime("%H:%M"),
+        local
+            .time_zone()
+            .iana_name()
+            .map(short_zone)
+            .unwrap_or("UTC")
+    )
+}
+
+/// The receipt, WhatsApp style.
+fn receipt(m: &OutboxMessage) -> String {
+    match m.delivery {
+        Some(DeliveryStatus::Read) => "✓✓ read".into(),
+        Some(DeliveryStatus::Delivered) => "✓✓ delivered".into(),
+        Some(DeliveryStatus::Sent) => "✓ sent".into(),
+        Some(DeliveryStatus::Failed) => format!(
+            "✗ failed: {}",
+            m.last_error.as_deref().unwrap_or("no reason given")
+        ),
+        Some(DeliveryStatus::Accepted) | None => "· no receipt yet".into(),
+    }
+}
+
+/// What an answer is, in a few words.
+fn answer_label(key: &str) -> &str {
+    match key {
+        "paid" => "payment claim acknowledged",
+        "promise" => "promise acknowledged",
+        "stop" => "opt-out confirmed",
+        "talk" => "the rep will call",
+        "copy" => "invoice copy",
+        other => other,
+    }
+}
+
+/// A line for a sent message (and its body with `verbose`).
+async fn message_lines(
+    store: &dyn Store,
+    planner: &PlannerConfig,
+    msg: &OutboxMessage,
+    verbose: bool,
+) -> Result<Vec<(Timestamp, String)>, StoreError> {
+    let buyer = store.get_buyer(msg.buyer_id).await?;
+    let at = msg.sent_at.unwrap_or(msg.send_at);
+    let company = buyer.company.as_deref().unwrap_or(&buyer.name);
+    let mut numbers = Vec::new();
+    for id in &msg.invoice_ids {
+        let inv = store.get_invoice(*id).await?;
+        numbers.push(if msg.message.is_reply() {
+            inv.number.clone()
+        } else {
+            format!("{} ({})", inv.number, inv.outstanding())
+        });
+    }
+    let when = buyer_time(at, buyer.zone_name(planner.home_zone_name()));
+    let line = if msg.message.is_reply() {
+        format!(
+            "  ✉ {when} {company:<28} ↪ {}{} [{}]  {}",
+            answer_label(&msg.message.template_key),
+            if numbers.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", numbers.join(", "))
+            },
+            match &msg.message.kind {
+                MessageKind::Document { .. } => "document",
+                _ => "text",
+            },
+            receipt(msg)
+        )
+    } else {
+        format!(
+            "  ✉ {when} {company:<28} {} [{} · {}]  {}",
+            numbers.join(", "),
+            msg.message.template_key,
+            msg.message.language,
+            receipt(msg)
+        )
+    };
+    let mut lines = vec![(at, line)];
+    if verbose {
+        let body = match &msg.message.kind {
+            MessageKind::Document { url, filename } => {
+                format!("{filename} ({url}) “{}”", msg.message.body)
+            }
+            _ => msg.message.body.replace('\n', "\n      "),
+        };
+        lines.push((at, format!("      to {}: {body}", msg.to.masked())));
+    }
+    Ok(lines)
+}
+
+/// The line for a buyer's reply once the inbox handled it.
+async fn reply_line(
+    store: &dyn Store,
+    planner: &PlannerConfig,
+    entry: &InboxEntry,
+) -> Result<String, StoreError> {
+    let (company, zone, rep) = match entry.buyer_id {
+        Some(id) => {
+            let b = store.get_buyer(id).await?;
+            (
+                b.company.clone().unwrap_or_else(|| b.name.clone()),
+                b.zone_name(planner.home_zone_name()).to_string(),
+                b.sales_rep.clone(),
+            )
+        }
+        None => (
+            format!("+{}", entry.from.trim_start_matches('+')),
+            planner.home_zone_name().to_string(),
+            None,
+        ),
+    };
+    let text = entry
+        .text
+        .as_deref()
+        .or(entry.payload.as_deref())
+        .unwrap_or("");
+    let said = match entry.kind.as_str() {
+        "button" | "interactive" => format!("tapped “{text}”"),
+        _ => format!("“{text}”"),
+    };
+    let (action, alert) = match &entry.handling {
+        Some(h) => (
+            h.action.clone(),
+            if h.needs_attention {
+                format!(" · {} alerted", rep.as_deref().unwrap_or("a person"))
+            } else {
+                String::new()
+            },
+        ),
+        None => ("not handled yet".into(), String::new()),
+    };
+    Ok(format!(
+        "  ↩ {} {company:<28} {said} → {action}{alert}",
+        buyer_time(entry.sent_at, &zone)
+    ))
+}
+
+/// Sends each buyer's reply through WhatsApp and waits (bounded) until
+/// tagada's webhook has stored them all; returns their inbox ids.
+async fn replies_through_whatsapp(
+    store: &dyn Store,
+    whatsapp: &dyn DemoWhatsApp,
+    replies: &[BuyerReply],
+) -> anyhow::Result<Vec<i64>> {
+    for r in replies {
+        match &r.said {
+            Said::Tap(button, title) => {
+                whatsapp
+                    .tap_button(
+                        &r.to,
+                        r.provider_id.as_deref(),
+                        &button.payload(r.outbox_id.get()),
+                        title,
+                    )
+                    .await;
+            }
+            Said::Write(text) => whatsapp.write(&r.to, text).await,
+        }
+    }
+    let deadline = tokio::time::Instant::now() + RECEIPT_WAIT;
+    loop {
+        let waiting = store.unhandled_inbound(1000).await?;
+        if waiting.len() >= replies.len() {
+            return Ok(waiting.iter().map(|e| e.id).collect());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            anyhow::bail!(
+                "{} of the buyers' {} replies reached tagada's webhook",
+                waiting.len(),
+                replies.len()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// The sales rep reads the buyer's complaint and records the dispute.
+async fn record_dispute(
+    store: &dyn Store,
+    planner: &PlannerConfig,
+    invoice: InvoiceId,
+    at: Timestamp,
+) -> Result<String, StoreError> {
+    let inv = store.get_invoice(invoice).await?;
+    let buyer = store.get_buyer(inv.buyer_id).await?;
+    let rep = buyer.sales_rep.clone().unwrap_or_else(|| "The rep".into());
+    store
+        .apply_invoice_event(
+            invoice,
+            &InvoiceEvent::Disputed,
+            Some(&NewNote {
+                buyer_id: inv.buyer_id,
+                invoice_id: Some(invoice),
+                at,
+                kind: NoteKind::Note,
+                author: Some(rep.clone()),
+                text: "3 cartons arrived damaged; replacement or credit note to be agreed".into(),
+            }),
+            at,
+        )
+        .await?;
+    Ok(format!(
+        "  ⚑ {} {:<28} {rep} records {} as disputed: reminders stop",
+        buyer_time(at, buyer.zone_name(planner.home_zone_name())),
+        buyer.company.as_deref().unwrap_or(&buyer.name),
+        inv.number
+    ))
 }
 
 fn short_zone(name: &str) -> &'static str {
@@ -738,95 +1132,120 @@ fn reason_label(r: &SkipReason) -> String {
     }
 }
 
-/// The scripted buyer's reaction to reminder number `n` about `invoice`.
+/// How many reminders a buyer has had, this one included.
+#[derive(Debug, Clone, Copy)]
+struct Seen<'a> {
+    /// About each invoice of this reminder.
+    per_invoice: &'a [(InvoiceId, u32)],
+    /// In all.
+    to_buyer: u32,
+}
+
+/// The scripted buyer's reaction to a reminder. Payments go on the agenda;
+/// what the buyer says is returned, to be sent on WhatsApp.
 async fn react(
     store: &dyn Store,
     zone: &TimeZone,
     behaviour: Option<Behaviour>,
-    invoice: InvoiceId,
-    n: u32,
-    at: Timestamp,
+    msg: &OutboxMessage,
+    seen: Seen<'_>,
     agenda: &mut Vec<(Timestamp, Scheduled)>,
-) -> Result<Option<String>, StoreError> {
-    let inv = store.get_invoice(invoice).await?;
+) -> Result<Option<BuyerReply>, StoreError> {
+    let counts = seen.per_invoice;
+    let at = msg.sent_at.unwrap_or(msg.send_at);
     let today = at.to_zoned_datetime(zone.clone()).date();
-    match behaviour {
-        Some(Behaviour::AfterReminders { nth, delay }) if n == nth => {
-            let when = at
-                .checked_add(SignedDuration::from_hours(24 * delay))
-                .unwrap_or(at);
-            agenda.push((when, Scheduled::Pay { invoice }));
-            Ok(None)
+    let pay_after = |agenda: &mut Vec<(Timestamp, Scheduled)>, invoice, days: i64| {
+        let when = at
+            .checked_add(SignedDuration::from_hours(24 * days))
+            .unwrap_or(at);
+        agenda.push((when, Scheduled::Pay { invoice }));
+    };
+    let reply = |said: Said, disputes: Option<InvoiceId>| {
+        Some(BuyerReply {
+            to: msg.to.clone(),
+            outbox_id: msg.id,
+            provider_id: msg.provider_id.clone(),
+            said,
+            disputes,
+        })
+    };
+    let first = counts.iter().find(|(_, n)| *n == 1).map(|(id, _)| *id);
+    Ok(match behaviour {
+        Some(Behaviour::AfterReminders { nth, delay }) => {
+            for (id, n) in counts {
+                if *n == nth {
+                    pay_after(agenda, *id, delay);
+                }
+            }
+            None
         }
-        Some(Behaviour::Promises { days_after_due })
-            if inv.snoozed_until.is_none() && inv.days_overdue(today) > 0 =>
-        {
-            let on = inv
-                .due_date
-                .checked_add(days_after_due.days())
-                .unwrap_or(inv.due_date)
-                .max(today.checked_add(2.days()).unwrap_or(today));
-            store
-                .apply_invoice_event(
-                    invoice,
-                    &InvoiceEvent::Snoozed { until: on },
-                    Some(&NewNote {
-                        buyer_id: inv.buyer_id,
-                        invoice_id: Some(invoice),
-                        at,
-                        kind: NoteKind::Promise,
-                        author: None,
-                        text: format!("buyer promised to pay on {on}"),
-                    }),
-                    at,
+        Some(Behaviour::ClaimsPaid { nth, delay }) => {
+            let due: Vec<InvoiceId> = counts
+                .iter()
+                .filter(|(_, n)| *n == nth)
+                .map(|(id, _)| *id)
+                .collect();
+            for id in &due {
+                pay_after(agenda, *id, delay);
+            }
+            if due.is_empty() {
+                None
+            } else {
+                reply(Said::Tap(QuickReply::PaidAlready, "Paid already"), None)
+            }
+        }
+        Some(Behaviour::AsksForCopy { nth, delay }) => {
+            for (id, n) in counts {
+                if *n == nth {
+                    pay_after(agenda, *id, delay);
+                }
+            }
+            if seen.to_buyer == 1 {
+                reply(
+                    Said::Tap(QuickReply::SendInvoiceCopy, "Send invoice copy"),
+                    None,
                 )
-                .await?;
-            let when = local_midnight(on, zone)
-                .checked_add(SignedDuration::from_hours(12))
-                .unwrap_or(at);
-            agenda.push((when, Scheduled::Pay { invoice }));
-            Ok(Some(format!(
-                "\"will pay on {}\" → {} snoozed until then",
-                on.strftime("%d %b"),
-                inv.number
-            )))
+            } else {
+                None
+            }
         }
-        Some(Behaviour::Disputes) if n == 1 => {
-            store
-                .apply_invoice_event(
-                    invoice,
-                    &InvoiceEvent::Disputed,
-                    Some(&NewNote {
-                        buyer_id: inv.buyer_id,
-                        invoice_id: Some(invoice),
-                        at,
-                        kind: NoteKind::Reply,
-                        author: None,
-                        text: "buyer: 3 cartons arrived damaged, will not pay full amount".into(),
-                    }),
-                    at,
+        Some(Behaviour::Promises { days_after_due }) => {
+            let mut promised = None;
+            for (id, _) in counts {
+                let inv = store.get_invoice(*id).await?;
+                if inv.snoozed_until.is_some() || inv.days_overdue(today) <= 0 {
+                    continue;
+                }
+                let on = *promised.get_or_insert_with(|| {
+                    inv.due_date
+                        .checked_add(days_after_due.days())
+                        .unwrap_or(inv.due_date)
+                        .max(today.checked_add(2.days()).unwrap_or(today))
+                });
+                let when = local_midnight(on, zone)
+                    .checked_add(SignedDuration::from_hours(12))
+                    .unwrap_or(at);
+                agenda.push((when, Scheduled::Pay { invoice: *id }));
+            }
+            promised.and_then(|on: Date| {
+                reply(
+                    Said::Write(format!(
+                        "Sorry for the delay, will pay on {}",
+                        on.strftime("%-d %b")
+                    )),
+                    None,
                 )
-                .await?;
-            Ok(Some(format!(
-                "\"3 cartons arrived damaged\" → {} disputed, reminders stop",
-                inv.number
-            )))
+            })
         }
-        Some(Behaviour::OptsOut) if n == 1 => {
-            store
-                .update_buyer(
-                    inv.buyer_id,
-                    &BuyerPatch {
-                        opted_out: Some(true),
-                        ..Default::default()
-                    },
-                    at,
-                )
-                .await?;
-            Ok(Some("\"STOP\" → opted out, no more reminders".into()))
-        }
-        _ => Ok(None),
-    }
+        Some(Behaviour::Disputes) => first.and_then(|id| {
+            reply(
+                Said::Write("3 cartons arrived damaged, we will not pay the full amount".into()),
+                Some(id),
+            )
+        }),
+        Some(Behaviour::OptsOut) if first.is_some() => reply(Said::Write("STOP".into()), None),
+        _ => None,
+    })
 }
 
 /// Outstanding (open, in process, partially paid, disputed) and count, per currency.

@@ -1,28 +1,161 @@
-//! The demo end to end on an in-memory SQLite store: it runs, reminders go
-//! out inside business hours, and the scripted buyers' payments, dispute,
-//! promise and opt-out stop their reminders.
+//! The demo end to end on an in-memory SQLite store, every message sent
+//! through the real WhatsApp client to the fake Cloud API, whose signed
+//! webhooks (receipts, the buyers' replies) are ingested as tagada's
+//! endpoint does: reminders go out inside business hours and reach the fake
+//! once each, receipts are merged, and the buyers' "Paid already", promise,
+//! complaint and STOP are acted on.
 
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use jiff::{Timestamp, ToSpan};
+use tagada_app::channel::Channel;
+use tagada_app::clock::{Clock, SimClock};
 use tagada_app::config::{Config, Overrides};
-use tagada_app::demo::{DemoOptions, run_demo};
-use tagada_core::CountryCode;
+use tagada_app::demo::{DemoOptions, DemoWhatsApp, run_demo};
+use tagada_app::webhooks::ingest_whatsapp;
+use tagada_app::whatsapp::{Secret, WhatsAppChannel, WhatsAppConfig, outbox_from_callback};
+use tagada_core::cadence::PlannerConfig;
 use tagada_core::ledger::InvoiceStatus;
-use tagada_core::outbox::OutboxStatus;
-use tagada_store::{LedgerStore, Migrate, OutboxFilter, OutboxStore};
+use tagada_core::outbox::{DeliveryStatus, OutboxStatus};
+use tagada_core::{CountryCode, Phone};
+use tagada_fakes::meta::{MetaFake, MetaFakeConfig, WebhookBehaviour};
+use tagada_store::{
+    InboxEntry, InboxFilter, InboxStore, LedgerStore, Migrate, OutboxFilter, OutboxStore,
+    ReportStore, TimelineSubject,
+};
 use tagada_store_sqlite::SqliteStore;
 
-#[tokio::test]
-async fn thirty_days_of_the_demo() {
-    let store = SqliteStore::open_in_memory().await.unwrap();
+/// The fake Cloud API with the real client in front of it.
+struct FakeWhatsApp {
+    fake: MetaFake,
+    channel: WhatsAppChannel,
+}
+
+#[async_trait]
+impl DemoWhatsApp for FakeWhatsApp {
+    fn describe(&self) -> String {
+        format!("WhatsApp: the fake Cloud API at {}", self.fake.base_url())
+    }
+    fn channel(&self) -> &dyn Channel {
+        &self.channel
+    }
+    fn clock_set(&self, now: Timestamp) {
+        if let Ok(t) = std::time::SystemTime::try_from(now) {
+            self.fake.set_clock(t);
+        }
+    }
+    async fn tap_button(&self, from: &Phone, context: Option<&str>, payload: &str, title: &str) {
+        self.fake
+            .reply_button(from.as_str(), context, payload, title)
+            .await;
+    }
+    async fn write(&self, from: &Phone, text: &str) {
+        self.fake.reply_text(from.as_str(), text).await;
+    }
+}
+
+/// The webhook endpoint, as `tagada-http` serves it: signature checked,
+/// events ingested at the demo's (simulated) time.
+#[derive(Clone)]
+struct Receiver {
+    store: Arc<SqliteStore>,
+    secret: Arc<Vec<u8>>,
+    clock: SimClock,
+}
+
+async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let sig = headers
+        .get("x-hub-signature-256")
+        .and_then(|v| v.to_str().ok());
+    match ingest_whatsapp(r.store.as_ref(), &r.secret, sig, &body, r.clock.now()).await {
+        Ok(_) => StatusCode::OK,
+        Err(_) => StatusCode::BAD_REQUEST,
+    }
+}
+
+fn registry(planner: &PlannerConfig) -> Vec<tagada_fakes::meta::FakeTemplate> {
+    tagada_fakes::meta::body_only_account(planner.templates.iter().map(|t| {
+        (
+            t.whatsapp_name.as_str(),
+            t.whatsapp_language.as_str(),
+            t.category.as_str(),
+            t.params.len(),
+        )
+    }))
+}
+
+fn ist_date(t: Timestamp) -> jiff::civil::Date {
+    t.to_zoned_datetime(jiff::tz::TimeZone::get("Asia/Kolkata").unwrap())
+        .date()
+}
+
+fn wa_id(p: &Phone) -> String {
+    p.as_str().trim_start_matches('+').to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_days_of_the_demo_through_the_fake_cloud_api() {
+    let store = Arc::new(SqliteStore::open_in_memory().await.unwrap());
     store.migrate().await.unwrap();
     let cfg = Config::load_with_env(None, &Overrides::default(), false).unwrap();
+    let clock = SimClock::new(Timestamp::UNIX_EPOCH);
+    let app_secret = MetaFakeConfig::default().app_secret;
+    let app = axum::Router::new()
+        .route("/webhooks/whatsapp", axum::routing::post(receive))
+        .with_state(Receiver {
+            store: store.clone(),
+            secret: Arc::new(app_secret.into_bytes()),
+            clock: clock.clone(),
+        });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let fake = MetaFake::start(MetaFakeConfig {
+        templates: registry(&cfg.planner),
+        webhook_url: Some(format!("http://{addr}/webhooks/whatsapp")),
+        webhooks: WebhookBehaviour {
+            sent_after: Duration::from_millis(1),
+            delivered_after: Duration::from_millis(1),
+            read_after: Duration::from_millis(1),
+            ..WebhookBehaviour::default()
+        },
+        seed: 7,
+        ..MetaFakeConfig::default()
+    })
+    .await
+    .unwrap();
+    let channel = WhatsAppChannel::from_config(&WhatsAppConfig {
+        enabled: true,
+        base_url: fake.base_url(),
+        phone_number_id: fake.config().phone_number_id.clone(),
+        waba_id: fake.config().waba_id.clone(),
+        access_token: Secret::new(fake.config().access_token.clone()),
+        messages_per_second: 1000,
+        per_recipient_interval_secs: 0,
+        ..WhatsAppConfig::default()
+    })
+    .unwrap();
+    let wa = FakeWhatsApp { fake, channel };
+
+    let opts = DemoOptions::default();
     let mut out = Vec::new();
-    let summary = run_demo(&store, &cfg.planner, &DemoOptions::default(), &mut out)
+    let summary = run_demo(store.as_ref(), &cfg.planner, &opts, &clock, &wa, &mut out)
         .await
         .unwrap();
     let text = String::from_utf8(out).unwrap();
     println!("{text}");
-    assert!(summary.messages_sent > 10, "{summary:?}");
+    assert!(summary.reminders_sent > 10, "{summary:?}");
     assert!(summary.payments > 5, "{summary:?}");
+    assert!(text.contains("Collection summary after 30 days"));
+
+    // What the store says was sent is what the fake accepted: every
+    // message once, and nothing else.
     let sent = store
         .list_messages(&OutboxFilter {
             statuses: vec![OutboxStatus::Sent],
@@ -30,10 +163,39 @@ async fn thirty_days_of_the_demo() {
         })
         .await
         .unwrap();
-    assert_eq!(sent.len() as u32, summary.messages_sent);
+    let (answers, reminders): (Vec<_>, Vec<_>) = sent.iter().partition(|m| m.message.is_reply());
+    assert_eq!(reminders.len() as u32, summary.reminders_sent);
+    assert_eq!(answers.len() as u32, summary.answers_sent);
+    let accepted = wa.fake.accepted();
+    let mut wamids: BTreeMap<i64, String> = BTreeMap::new();
+    for a in &accepted {
+        let id = a
+            .biz_opaque_callback_data
+            .as_deref()
+            .and_then(outbox_from_callback)
+            .expect("callback data names the outbox row");
+        assert!(
+            wamids.insert(id, a.wamid.clone()).is_none(),
+            "outbox {id} reached the fake twice"
+        );
+    }
+    let templates = accepted.iter().filter(|a| a.kind == "template").count();
+    assert_eq!(templates as u32, summary.reminders_sent);
+    assert_eq!(accepted.len(), sent.len());
+    let sent_ids: BTreeSet<i64> = sent.iter().map(|m| m.id.get()).collect();
+    assert_eq!(wamids.keys().copied().collect::<BTreeSet<_>>(), sent_ids);
 
-    let mut per_buyer_day = std::collections::HashSet::new();
+    // The receipts came back as webhooks and were merged: all read, each
+    // row carrying the fake's message id.
     for m in &sent {
+        assert_eq!(m.delivery, Some(DeliveryStatus::Read), "{m:?}");
+        assert_eq!(m.provider_id.as_ref(), wamids.get(&m.id.get()));
+    }
+    assert_eq!(summary.read as usize, sent.len());
+    assert!(text.contains("✓✓ read"), "{text}");
+
+    let mut per_buyer_day = HashSet::new();
+    for m in &reminders {
         let at = m.sent_at.expect("sent messages have a time");
         let buyer = store.get_buyer(m.buyer_id).await.unwrap();
         let country = buyer.country.clone().unwrap_or_else(CountryCode::india);
@@ -45,16 +207,16 @@ async fn thirty_days_of_the_demo() {
             m.id,
             buyer.name
         );
-        // At most one message per buyer per local day.
+        // At most one reminder per buyer per local day.
         let day = zone.to_datetime(at).date();
         assert!(
             per_buyer_day.insert((m.buyer_id, day)),
-            "two messages to {} on {day}",
+            "two reminders to {} on {day}",
             buyer.name
         );
         // Never to an opted-out buyer, never for an invoice already settled or disputed.
         if let Some(out) = buyer.opted_out_at {
-            assert!(at <= out, "{} messaged after opting out", buyer.name);
+            assert!(at <= out, "{} reminded after opting out", buyer.name);
         }
         assert!(buyer.whatsapp.is_some());
         for id in &m.invoice_ids {
@@ -71,16 +233,148 @@ async fn thirty_days_of_the_demo() {
         summary.not_reminded.get("no valid WhatsApp number"),
         Some(&1)
     );
-    // The dispute stopped reminders for its invoice.
+
+    // The buyers' replies arrived as webhooks, on the simulated days, and
+    // were each acted on.
+    let inbox = store.list_inbox(&InboxFilter::default()).await.unwrap();
+    assert_eq!(inbox.len() as u32, summary.buyer_replies);
+    let ist = jiff::tz::TimeZone::get("Asia/Kolkata").unwrap();
+    let first_day = opts
+        .start
+        .to_zoned_datetime(ist.clone())
+        .unwrap()
+        .timestamp();
+    let last_day = opts
+        .start
+        .checked_add(31.days())
+        .unwrap()
+        .to_zoned_datetime(ist)
+        .unwrap()
+        .timestamp();
+    for e in &inbox {
+        assert!(e.handling.is_some(), "{e:?}");
+        assert!(
+            e.sent_at >= first_day && e.sent_at <= last_day,
+            "a reply stamped off the simulated clock: {e:?}"
+        );
+    }
+    let reply_of = |key: &str| {
+        let inbox = inbox.clone();
+        let store = store.clone();
+        let key = key.to_string();
+        async move {
+            let buyer = store.find_buyer(&key).await.unwrap().unwrap();
+            let entries: Vec<InboxEntry> = inbox
+                .into_iter()
+                .filter(|e| e.buyer_id == Some(buyer.id))
+                .collect();
+            assert_eq!(entries.len(), 1, "{key}: {entries:#?}");
+            (buyer, entries.into_iter().next().unwrap())
+        }
+    };
+    let answers_to = |buyer: &tagada_core::ledger::Buyer| {
+        let to = wa_id(buyer.whatsapp.as_ref().unwrap());
+        accepted
+            .iter()
+            .filter(|a| a.to == to && a.kind != "template")
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+
+    // "Paid already": the invoice went in process (the money came later).
+    let (mansoori, paid) = reply_of("al-mansoori").await;
+    let handling = paid.handling.as_ref().unwrap();
+    assert_eq!(handling.intent, "paid_already");
+    assert!(paid.outbox_id.is_some(), "the tap names the reminder");
+    assert!(
+        handling.action.contains("INV-2001 in process"),
+        "{handling:?}"
+    );
+    assert!(text.contains("tapped “Paid already” → buyer says paid: INV-2001 in process"));
+    let inv = store.find_invoice("INV-2001").await.unwrap().unwrap();
+    let timeline = store
+        .timeline(TimelineSubject::Invoice(inv.id))
+        .await
+        .unwrap();
+    assert!(
+        timeline.iter().any(|e| e.text.contains("in process")),
+        "{timeline:#?}"
+    );
+    assert_eq!(answers_to(&mansoori).len(), 1, "acknowledged once");
+
+    // A promise: the invoice snoozed until the promised day, no reminder
+    // meanwhile, and the money came that day.
+    let (mehta, promise) = reply_of("mehta-engg").await;
+    let handling = promise.handling.as_ref().unwrap();
+    assert_eq!(handling.intent, "promise_to_pay");
+    let promised = handling.promise_date.expect("the date understood");
+    assert!(
+        handling.action.contains("INV-1004 snoozed until then"),
+        "{handling:?}"
+    );
+    let inv = store.find_invoice("INV-1004").await.unwrap().unwrap();
+    let paid_on = ist_date(inv.paid_at.expect("paid as promised"));
+    assert_eq!(paid_on, promised);
+    assert!(
+        reminders
+            .iter()
+            .filter(|m| m.invoice_ids.contains(&inv.id))
+            .all(|m| m.sent_at.unwrap() < promise.sent_at),
+        "reminded while snoozed"
+    );
+    assert_eq!(answers_to(&mehta).len(), 1, "acknowledged once");
+
+    // STOP: opted out, confirmed on WhatsApp, and no reminder since.
+    let (lakeside, stop) = reply_of("lakeside").await;
+    assert_eq!(stop.handling.as_ref().unwrap().intent, "stop");
+    assert!(lakeside.opted_out_at.is_some());
+    let confirmation = answers_to(&lakeside);
+    assert_eq!(confirmation.len(), 1);
+    assert!(
+        confirmation[0].body["text"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("not get any more payment reminders"),
+        "{}",
+        confirmation[0].body
+    );
+    assert!(
+        reminders
+            .iter()
+            .filter(|m| m.buyer_id == lakeside.id)
+            .all(|m| m.sent_at.unwrap() < stop.sent_at)
+    );
+
+    // "Send invoice copy": the PDF went out as a document.
+    let (miller, copy) = reply_of("miller-home").await;
+    assert_eq!(copy.handling.as_ref().unwrap().intent, "send_invoice_copy");
+    let docs = answers_to(&miller);
+    assert_eq!(docs.len(), 1, "{docs:#?}");
+    assert_eq!(docs[0].kind, "document");
+    assert!(
+        docs[0].body["document"]["link"]
+            .as_str()
+            .unwrap()
+            .ends_with("/INV-3001.pdf"),
+        "{}",
+        docs[0].body
+    );
+
+    // A complaint: a person reads it and records the dispute, which stops
+    // the reminders for that invoice.
+    let (_, complaint) = reply_of("deccan-pharma").await;
+    let handling = complaint.handling.as_ref().unwrap();
+    assert_eq!(handling.intent, "other");
+    assert!(handling.needs_attention);
     let disputed = store.find_invoice("INV-1005").await.unwrap().unwrap();
     assert_eq!(disputed.status, InvoiceStatus::Disputed);
-    let after_dispute = sent
+    let after_dispute = reminders
         .iter()
         .filter(|m| m.invoice_ids.contains(&disputed.id))
         .count();
     assert_eq!(
         after_dispute, 1,
-        "only the reminder the buyer answered with the dispute"
+        "only the reminder the buyer answered with the complaint"
     );
-    assert!(text.contains("Collection summary after 30 days"));
+    wa.fake.shutdown().await;
 }

@@ -214,8 +214,10 @@ pub(crate) struct State {
     /// Conversation ids per (recipient, category).
     pub conversations: HashMap<(String, String), String>,
     pub next_seq: u64,
-    /// Added to the wall clock ([`MetaFake::advance_clock`]).
+    /// Added to the wall clock ([`MetaFake::advance_clock`], [`MetaFake::set_clock`]).
     pub clock_offset: Duration,
+    /// Taken from the wall clock ([`MetaFake::set_clock`] to a time in the past).
+    pub clock_behind: Duration,
     pub deliveries: VecDeque<WebhookDelivery>,
 }
 
@@ -223,7 +225,8 @@ impl State {
     /// Wall clock plus the test offset: webhook timestamps, the 24 h window,
     /// `AcceptedMessage::at`. (Rate limits use `Instant` and are not shifted.)
     pub fn now(&self) -> SystemTime {
-        wall_clock() + self.clock_offset
+        let ahead = wall_clock() + self.clock_offset;
+        ahead.checked_sub(self.clock_behind).unwrap_or(ahead)
     }
 
     pub fn chance(&mut self, p: f64) -> bool {
@@ -344,6 +347,7 @@ impl MetaFake {
             conversations: HashMap::new(),
             next_seq: 0,
             clock_offset: Duration::ZERO,
+            clock_behind: Duration::ZERO,
             deliveries: VecDeque::new(),
         };
         let shared = Arc::new(Shared {
@@ -427,7 +431,28 @@ impl MetaFake {
     /// Move the fake's clock forward (e.g. 25 h to close every 24 h window).
     pub fn advance_clock(&self, by: Duration) {
         let mut st = self.shared.lock();
-        st.clock_offset = st.clock_offset.saturating_add(by);
+        let back = st.clock_behind.min(by);
+        st.clock_behind -= back;
+        st.clock_offset = st.clock_offset.saturating_add(by - back);
+    }
+
+    /// Set the fake's clock to `to`, from where it runs on at wall-clock
+    /// speed: for a caller on a simulated clock (`tagada demo`), so that
+    /// webhook timestamps and the 24 h window follow its time, earlier or
+    /// later than the wall clock.
+    pub fn set_clock(&self, to: SystemTime) {
+        let wall = wall_clock();
+        let mut st = self.shared.lock();
+        match to.duration_since(wall) {
+            Ok(ahead) => {
+                st.clock_offset = ahead;
+                st.clock_behind = Duration::ZERO;
+            }
+            Err(e) => {
+                st.clock_offset = Duration::ZERO;
+                st.clock_behind = e.duration();
+            }
+        }
     }
 
     /// Every webhook POST body the fake delivered or gave up on, in order

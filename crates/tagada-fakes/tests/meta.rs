@@ -353,6 +353,32 @@ async fn free_form_text_needs_the_customer_service_window() {
 }
 
 #[tokio::test]
+async fn the_clock_can_be_set_to_a_simulated_time() {
+    let fake = fake_with(MetaFakeConfig::default()).await;
+    let text = json!({
+        "messaging_product": "whatsapp",
+        "to": BUYER_WA,
+        "type": "text",
+        "text": {"body": "Noted, thank you."}
+    });
+    let past = std::time::UNIX_EPOCH + Duration::from_secs(1_600_000_000); // 2020
+    let future = std::time::UNIX_EPOCH + Duration::from_secs(2_500_000_000); // 2049
+    for to in [past, future] {
+        fake.set_clock(to);
+        fake.reply_text(BUYER, "will pay on 15th").await;
+        let (status, v) = send(&fake, &text).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        let at = fake.accepted().last().unwrap().at;
+        let since = at.duration_since(to).expect("stamped with the set time");
+        assert!(since < Duration::from_secs(60), "{since:?}");
+    }
+    // the window opened at the set time closes 24 h later by that clock
+    fake.advance_clock(Duration::from_secs(25 * 3600));
+    let (_, v) = send(&fake, &text).await;
+    assert_error(&v, 131047);
+}
+
+#[tokio::test]
 async fn uploaded_media_can_be_the_document_header() {
     let fake = fake_with(MetaFakeConfig::default()).await;
     let url = format!(

@@ -164,10 +164,63 @@ fn import_plan_send_and_act() {
 #[test]
 fn demo_runs_on_a_fresh_directory() {
     let dir = tempfile::tempdir().unwrap();
-    let out = ok(dir.path(), &["demo", "--days", "5"]);
+    let d = dir.path();
+    let out = ok(d, &["demo", "--days", "5", "--json"]);
     assert!(out.contains("Collection summary after 5 days"), "{out}");
+    assert!(
+        out.contains("local fake of the WhatsApp Cloud API"),
+        "{out}"
+    );
+    assert!(out.contains("tagada's endpoint http://127.0.0.1:"), "{out}");
     assert!(out.contains("✉"), "{out}");
+    assert!(out.contains("✓✓ read"), "{out}");
+    assert!(out.contains("↩"), "{out}");
+
+    // What went over the wire, as the fake counted it, matches the demo's account.
+    let json_text: String = out
+        .lines()
+        .skip_while(|l| *l != "{")
+        .take_while(|l| *l != "}")
+        .chain(["}"])
+        .collect::<Vec<_>>()
+        .join("\n");
+    let summary: serde_json::Value = serde_json::from_str(&json_text).expect("summary JSON");
+    let n = |v: &serde_json::Value| v.as_u64().unwrap();
+    let wire = &summary["whatsapp"];
+    let reminders = n(&summary["reminders_sent"]);
+    let answers = n(&summary["answers_sent"]);
+    assert!(reminders > 0 && answers > 0, "{summary:#}");
+    assert_eq!(n(&wire["accepted"]), reminders + answers, "{summary:#}");
+    assert_eq!(n(&wire["accepted_templates"]), reminders, "{summary:#}");
+    assert_eq!(n(&summary["read"]), reminders + answers, "{summary:#}");
+    // sent, delivered and read for each message; one POST per reply
+    assert_eq!(n(&wire["receipt_webhooks"]), 3 * (reminders + answers));
+    assert_eq!(n(&wire["reply_webhooks"]), n(&summary["buyer_replies"]));
+    assert_eq!(n(&wire["webhooks_failed"]), 0, "{summary:#}");
+
+    // The ledger the demo leaves holds the replies, handled, and the
+    // receipts on the timelines.
+    let with_db = |rest: &[&'static str]| {
+        let mut args = vec!["--database-url", "sqlite://tagada-demo.db"];
+        args.extend_from_slice(rest);
+        args
+    };
+    let inbox = json(d, &with_db(&["inbox", "list", "--all", "--json"]));
+    let inbox = inbox.as_array().expect("inbox entries");
+    assert_eq!(inbox.len() as u64, n(&summary["buyer_replies"]));
+    assert!(inbox.iter().all(|e| !e["handling"].is_null()), "{inbox:#?}");
+    let shown = json(d, &with_db(&["show", "INV-1005", "--json"]));
+    let timeline = shown["timeline"].as_array().unwrap();
+    let has = |kind: &str, text: &str| {
+        timeline
+            .iter()
+            .any(|e| e["kind"] == kind && e["text"].as_str().unwrap_or_default().contains(text))
+    };
+    assert!(has("delivery", "read"), "{timeline:#?}");
+    assert!(has("note", "3 cartons arrived damaged"), "{timeline:#?}");
+    assert_eq!(shown["invoice"]["status"], "disputed", "{shown:#}");
+
     // It starts afresh every time.
-    let out = ok(dir.path(), &["demo", "--days", "2"]);
+    let out = ok(d, &["demo", "--days", "2"]);
     assert!(out.contains("Collection summary after 2 days"), "{out}");
 }

@@ -1,10 +1,25 @@
-//! `tagada demo`: a sample exporter's ledger run for 30 simulated days.
+//! `tagada demo`: a sample exporter's ledger run for 30 simulated days,
+//! every message sent through the real WhatsApp client to a local fake of
+//! the Cloud API, whose signed webhooks come back to tagada's own endpoint.
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
+use anyhow::Context as _;
+use async_trait::async_trait;
+use jiff::Timestamp;
+use tagada_app::channel::Channel;
+use tagada_app::clock::SimClock;
 use tagada_app::config::{Config, Overrides};
-use tagada_app::demo::{DemoOptions, run_demo};
+use tagada_app::demo::{DEMO_INVOICE_URL, DemoOptions, DemoWhatsApp, run_demo};
+use tagada_app::whatsapp::{Secret, WhatsAppChannel, WhatsAppConfig};
+use tagada_core::Phone;
+use tagada_core::cadence::PlannerConfig;
+use tagada_fakes::meta::{MetaFake, MetaFakeConfig, WebhookBehaviour, WebhookKind};
+use tagada_http::{HttpState, WhatsAppHooks};
+use tagada_store::Store;
 
 use crate::ctx::{init_logging, open_store};
 
@@ -27,6 +42,9 @@ pub struct Args {
 /// The demo's own database unless one is given: recreated on every run.
 const DEMO_DB: &str = "tagada-demo.db";
 
+/// The token of the webhook handshake (Meta's GET); the fake does not make one.
+const VERIFY_TOKEN: &str = "tagada-demo";
+
 pub async fn run(
     args: &Args,
     config_file: Option<&Path>,
@@ -42,7 +60,10 @@ pub async fn run(
         }
         overrides.database_url = Some(format!("sqlite://{DEMO_DB}"));
     }
-    let config = Config::load(config_file, &overrides)?;
+    let mut config = Config::load(config_file, &overrides)?;
+    // The demo prints its own account of what happens (the alerts the inbox
+    // raises included); TAGADA_LOG still turns logs on.
+    config.app.log.level = "error".into();
     init_logging(&config);
     let store = open_store(&config.app.database).await?;
     if !store.list_invoices(&Default::default()).await?.is_empty() {
@@ -51,20 +72,254 @@ pub async fn run(
             config.app.database.masked_url()
         );
     }
+    let mut inbound = config.app.inbound.clone();
+    if inbound.invoice_document_url.trim().is_empty() {
+        inbound.invoice_document_url = DEMO_INVOICE_URL.into();
+    }
     let opts = DemoOptions {
         days: args.days,
         start: args.start,
         verbose: args.verbose,
+        inbound,
     };
+    let clock = SimClock::new(Timestamp::UNIX_EPOCH);
+    let whatsapp = LocalWhatsApp::start(store.clone(), clock.clone(), &config.planner).await?;
     let mut out = std::io::stdout();
-    let summary = run_demo(store.as_ref(), &config.planner, &opts, &mut out).await?;
+    let summary = run_demo(
+        store.as_ref(),
+        &config.planner,
+        &opts,
+        &clock,
+        &whatsapp,
+        &mut out,
+    )
+    .await?;
+    let figures = whatsapp.figures();
+    whatsapp.stop().await;
     if args.json {
-        crate::output::print_json(&summary)?;
+        crate::output::print_json(&DemoJson {
+            summary: &summary,
+            whatsapp: figures,
+        })?;
     }
     println!(
-        "\nThe demo ledger is in {}: try `tagada --database-url {} show INV-1003` or `... plan`.",
+        "\nThe demo ledger is in {}: try `tagada --database-url {} show INV-1003`, `... inbox list --all` or `... plan`.",
         config.app.database.masked_url(),
         config.app.database.masked_url()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--json`: the summary, and the wire as the fake saw it.
+#[derive(Debug, serde::Serialize)]
+struct DemoJson<'a> {
+    #[serde(flatten)]
+    summary: &'a tagada_app::demo::DemoSummary,
+    whatsapp: WireFigures,
+}
+
+/// What went over the wire, from the fake's side.
+#[derive(Debug, Clone, serde::Serialize)]
+struct WireFigures {
+    /// The fake Cloud API's address.
+    api: String,
+    /// tagada's webhook endpoint.
+    webhook: String,
+    /// Send requests the fake answered, and messages it accepted.
+    requests: usize,
+    accepted: usize,
+    /// Of those, template messages (reminders).
+    accepted_templates: usize,
+    /// Webhook POSTs tagada answered 2xx, and how many it did not.
+    webhooks_delivered: usize,
+    webhooks_failed: usize,
+    receipt_webhooks: usize,
+    reply_webhooks: usize,
+}
+
+/// The demo's WhatsApp: tagada's real Cloud API client sending to a local
+/// fake of the Cloud API, which posts signed status webhooks and the
+/// buyers' replies to tagada's own HTTP router on a loopback port, where
+/// they are merged into the outbox and stored in the inbox.
+struct LocalWhatsApp {
+    fake: MetaFake,
+    channel: WhatsAppChannel,
+    webhook_url: String,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl LocalWhatsApp {
+    async fn start(
+        store: Arc<dyn Store>,
+        clock: SimClock,
+        planner: &PlannerConfig,
+    ) -> anyhow::Result<LocalWhatsApp> {
+        let fake_config = MetaFakeConfig {
+            // the account holds exactly the templates the configuration sends
+            templates: tagada_fakes::meta::body_only_account(planner.templates.iter().map(|t| {
+                (
+                    t.whatsapp_name.as_str(),
+                    t.whatsapp_language.as_str(),
+                    t.category.as_str(),
+                    t.params.len(),
+                )
+            })),
+            // receipts within milliseconds, in order, each once: the output
+            // is the same on every run
+            webhooks: WebhookBehaviour {
+                sent_after: Duration::from_millis(1),
+                delivered_after: Duration::from_millis(1),
+                read_after: Duration::from_millis(1),
+                duplicate_rate: 0.0,
+                reorder: false,
+                failure_rate: 0.0,
+                never_read_rate: 0.0,
+                batch_max: 1,
+                retry_backoff: Duration::from_millis(20),
+                ..WebhookBehaviour::default()
+            },
+            seed: 2026,
+            ..MetaFakeConfig::default()
+        };
+
+        let state = HttpState {
+            store,
+            clock: Arc::new(clock),
+            whatsapp: Some(
+                WhatsAppHooks::new(
+                    Secret::new(fake_config.app_secret.clone()),
+                    Secret::new(VERIFY_TOKEN),
+                )
+                .map_err(|e| anyhow::anyhow!(e))?,
+            ),
+            inbox: Arc::new(tokio::sync::Notify::new()),
+            max_body_bytes: 1 << 20,
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("listening on a loopback port for the demo's webhooks")?;
+        let addr = listener.local_addr()?;
+        let server = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, tagada_http::router(state)).await {
+                tracing::error!(error = %e, "the demo's webhook endpoint stopped");
+            }
+        });
+        let webhook_url = format!("http://{addr}/webhooks/whatsapp");
+
+        let fake = MetaFake::start(MetaFakeConfig {
+            webhook_url: Some(webhook_url.clone()),
+            ..fake_config
+        })
+        .await
+        .context("starting the local fake of the WhatsApp Cloud API")?;
+        let wa = WhatsAppConfig {
+            enabled: true,
+            base_url: fake.base_url(),
+            phone_number_id: fake.config().phone_number_id.clone(),
+            waba_id: fake.config().waba_id.clone(),
+            access_token: Secret::new(fake.config().access_token.clone()),
+            connect_timeout_secs: 2,
+            timeout_secs: 5,
+            // the buyers answer within simulated minutes: no real-time spacing
+            messages_per_second: 1000,
+            per_recipient_interval_secs: 0,
+            ..WhatsAppConfig::default()
+        };
+        let client = wa.client().context("setting up the WhatsApp client")?;
+        // as `tagada send` does: the account must hold every template sent
+        let check = tagada_app::templates::fetch_and_check(planner, &client)
+            .await
+            .context("checking the templates on the fake WhatsApp account")?;
+        if !check.is_ok() {
+            anyhow::bail!(
+                "the fake WhatsApp account would refuse these templates:\n  {}",
+                check.problems().join("\n  ")
+            );
+        }
+        let channel =
+            WhatsAppChannel::from_config(&wa).context("setting up the WhatsApp channel")?;
+        Ok(LocalWhatsApp {
+            fake,
+            channel,
+            webhook_url,
+            server,
+        })
+    }
+
+    fn figures(&self) -> WireFigures {
+        let accepted = self.fake.accepted();
+        let deliveries = self.fake.webhook_deliveries();
+        let delivered = |kind: WebhookKind| {
+            deliveries
+                .iter()
+                .filter(|d| d.kind == kind && d.delivered())
+                .count()
+        };
+        WireFigures {
+            api: self.fake.base_url(),
+            webhook: self.webhook_url.clone(),
+            requests: self.fake.requests(),
+            accepted: accepted.len(),
+            accepted_templates: accepted.iter().filter(|a| a.kind == "template").count(),
+            webhooks_delivered: deliveries.iter().filter(|d| d.delivered()).count(),
+            webhooks_failed: deliveries.iter().filter(|d| !d.delivered()).count(),
+            receipt_webhooks: delivered(WebhookKind::Statuses),
+            reply_webhooks: delivered(WebhookKind::Inbound),
+        }
+    }
+
+    async fn stop(self) {
+        self.fake.shutdown().await;
+        self.server.abort();
+    }
+}
+
+#[async_trait]
+impl DemoWhatsApp for LocalWhatsApp {
+    fn describe(&self) -> String {
+        format!(
+            "WhatsApp: tagada's real Cloud API client sends every message to a local fake of the WhatsApp Cloud API\n  \
+             ({}), which posts the receipts and the buyers' replies as signed webhooks\n  \
+             to tagada's endpoint {}",
+            self.fake.base_url(),
+            self.webhook_url
+        )
+    }
+
+    fn channel(&self) -> &dyn Channel {
+        &self.channel
+    }
+
+    fn tally(&self) -> Option<String> {
+        let f = self.figures();
+        Some(format!(
+            "the fake Cloud API accepted {} of {} send requests and posted {} signed webhooks to tagada ({} with receipts, {} with replies{})",
+            f.accepted,
+            f.requests,
+            f.webhooks_delivered,
+            f.receipt_webhooks,
+            f.reply_webhooks,
+            if f.webhooks_failed > 0 {
+                format!(", {} not accepted", f.webhooks_failed)
+            } else {
+                String::new()
+            }
+        ))
+    }
+
+    fn clock_set(&self, now: Timestamp) {
+        if let Ok(t) = std::time::SystemTime::try_from(now) {
+            self.fake.set_clock(t);
+        }
+    }
+
+    async fn tap_button(&self, from: &Phone, context: Option<&str>, payload: &str, title: &str) {
+        self.fake
+            .reply_button(from.as_str(), context, payload, title)
+            .await;
+    }
+
+    async fn write(&self, from: &Phone, text: &str) {
+        self.fake.reply_text(from.as_str(), text).await;
+    }
 }
