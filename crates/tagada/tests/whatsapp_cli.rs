@@ -9,14 +9,10 @@ use tagada_fakes::meta::{FakeTemplate, MetaFake, MetaFakeConfig};
 
 const NOW: &str = "2026-12-21T06:00:00Z";
 
-fn tagada(dir: &Path, fake: &MetaFake, args: &[&str]) -> Output {
-    tagada_with(dir, fake, args, &[])
-}
-
-fn tagada_with(dir: &Path, fake: &MetaFake, args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tagada"))
-        .current_dir(dir)
-        .args(args)
+/// `tagada` in `dir`, at [`NOW`], pointed at the fake's account.
+fn command(dir: &Path, fake: &MetaFake) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tagada"));
+    c.current_dir(dir)
         .env("TAGADA_NOW", NOW)
         .env("NO_COLOR", "1")
         .env_remove("TAGADA_DATABASE_URL")
@@ -28,7 +24,17 @@ fn tagada_with(dir: &Path, fake: &MetaFake, args: &[&str], env: &[(&str, &str)])
             &fake.config().phone_number_id,
         )
         .env("TAGADA_WHATSAPP__WABA_ID", &fake.config().waba_id)
-        .env("TAGADA_WHATSAPP__ACCESS_TOKEN", &fake.config().access_token)
+        .env("TAGADA_WHATSAPP__ACCESS_TOKEN", &fake.config().access_token);
+    c
+}
+
+fn tagada(dir: &Path, fake: &MetaFake, args: &[&str]) -> Output {
+    tagada_with(dir, fake, args, &[])
+}
+
+fn tagada_with(dir: &Path, fake: &MetaFake, args: &[&str], env: &[(&str, &str)]) -> Output {
+    command(dir, fake)
+        .args(args)
         .envs(env.iter().copied())
         .output()
         .expect("run tagada")
@@ -203,21 +209,8 @@ fn serve_authenticates_the_webhook_and_answers_on_its_address() {
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(err.contains("TAGADA_WHATSAPP__APP_SECRET"), "{err}");
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tagada"))
-        .current_dir(d)
+    let mut child = command(d, &fake)
         .args(["serve", "--bind", "127.0.0.1:0", "--no-worker"])
-        .env("TAGADA_NOW", NOW)
-        .env("NO_COLOR", "1")
-        .env_remove("TAGADA_DATABASE_URL")
-        .env_remove("TAGADA_CONFIG")
-        .env("TAGADA_WHATSAPP__ENABLED", "true")
-        .env("TAGADA_WHATSAPP__BASE_URL", fake.base_url())
-        .env(
-            "TAGADA_WHATSAPP__PHONE_NUMBER_ID",
-            &fake.config().phone_number_id,
-        )
-        .env("TAGADA_WHATSAPP__WABA_ID", &fake.config().waba_id)
-        .env("TAGADA_WHATSAPP__ACCESS_TOKEN", &fake.config().access_token)
         .env("TAGADA_WHATSAPP__APP_SECRET", &fake.config().app_secret)
         .env("TAGADA_WHATSAPP__VERIFY_TOKEN", "cli-verify")
         .stdout(Stdio::piped())
