@@ -1,12 +1,13 @@
-//! The dispatcher step: claim a batch under a lease, re-check each message,
-//! send it outside any transaction, record the attempt, complete under the
-//! lease, and schedule retries with backoff. `run` loops over steps.
+//! The dispatcher step: claim a batch under a lease, then in waves re-check
+//! each message, mark it as sending, send it outside any transaction, and
+//! record the attempts under their leases, scheduling retries with backoff.
+//! `run` loops over steps.
 
-use futures::StreamExt;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use tagada_core::clock::Clock;
 use tagada_core::ledger::{Buyer, Invoice};
+use tagada_core::{BuyerId, InvoiceId};
 use tagada_store::{AttemptOutcome, ClaimedMessage, Store, StoreError};
 
 use crate::channel::{Channel, ChannelError, OutgoingMessage};
@@ -17,9 +18,10 @@ use crate::channel::{Channel, ChannelError, OutgoingMessage};
 pub struct DispatchConfig {
     /// Messages claimed per step.
     pub batch_size: u32,
-    /// Messages of a step in flight at once (each under its own lease,
-    /// re-checked, marked and recorded on its own; the first of a step goes
-    /// alone so refused credentials stop the step before anything else).
+    /// Messages of a step in flight at once: a step goes out in waves of
+    /// this many, each re-checked, marked and recorded together (the first
+    /// message of a step goes alone, so refused credentials stop the step
+    /// before anything else).
     pub concurrency: u32,
     /// How long a claim is held before another worker may take the row over.
     #[serde(with = "secs")]
@@ -217,6 +219,16 @@ pub fn backoff_for(cfg: &DispatchConfig, attempt: u32, salt: i64) -> SignedDurat
 }
 
 /// One dispatcher step. Public so tests and `send` can drive it directly.
+///
+/// The claimed batch goes out in waves of `concurrency` messages (the very
+/// first message alone, so that refused credentials stop the step before
+/// anything else is tried). For each wave, in this order: the buyers and
+/// invoices are read again in one query and each message re-checked (a
+/// payment or opt-out since the claim cancels it); the messaging limit is
+/// applied; the survivors are marked as sending in one statement (from
+/// here a lost lease means "outcome unknown"); they are sent concurrently,
+/// outside any transaction; and every outcome of the wave is recorded in
+/// one transaction under its lease.
 pub async fn dispatch_step(
     store: &dyn Store,
     channel: &dyn Channel,
@@ -226,45 +238,42 @@ pub async fn dispatch_step(
     zone_for_today: &jiff::tz::TimeZone,
 ) -> Result<StepReport, StoreError> {
     let now = clock.now();
-    let mut claimed = store
-        .claim(now, cfg.batch_size, cfg.lease, worker)
-        .await?
-        .into_iter();
-    let step = Step {
+    let claimed = store.claim(now, cfg.batch_size, cfg.lease, worker).await?;
+    let mut report = StepReport {
+        claimed: claimed.len() as u32,
+        ..StepReport::default()
+    };
+    if claimed.is_empty() {
+        return Ok(report);
+    }
+    let mut step = Step {
         store,
         channel,
         clock,
         cfg,
         zone: zone_for_today,
         now,
-        halted: std::sync::Mutex::new(None),
+        halted: None,
         limit: match channel.recipients_per_day() {
-            Some(n) => Some(tokio::sync::Mutex::new(
-                RecipientLimit::load(store, n, now).await?,
-            )),
+            Some(n) => Some(RecipientLimit::load(store, n, now).await?),
             None => None,
         },
     };
-    let mut report = StepReport {
-        claimed: claimed.len() as u32,
-        ..StepReport::default()
-    };
-    // The first message alone: refused credentials (the usual failure after
-    // a pause) then stop the step before anything else is tried.
-    if let Some(first) = claimed.next() {
-        report.add(&step.one(first).await?);
+    let mut queue = claimed.into_iter();
+    let mut wave_size = 1;
+    loop {
+        let wave: Vec<ClaimedMessage> = queue.by_ref().take(wave_size).collect();
+        if wave.is_empty() {
+            break;
+        }
+        report.add(&step.wave(wave).await?);
+        wave_size = cfg.concurrency.max(1) as usize;
     }
-    let mut rest = futures::stream::iter(claimed.map(|msg| step.one(msg)))
-        .buffer_unordered(cfg.concurrency.max(1) as usize);
-    while let Some(delta) = rest.next().await {
-        report.add(&delta?);
-    }
-    drop(rest);
-    report.halted = step.halted.into_inner().unwrap_or_else(|p| p.into_inner());
+    report.halted = step.halted;
     Ok(report)
 }
 
-/// What the messages of one step share.
+/// What the waves of one step share.
 struct Step<'a> {
     store: &'a dyn Store,
     channel: &'a dyn Channel,
@@ -273,42 +282,51 @@ struct Step<'a> {
     zone: &'a jiff::tz::TimeZone,
     now: Timestamp,
     /// Set when the channel refused our credentials: the rest is handed back.
-    halted: std::sync::Mutex<Option<String>>,
-    limit: Option<tokio::sync::Mutex<RecipientLimit>>,
+    halted: Option<String>,
+    limit: Option<RecipientLimit>,
 }
 
 impl Step<'_> {
-    fn halted(&self) -> Option<String> {
-        self.halted
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// Everything for one claimed message; its share of the report.
-    async fn one(&self, msg: ClaimedMessage) -> Result<StepReport, StoreError> {
+    /// Re-checks, marks, sends and records one wave; its share of the report.
+    async fn wave(&mut self, wave: Vec<ClaimedMessage>) -> Result<StepReport, StoreError> {
         let (store, clock) = (self.store, self.clock);
         let mut report = StepReport::default();
-        if let Some(reason) = self.halted() {
+        let mut outcomes: Vec<(&ClaimedMessage, AttemptOutcome)> = Vec::new();
+        let mut ready: Vec<(&ClaimedMessage, Buyer)> = Vec::new();
+        if let Some(reason) = &self.halted {
             // Credentials failed earlier in this step: hand it back untouched.
             let outcome = AttemptOutcome::Retry {
                 error: format!("not attempted: {reason}"),
                 retry_at: clock.now(),
             };
-            finish(store, &msg, &outcome, clock.now(), &mut report).await?;
+            outcomes.extend(wave.iter().map(|m| (m, outcome.clone())));
+            self.finish(outcomes, &mut report).await?;
             return Ok(report);
         }
-        if let Some(limit) = &self.limit
-            && !msg.message.is_reply()
-        {
-            let mut limit = limit.lock().await;
-            if !limit.admits(store, &msg.to).await? {
+        let current = Current::load(store, &wave).await?;
+        let today = clock.now().to_zoned_datetime(self.zone.clone()).date();
+        for msg in &wave {
+            let buyer = current.buyer(msg)?;
+            let stop = if msg.message.is_reply() {
+                // A reply answers the buyer (even a STOP): only the window matters.
+                let last = store.last_inbound_at(buyer.id).await?;
+                window_closed(last, clock.now())
+            } else {
+                recheck(&buyer, &current.invoices(msg)?, today)
+            };
+            if let Some(reason) = stop {
+                outcomes.push((msg, AttemptOutcome::Cancelled { reason }));
+                continue;
+            }
+            if !msg.message.is_reply()
+                && let Some(limit) = &mut self.limit
+                && !limit.admits(store, &msg.to).await?
+            {
                 let retry_at = self.now.saturating_add(LIMIT_RECHECK).unwrap_or(self.now);
                 let reason = format!(
                     "waiting: the messaging limit of {} recipients per 24 hours is reached",
                     limit.max
                 );
-                drop(limit);
                 match store
                     .release(msg.id, msg.lease, retry_at, &reason, clock.now())
                     .await
@@ -317,33 +335,67 @@ impl Step<'_> {
                     Err(StoreError::LeaseLost(_)) => report.lease_lost += 1,
                     Err(e) => return Err(e),
                 }
-                return Ok(report);
+                continue;
             }
+            ready.push((msg, buyer));
         }
-        let Some((outcome, halt)) =
-            send_one(store, self.channel, clock, self.cfg, &msg, self.zone).await?
-        else {
-            report.lease_lost += 1;
-            return Ok(report);
-        };
-        if halt && let AttemptOutcome::Retry { error, .. } = &outcome {
-            tracing::error!(error = %error, "channel refused our credentials; sending stops until they are fixed");
-            *self.halted.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.clone());
+        let leases: Vec<_> = ready.iter().map(|(m, _)| (m.id, m.lease)).collect();
+        let marked = store.mark_sending_many(&leases, clock.now()).await?;
+        ready.retain(|(m, _)| {
+            let kept = marked.contains(&m.id);
+            if !kept {
+                // Another worker owns it now: nothing was sent.
+                report.lease_lost += 1;
+            }
+            kept
+        });
+        let channel = self.channel;
+        let sends = ready.iter().map(|(msg, buyer)| async move {
+            let out = OutgoingMessage {
+                outbox_id: msg.id,
+                to: &msg.to,
+                buyer_name: &buyer.name,
+                message: &msg.message,
+                attempt: msg.attempt,
+            };
+            (*msg, channel.send(&out).await)
+        });
+        for (msg, result) in futures::future::join_all(sends).await {
+            let outcome = match result {
+                Ok(receipt) => AttemptOutcome::Sent {
+                    provider_id: receipt.provider_id,
+                },
+                Err(e) => {
+                    if matches!(e, ChannelError::Unauthorized { .. }) && self.halted.is_none() {
+                        tracing::error!(error = %e, "channel refused our credentials; sending stops until they are fixed");
+                        self.halted = Some(e.to_string());
+                    }
+                    classify(self.cfg, msg, e, clock.now())
+                }
+            };
+            outcomes.push((msg, outcome));
         }
-        finish(store, &msg, &outcome, clock.now(), &mut report).await?;
+        self.finish(outcomes, &mut report).await?;
         Ok(report)
     }
-}
 
-async fn finish(
-    store: &dyn Store,
-    msg: &ClaimedMessage,
-    outcome: &AttemptOutcome,
-    now: Timestamp,
-    report: &mut StepReport,
-) -> Result<(), StoreError> {
-    match store.complete(msg.id, msg.lease, outcome, now).await {
-        Ok(()) => {
+    /// Records the outcomes of a wave in one transaction.
+    async fn finish(
+        &self,
+        outcomes: Vec<(&ClaimedMessage, AttemptOutcome)>,
+        report: &mut StepReport,
+    ) -> Result<(), StoreError> {
+        let items: Vec<_> = outcomes
+            .into_iter()
+            .map(|(m, o)| (m.id, m.lease, o))
+            .collect();
+        let done = self.store.complete_many(&items, self.clock.now()).await?;
+        for ((id, _, outcome), done) in items.iter().zip(done) {
+            if !done {
+                tracing::warn!(outbox_id = %id, "lease lost before completion; another worker owns the message");
+                report.lease_lost += 1;
+                continue;
+            }
             match outcome {
                 AttemptOutcome::Sent { .. } => report.sent += 1,
                 AttemptOutcome::Retry { .. } => report.retried += 1,
@@ -351,71 +403,63 @@ async fn finish(
                 AttemptOutcome::NeedsReview { .. } => report.needs_review += 1,
                 AttemptOutcome::Cancelled { .. } => report.cancelled += 1,
             }
-            Ok(())
         }
-        Err(StoreError::LeaseLost(id)) => {
-            tracing::warn!(outbox_id = %id, "lease lost before completion; another worker owns the message");
-            report.lease_lost += 1;
-            Ok(())
-        }
-        Err(e) => Err(e),
+        Ok(())
     }
 }
 
-/// Re-checks, sends and classifies one message; the flag says "stop sending"
-/// (credentials refused). `None` when the lease was lost before sending
-/// (nothing was sent).
-async fn send_one(
-    store: &dyn Store,
-    channel: &dyn Channel,
-    clock: &dyn Clock,
-    cfg: &DispatchConfig,
-    msg: &ClaimedMessage,
-    zone: &jiff::tz::TimeZone,
-) -> Result<Option<(AttemptOutcome, bool)>, StoreError> {
-    let today = clock.now().to_zoned_datetime(zone.clone()).date();
-    // Re-read the buyer and invoices now: a payment may have landed since the claim.
-    let buyer = store.get_buyer(msg.buyer.id).await?;
-    let mut invoices = Vec::with_capacity(msg.invoices.len());
-    for inv in &msg.invoices {
-        invoices.push(store.get_invoice(inv.id).await?);
+/// The buyers and invoices of a wave as they are now (one read for the
+/// wave, just before it is sent).
+struct Current {
+    buyers: std::collections::HashMap<BuyerId, Buyer>,
+    invoices: std::collections::HashMap<InvoiceId, Invoice>,
+}
+
+impl Current {
+    async fn load(store: &dyn Store, wave: &[ClaimedMessage]) -> Result<Current, StoreError> {
+        let mut buyer_ids: Vec<BuyerId> = wave.iter().map(|m| m.buyer.id).collect();
+        buyer_ids.sort_unstable();
+        buyer_ids.dedup();
+        let mut invoice_ids: Vec<InvoiceId> = wave
+            .iter()
+            .flat_map(|m| m.invoices.iter().map(|i| i.id))
+            .collect();
+        invoice_ids.sort_unstable();
+        invoice_ids.dedup();
+        Ok(Current {
+            buyers: store
+                .get_buyers(&buyer_ids)
+                .await?
+                .into_iter()
+                .map(|b| (b.id, b))
+                .collect(),
+            invoices: store
+                .get_invoices(&invoice_ids)
+                .await?
+                .into_iter()
+                .map(|i| (i.id, i))
+                .collect(),
+        })
     }
-    let stop = if msg.message.is_reply() {
-        // A reply answers the buyer (even a STOP): only the window matters.
-        let last = store.last_inbound_at(buyer.id).await?;
-        window_closed(last, clock.now())
-    } else {
-        recheck(&buyer, &invoices, today)
-    };
-    if let Some(reason) = stop {
-        return Ok(Some((AttemptOutcome::Cancelled { reason }, false)));
+
+    fn buyer(&self, msg: &ClaimedMessage) -> Result<Buyer, StoreError> {
+        self.buyers
+            .get(&msg.buyer.id)
+            .cloned()
+            .ok_or_else(|| StoreError::not_found("buyer", msg.buyer.id))
     }
-    match store.mark_sending(msg.id, msg.lease, clock.now()).await {
-        Ok(()) => {}
-        Err(StoreError::LeaseLost(_)) => return Ok(None),
-        Err(e) => return Err(e),
+
+    fn invoices(&self, msg: &ClaimedMessage) -> Result<Vec<Invoice>, StoreError> {
+        msg.invoices
+            .iter()
+            .map(|i| {
+                self.invoices
+                    .get(&i.id)
+                    .cloned()
+                    .ok_or_else(|| StoreError::not_found("invoice", i.id))
+            })
+            .collect()
     }
-    let out = OutgoingMessage {
-        outbox_id: msg.id,
-        to: &msg.to,
-        buyer_name: &buyer.name,
-        message: &msg.message,
-        attempt: msg.attempt,
-    };
-    let result = channel.send(&out).await;
-    let now = clock.now();
-    Ok(Some(match result {
-        Ok(receipt) => (
-            AttemptOutcome::Sent {
-                provider_id: receipt.provider_id,
-            },
-            false,
-        ),
-        Err(e) => {
-            let halt = matches!(e, ChannelError::Unauthorized { .. });
-            (classify(cfg, msg, e, now), halt)
-        }
-    }))
 }
 
 fn classify(

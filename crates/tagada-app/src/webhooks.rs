@@ -65,39 +65,51 @@ pub async fn ingest_whatsapp(
     let events = webhook::parse(body)?;
     let raw = RawEvents::read(body);
     let mut report = IngestReport::default();
+    // The statuses of one POST are applied in one transaction, in order;
+    // inbound messages are stored after them, one by one.
+    let mut updates = Vec::new();
+    let mut messages = Vec::new();
     for event in events {
         match event {
             Event::Status(s) => {
                 let key = s.key();
                 let raw = raw.get(&key);
-                let Some(update) = status_update(&s, key.clone(), raw.clone(), now) else {
-                    if store.record_ignored(&key, &raw, now).await? {
-                        report.ignored += 1;
-                    } else {
-                        report.duplicate += 1;
-                    }
-                    continue;
-                };
-                match store.apply_message_status(&update, now).await? {
-                    StatusOutcome::Applied { .. } => report.applied += 1,
-                    StatusOutcome::Duplicate => report.duplicate += 1,
-                    StatusOutcome::Unmatched => {
-                        tracing::info!(wamid = %s.wamid, status = s.status.as_str(), "status for no message of ours");
-                        report.unmatched += 1;
+                match status_update(&s, key.clone(), raw.clone(), now) {
+                    Some(update) => updates.push(update),
+                    None => {
+                        if store.record_ignored(&key, &raw, now).await? {
+                            report.ignored += 1;
+                        } else {
+                            report.duplicate += 1;
+                        }
                     }
                 }
             }
-            Event::Message(m) => {
-                let key = m.key();
-                let raw = raw.get(&key);
-                let inbound = new_inbound(&m, key, raw, now);
-                if store.record_inbound(&inbound, now).await?.is_some() {
-                    report.inbound_new += 1;
-                } else {
-                    report.inbound_duplicate += 1;
-                }
-            }
+            Event::Message(m) => messages.push(m),
             Event::Other { .. } => report.other += 1,
+        }
+    }
+    if !updates.is_empty() {
+        let outcomes = store.apply_message_statuses(&updates, now).await?;
+        for (update, outcome) in updates.iter().zip(outcomes) {
+            match outcome {
+                StatusOutcome::Applied { .. } => report.applied += 1,
+                StatusOutcome::Duplicate => report.duplicate += 1,
+                StatusOutcome::Unmatched => {
+                    tracing::info!(wamid = %update.wamid, status = update.status.as_str(), "status for no message of ours");
+                    report.unmatched += 1;
+                }
+            }
+        }
+    }
+    for m in messages {
+        let key = m.key();
+        let raw = raw.get(&key);
+        let inbound = new_inbound(&m, key, raw, now);
+        if store.record_inbound(&inbound, now).await?.is_some() {
+            report.inbound_new += 1;
+        } else {
+            report.inbound_duplicate += 1;
         }
     }
     Ok(report)

@@ -4,13 +4,15 @@
 //! cargo run --release -p tagada-bench -- import --rows 1000000
 //! cargo run --release -p tagada-bench -- plan --open 1000000 --due 10000
 //! cargo run --release -p tagada-bench -- plan --open 1000000 --due 10000 --database-url postgres://postgres@127.0.0.1/test
+//! cargo run --release -p tagada-bench -- dispatch --messages 20000
+//! cargo run --release -p tagada-bench -- ingest --messages 10000 --batch 100
 //! ```
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -19,10 +21,13 @@ use jiff::{Timestamp, ToSpan};
 use tagada_app::config::{Config, ImportConfig, Overrides};
 use tagada_app::import::import_file;
 use tagada_app::planning::{Scope, build_plan, snapshot_scope};
+use tagada_app::webhooks::{IngestReport, ingest_whatsapp};
 use tagada_app::whatsapp::{Secret, SendLimits, WhatsAppChannel, WhatsAppConfig};
 use tagada_core::ledger::InvoiceStatus;
 use tagada_core::{Currency, Money, Phone};
-use tagada_fakes::meta::{FakeTemplate, MetaFake, MetaFakeConfig};
+use tagada_fakes::meta::{
+    FakeTemplate, MetaFake, MetaFakeConfig, signature_header, status_webhook_body,
+};
 use tagada_store::{NewBuyer, NewInvoice, Store};
 
 #[derive(Debug, Parser)]
@@ -76,6 +81,26 @@ enum Cmd {
         /// The fake's own throughput limit (answers 130429 above it).
         #[arg(long)]
         fake_limit: Option<u32>,
+        /// `dispatch.batch_size` (default: the shipped config's).
+        #[arg(long)]
+        batch_size: Option<u32>,
+        /// `dispatch.concurrency` (default: the shipped config's).
+        #[arg(long)]
+        concurrency: Option<u32>,
+        #[arg(long, default_value = "bench-data")]
+        dir: PathBuf,
+        /// A PostgreSQL URL (an empty database) instead of a fresh SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+    /// Send N reminders to the fake, then ingest their sent, delivered and
+    /// read statuses as signed webhook POSTs, and replay them.
+    Ingest {
+        #[arg(long, default_value_t = 10_000)]
+        messages: u64,
+        /// Statuses per POST (Meta batches several; 1 = one per POST).
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
         #[arg(long, default_value = "bench-data")]
         dir: PathBuf,
         /// A PostgreSQL URL (an empty database) instead of a fresh SQLite file.
@@ -309,17 +334,29 @@ fn fake_registry(cfg: &tagada_core::cadence::PlannerConfig) -> Vec<FakeTemplate>
     }))
 }
 
-async fn bench_dispatch(
+/// A ledger of `messages` due reminders dispatched through the real client
+/// to the fake.
+struct Dispatched {
+    store: Arc<dyn Store>,
+    fake: MetaFake,
+    sent: u64,
+    steps: u64,
+    took: Duration,
+}
+
+async fn dispatch_all(
     messages: u64,
     per_second: Option<u32>,
     fake_limit: Option<u32>,
+    dispatch: &tagada_app::dispatch::DispatchConfig,
     dir: &Path,
     database_url: Option<String>,
-) -> anyhow::Result<()> {
+    name: &str,
+) -> anyhow::Result<Dispatched> {
     let config = Config::load_with_env(None, &Overrides::default(), false)?;
     let url = match database_url {
         Some(u) => u,
-        None => fresh_sqlite(dir, &format!("dispatch-{messages}.db"))?,
+        None => fresh_sqlite(dir, &format!("{name}-{messages}.db"))?,
     };
     let store = open_store_fresh(&url).await?;
     seed_ledger(store.as_ref(), messages, messages, 1).await?;
@@ -355,11 +392,10 @@ async fn bench_dispatch(
         wa.client()?,
         SendLimits {
             messages_per_second: per_second.unwrap_or(0),
-            per_recipient: std::time::Duration::ZERO,
+            per_recipient: Duration::ZERO,
         },
     );
     let clock = tagada_app::clock::SimClock::new(last_send);
-    let dispatch = tagada_app::dispatch::DispatchConfig::default();
     let zone = config.planner.home_zone();
     let t = Instant::now();
     let mut sent = 0u64;
@@ -369,7 +405,7 @@ async fn bench_dispatch(
             store.as_ref(),
             &channel,
             &clock,
-            &dispatch,
+            dispatch,
             "bench",
             &zone,
         )
@@ -380,17 +416,126 @@ async fn bench_dispatch(
             break;
         }
     }
-    let took = t.elapsed();
-    let accepted = fake.accepted().len() as u64;
-    let refused = fake.requests() as u64 - accepted;
+    Ok(Dispatched {
+        store,
+        fake,
+        sent,
+        steps,
+        took: t.elapsed(),
+    })
+}
+
+async fn bench_dispatch(
+    messages: u64,
+    per_second: Option<u32>,
+    fake_limit: Option<u32>,
+    dispatch: &tagada_app::dispatch::DispatchConfig,
+    dir: &Path,
+    database_url: Option<String>,
+) -> anyhow::Result<()> {
+    let d = dispatch_all(
+        messages,
+        per_second,
+        fake_limit,
+        dispatch,
+        dir,
+        database_url,
+        "dispatch",
+    )
+    .await?;
+    let accepted = d.fake.accepted().len() as u64;
+    let refused = d.fake.requests() as u64 - accepted;
     println!(
-        "dispatched {sent} of {messages} reminder(s) in {took:.2?} over {steps} step(s): {:.0} messages/s \
-         (channel limit: {}; fake limit: {}); the fake accepted {accepted}, refused {refused}",
-        sent as f64 / took.as_secs_f64(),
+        "dispatched {} of {messages} reminder(s) in {:.2?} over {} step(s): {:.0} messages/s \
+         (channel limit: {}; fake limit: {}; batch {}, concurrency {}); the fake accepted {accepted}, refused {refused}",
+        d.sent,
+        d.took,
+        d.steps,
+        d.sent as f64 / d.took.as_secs_f64(),
         per_second.map_or("none".to_string(), |p| format!("{p}/s")),
         fake_limit.map_or("none".to_string(), |p| format!("{p}/s")),
+        dispatch.batch_size,
+        dispatch.concurrency,
     );
-    fake.shutdown().await;
+    d.fake.shutdown().await;
+    Ok(())
+}
+
+/// Sends `messages` reminders to the fake, then feeds their `sent`,
+/// `delivered` and `read` statuses to [`ingest_whatsapp`] (signature check,
+/// parsing, one store transaction per POST) in signed bodies of `batch`
+/// statuses, then replays every body once.
+async fn bench_ingest(
+    messages: u64,
+    batch: usize,
+    dir: &Path,
+    database_url: Option<String>,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(batch > 0, "--batch must be at least 1");
+    let dispatch = tagada_app::dispatch::DispatchConfig::default();
+    let d = dispatch_all(messages, None, None, &dispatch, dir, database_url, "ingest").await?;
+    let accepted = d.fake.accepted();
+    anyhow::ensure!(
+        accepted.len() as u64 == messages,
+        "the fake accepted {} of {messages}",
+        accepted.len()
+    );
+    let cfg = d.fake.config().clone();
+    let mut bodies = Vec::new();
+    for status in ["sent", "delivered", "read"] {
+        for chunk in accepted.chunks(batch) {
+            let pairs: Vec<_> = chunk.iter().map(|m| (m, status)).collect();
+            let body = status_webhook_body(&cfg, &pairs, std::time::SystemTime::UNIX_EPOCH);
+            let signature = signature_header(&cfg.app_secret, body.as_bytes());
+            bodies.push((body, signature));
+        }
+    }
+    let statuses = messages * 3;
+    let secret = cfg.app_secret.as_bytes();
+    let store = d.store.as_ref();
+    let mut total = IngestReport::default();
+    let t = Instant::now();
+    for (body, signature) in &bodies {
+        let r = ingest_whatsapp(store, secret, Some(signature), body.as_bytes(), now()).await?;
+        total.applied += r.applied;
+        total.duplicate += r.duplicate;
+        total.unmatched += r.unmatched;
+    }
+    let took = t.elapsed();
+    println!(
+        "ingested {statuses} statuses in {} POST(s) of up to {batch} in {took:.2?}: {:.0} statuses/s \
+         ({} applied, {} duplicate, {} unmatched)",
+        bodies.len(),
+        statuses as f64 / took.as_secs_f64(),
+        total.applied,
+        total.duplicate,
+        total.unmatched
+    );
+    anyhow::ensure!(
+        u64::from(total.applied) == statuses,
+        "every status should apply once"
+    );
+    let t = Instant::now();
+    let mut replayed = 0u64;
+    for (body, signature) in bodies.iter().rev() {
+        let r = ingest_whatsapp(store, secret, Some(signature), body.as_bytes(), now()).await?;
+        replayed += u64::from(r.duplicate);
+    }
+    let took = t.elapsed();
+    println!(
+        "replayed every POST: {replayed} duplicates in {took:.2?}: {:.0} statuses/s",
+        statuses as f64 / took.as_secs_f64()
+    );
+    anyhow::ensure!(replayed == statuses, "every replayed status is a duplicate");
+    let read = store
+        .list_messages(&tagada_store::OutboxFilter::default())
+        .await?
+        .iter()
+        .filter(|m| m.delivery == Some(tagada_core::outbox::DeliveryStatus::Read))
+        .count();
+    println!("{read} of {messages} reminder(s) read");
+    anyhow::ensure!(read as u64 == messages, "every reminder should end read");
+    d.fake.shutdown().await;
     Ok(())
 }
 
@@ -529,9 +674,30 @@ async fn main() -> anyhow::Result<()> {
             messages,
             per_second,
             fake_limit,
+            batch_size,
+            concurrency,
             dir,
             database_url,
-        } => bench_dispatch(messages, per_second, fake_limit, &dir, database_url).await,
+        } => {
+            let mut dispatch = tagada_app::dispatch::DispatchConfig::default();
+            dispatch.batch_size = batch_size.unwrap_or(dispatch.batch_size);
+            dispatch.concurrency = concurrency.unwrap_or(dispatch.concurrency);
+            bench_dispatch(
+                messages,
+                per_second,
+                fake_limit,
+                &dispatch,
+                &dir,
+                database_url,
+            )
+            .await
+        }
+        Cmd::Ingest {
+            messages,
+            batch,
+            dir,
+            database_url,
+        } => bench_ingest(messages, batch, &dir, database_url).await,
         Cmd::Import {
             rows,
             dir,

@@ -74,6 +74,7 @@ use tokio::task::JoinHandle;
 pub use templates::{FakeTemplate, REMINDER_TEMPLATES, body_only_account, default_templates};
 pub use webhooks::{
     DeliveryOutcome, WebhookBehaviour, WebhookDelivery, WebhookKind, signature_header,
+    status_webhook_body,
 };
 
 /// Configuration of a [`MetaFake`]. [`Default`] gives test-friendly values.

@@ -144,6 +144,80 @@ async fn check_lease(
     }
 }
 
+/// Messages marked per statement by `mark_sending_many`.
+const MARK_CHUNK: usize = 200;
+
+/// Records one attempt and moves the message on, inside the caller's
+/// transaction, while the lease is held (`LeaseLost` otherwise).
+async fn complete_in(
+    conn: &mut PgConnection,
+    id: OutboxId,
+    lease: LeaseToken,
+    outcome: &AttemptOutcome,
+    now: Timestamp,
+) -> Result<()> {
+    let (attempts, worker) = check_lease(&mut *conn, id, lease).await?;
+    let attempt = attempts + 1;
+    let next = match outcome {
+        AttemptOutcome::Sent { .. } => OutboxStatus::Sent,
+        AttemptOutcome::Retry { .. } => OutboxStatus::Pending,
+        AttemptOutcome::Dead { .. } => OutboxStatus::Dead,
+        AttemptOutcome::NeedsReview { .. } => OutboxStatus::NeedsReview,
+        AttemptOutcome::Cancelled { .. } => OutboxStatus::Cancelled,
+    };
+    debug_assert!(OutboxStatus::InFlight.can_move_to(next));
+    let (provider_id, error, not_before) = match outcome {
+        AttemptOutcome::Sent { provider_id } => (provider_id.clone(), None, None),
+        AttemptOutcome::Retry { error, retry_at } => (None, Some(error), Some(*retry_at)),
+        AttemptOutcome::Dead { error } | AttemptOutcome::NeedsReview { error } => {
+            (None, Some(error), None)
+        }
+        AttemptOutcome::Cancelled { reason } => (None, Some(reason), None),
+    };
+    let sent = next == OutboxStatus::Sent;
+    sqlx::query(
+        "UPDATE outbox SET status = $1, attempts = $2, lease_token = NULL, lease_until = NULL, \
+         sending_started_at = NULL, \
+         worker = CASE WHEN $3 THEN NULL ELSE worker END, \
+         last_error = CASE WHEN $4 THEN last_error ELSE $5 END, \
+         provider_id = coalesce($6, provider_id), \
+         delivery = CASE WHEN $7 THEN coalesce(delivery, 'accepted') ELSE delivery END, \
+         sent_at = CASE WHEN $8 THEN $9 ELSE sent_at END, \
+         not_before = coalesce($10, not_before), updated_at = $11 WHERE id = $12",
+    )
+    .bind(next.as_str())
+    .bind(attempt)
+    .bind(next == OutboxStatus::Pending)
+    .bind(sent)
+    .bind(error)
+    .bind(provider_id)
+    .bind(sent)
+    .bind(sent)
+    .bind(micros(now))
+    .bind(not_before.map(micros))
+    .bind(micros(now))
+    .bind(id.get())
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    sqlx::query(
+        "INSERT INTO attempts (outbox_id, attempt, at, worker, outcome) \
+         VALUES ($1, $2, $3, $4, $5::jsonb)",
+    )
+    .bind(id.get())
+    .bind(attempt)
+    .bind(micros(now))
+    .bind(worker.unwrap_or_default())
+    .bind(to_json(outcome)?)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    if next == OutboxStatus::Cancelled {
+        cancel_reminders(&mut *conn, &[id.get()], now).await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl OutboxStore for PostgresStore {
     async fn claim(
@@ -277,67 +351,60 @@ impl OutboxStore for PostgresStore {
         now: Timestamp,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
-        let (attempts, worker) = check_lease(&mut tx, id, lease).await?;
-        let attempt = attempts + 1;
-        let next = match outcome {
-            AttemptOutcome::Sent { .. } => OutboxStatus::Sent,
-            AttemptOutcome::Retry { .. } => OutboxStatus::Pending,
-            AttemptOutcome::Dead { .. } => OutboxStatus::Dead,
-            AttemptOutcome::NeedsReview { .. } => OutboxStatus::NeedsReview,
-            AttemptOutcome::Cancelled { .. } => OutboxStatus::Cancelled,
-        };
-        debug_assert!(OutboxStatus::InFlight.can_move_to(next));
-        let (provider_id, error, not_before) = match outcome {
-            AttemptOutcome::Sent { provider_id } => (provider_id.clone(), None, None),
-            AttemptOutcome::Retry { error, retry_at } => (None, Some(error), Some(*retry_at)),
-            AttemptOutcome::Dead { error } | AttemptOutcome::NeedsReview { error } => {
-                (None, Some(error), None)
+        complete_in(&mut tx, id, lease, outcome, now).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn complete_many(
+        &self,
+        items: &[(OutboxId, LeaseToken, AttemptOutcome)],
+        now: Timestamp,
+    ) -> Result<Vec<bool>> {
+        let mut tx = self.begin().await?;
+        let mut done = Vec::with_capacity(items.len());
+        for (id, lease, outcome) in items {
+            match complete_in(&mut tx, *id, *lease, outcome, now).await {
+                Ok(()) => done.push(true),
+                Err(StoreError::LeaseLost(_) | StoreError::NotFound { .. }) => done.push(false),
+                Err(e) => return Err(e),
             }
-            AttemptOutcome::Cancelled { reason } => (None, Some(reason), None),
-        };
-        let sent = next == OutboxStatus::Sent;
-        sqlx::query(
-            "UPDATE outbox SET status = $1, attempts = $2, lease_token = NULL, lease_until = NULL, \
-             sending_started_at = NULL, \
-             worker = CASE WHEN $3 THEN NULL ELSE worker END, \
-             last_error = CASE WHEN $4 THEN last_error ELSE $5 END, \
-             provider_id = coalesce($6, provider_id), \
-             delivery = CASE WHEN $7 THEN coalesce(delivery, 'accepted') ELSE delivery END, \
-             sent_at = CASE WHEN $8 THEN $9 ELSE sent_at END, \
-             not_before = coalesce($10, not_before), updated_at = $11 WHERE id = $12",
-        )
-        .bind(next.as_str())
-        .bind(attempt)
-        .bind(next == OutboxStatus::Pending)
-        .bind(sent)
-        .bind(error)
-        .bind(provider_id)
-        .bind(sent)
-        .bind(sent)
-        .bind(micros(now))
-        .bind(not_before.map(micros))
-        .bind(micros(now))
-        .bind(id.get())
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        sqlx::query(
-            "INSERT INTO attempts (outbox_id, attempt, at, worker, outcome) \
-             VALUES ($1, $2, $3, $4, $5::jsonb)",
-        )
-        .bind(id.get())
-        .bind(attempt)
-        .bind(micros(now))
-        .bind(worker.unwrap_or_default())
-        .bind(to_json(outcome)?)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        if next == OutboxStatus::Cancelled {
-            cancel_reminders(&mut tx, &[id.get()], now).await?;
         }
         tx.commit().await.map_err(db)?;
-        Ok(())
+        Ok(done)
+    }
+
+    async fn mark_sending_many(
+        &self,
+        items: &[(OutboxId, LeaseToken)],
+        now: Timestamp,
+    ) -> Result<Vec<OutboxId>> {
+        let mut marked = Vec::with_capacity(items.len());
+        for chunk in items.chunks(MARK_CHUNK) {
+            let mut qb: QueryBuilder<Postgres> =
+                QueryBuilder::new("UPDATE outbox SET sending_started_at = ");
+            qb.push_bind(micros(now))
+                .push(", updated_at = ")
+                .push_bind(micros(now))
+                .push(" WHERE status = 'in_flight' AND lease_until > ")
+                .push_bind(micros(now))
+                .push(" AND (");
+            let mut or = qb.separated(" OR ");
+            for (id, lease) in chunk {
+                or.push("(id = ")
+                    .push_bind_unseparated(id.get())
+                    .push_unseparated(" AND lease_token = ")
+                    .push_bind_unseparated(lease.0)
+                    .push_unseparated(")");
+            }
+            qb.push(") RETURNING id");
+            let ids: Vec<i64> = qb
+                .build_query_scalar()
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+            marked.extend(ids.into_iter().map(OutboxId::new));
+        }
+        Ok(marked)
     }
 
     async fn release(

@@ -429,6 +429,20 @@ impl LedgerStore for SqliteStore {
             .ok_or_else(|| StoreError::not_found("buyer", id))
     }
 
+    async fn get_buyers(&self, ids: &[BuyerId]) -> Result<Vec<Buyer>> {
+        let ids: Vec<i64> = ids.iter().map(|i| i.get()).collect();
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        let rows: Vec<BuyerRow> = fetch_in(
+            &mut conn,
+            concat!("SELECT ", buyer_cols!(), " FROM buyers WHERE"),
+            "id",
+            &ids,
+            "",
+        )
+        .await?;
+        rows.into_iter().map(Buyer::try_from).collect()
+    }
+
     async fn find_buyer(&self, key: &str) -> Result<Option<Buyer>> {
         let key = key.trim();
         if key.is_empty() {
@@ -575,6 +589,20 @@ impl LedgerStore for SqliteStore {
         fetch_invoice(&mut conn, id.get())
             .await?
             .ok_or_else(|| StoreError::not_found("invoice", id))
+    }
+
+    async fn get_invoices(&self, ids: &[InvoiceId]) -> Result<Vec<Invoice>> {
+        let ids: Vec<i64> = ids.iter().map(|i| i.get()).collect();
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        let rows: Vec<InvoiceRow> = fetch_in(
+            &mut conn,
+            concat!("SELECT ", invoice_cols!(), " FROM invoices WHERE"),
+            "id",
+            &ids,
+            "",
+        )
+        .await?;
+        rows.into_iter().map(Invoice::try_from).collect()
     }
 
     async fn find_invoice(&self, number: &str) -> Result<Option<Invoice>> {

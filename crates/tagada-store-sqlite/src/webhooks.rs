@@ -1,9 +1,10 @@
 //! Channel webhooks: statuses merged into the outbox, inbound messages kept.
 //!
-//! Each call is one `BEGIN IMMEDIATE` transaction: the event is inserted
-//! first (`ON CONFLICT DO NOTHING`), so a replay finds its key taken and
-//! changes nothing; the merge itself is [`merge_status`], shared with the
-//! PostgreSQL backend.
+//! A batch of statuses (one webhook POST) is one `BEGIN IMMEDIATE`
+//! transaction. Each status reads its outbox row, then inserts the event
+//! under its key (`ON CONFLICT DO NOTHING`): a replay finds the key taken
+//! and changes nothing. The merge itself is [`merge_status`], shared with
+//! the PostgreSQL backend.
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -55,6 +56,108 @@ macro_rules! select_state {
     };
 }
 
+/// Merges one status inside the caller's transaction: the row is read
+/// first, then the event inserted under its key with its final outcome (a
+/// known key: `Duplicate`, nothing written), then the row and its history.
+async fn apply_one(
+    conn: &mut SqliteConnection,
+    update: &StatusUpdate,
+    received_at: Timestamp,
+) -> Result<StatusOutcome> {
+    let mut row: Option<StateRow> = None;
+    if let Some(id) = update.outbox_id {
+        row = sqlx::query_as(select_state!("id = ?"))
+            .bind(id.get())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+    }
+    if row.is_none() {
+        row = sqlx::query_as(select_state!("provider_id = ? ORDER BY id LIMIT 1"))
+            .bind(&update.wamid)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+    }
+    let outcome = if row.is_some() {
+        WebhookOutcome::Applied
+    } else {
+        WebhookOutcome::Unmatched
+    };
+    let outbox_id = row.as_ref().map(|r| r.0);
+    let event_id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO webhook_events (source, event_key, received_at, payload, outcome, outbox_id) \
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source, event_key) DO NOTHING RETURNING id",
+    )
+    .bind(WHATSAPP)
+    .bind(&update.event_key)
+    .bind(micros(received_at))
+    .bind(&update.raw)
+    .bind(outcome.as_str())
+    .bind(outbox_id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?;
+    let Some(event_id) = event_id else {
+        return Ok(StatusOutcome::Duplicate);
+    };
+    let Some((id, status, current, provider_id, lease_until)) = row else {
+        return Ok(StatusOutcome::Unmatched);
+    };
+    let state = DeliveryState {
+        status: outbox_status(&status)?,
+        delivery: current
+            .as_deref()
+            .map(|d| delivery("outbox", d))
+            .transpose()?,
+        provider_id,
+        lease_until: opt_ts("outbox", lease_until)?,
+    };
+    let change = merge_status(&state, update, received_at);
+    sqlx::query(
+        "UPDATE outbox SET status = ?, delivery = ?, provider_id = ?, \
+         last_error = coalesce(?, last_error), \
+         lease_token = CASE WHEN ? THEN NULL ELSE lease_token END, \
+         lease_until = CASE WHEN ? THEN NULL ELSE lease_until END, \
+         sending_started_at = CASE WHEN ? THEN NULL ELSE sending_started_at END, \
+         sent_at = CASE WHEN ? THEN coalesce(sent_at, ?) ELSE sent_at END, \
+         updated_at = ? WHERE id = ?",
+    )
+    .bind(change.status.as_str())
+    .bind(change.delivery.as_str())
+    .bind(&change.provider_id)
+    .bind(&change.last_error)
+    .bind(change.settled)
+    .bind(change.settled)
+    .bind(change.settled)
+    .bind(change.settled)
+    .bind(micros(received_at))
+    .bind(micros(received_at))
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    sqlx::query(
+        "INSERT INTO message_events (outbox_id, webhook_event_id, wamid, status, at, \
+         error_code, error, delivery) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(event_id)
+    .bind(&update.wamid)
+    .bind(update.status.as_str())
+    .bind(micros(update.at))
+    .bind(update.error_code)
+    .bind(&update.error)
+    .bind(change.delivery.as_str())
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(StatusOutcome::Applied {
+        outbox_id: OutboxId::new(id),
+        delivery: change.delivery,
+    })
+}
+
 impl SqliteStore {
     async fn record_once(
         &self,
@@ -72,103 +175,18 @@ impl SqliteStore {
 
 #[async_trait]
 impl WebhookStore for SqliteStore {
-    async fn apply_message_status(
+    async fn apply_message_statuses(
         &self,
-        update: &StatusUpdate,
+        updates: &[StatusUpdate],
         received_at: Timestamp,
-    ) -> Result<StatusOutcome> {
+    ) -> Result<Vec<StatusOutcome>> {
         let mut tx = self.write().await?;
-        let Some(event_id) = insert_event(
-            &mut tx,
-            &update.event_key,
-            &update.raw,
-            received_at,
-            WebhookOutcome::Unmatched,
-        )
-        .await?
-        else {
-            tx.commit().await.map_err(db)?;
-            return Ok(StatusOutcome::Duplicate);
-        };
-        let mut row: Option<StateRow> = None;
-        if let Some(id) = update.outbox_id {
-            row = sqlx::query_as(select_state!("id = ?"))
-                .bind(id.get())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db)?;
+        let mut outcomes = Vec::with_capacity(updates.len());
+        for update in updates {
+            outcomes.push(apply_one(&mut tx, update, received_at).await?);
         }
-        if row.is_none() {
-            row = sqlx::query_as(select_state!("provider_id = ? ORDER BY id LIMIT 1"))
-                .bind(&update.wamid)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db)?;
-        }
-        let Some((id, status, current, provider_id, lease_until)) = row else {
-            tx.commit().await.map_err(db)?;
-            return Ok(StatusOutcome::Unmatched);
-        };
-        let state = DeliveryState {
-            status: outbox_status(&status)?,
-            delivery: current
-                .as_deref()
-                .map(|d| delivery("outbox", d))
-                .transpose()?,
-            provider_id,
-            lease_until: opt_ts("outbox", lease_until)?,
-        };
-        let change = merge_status(&state, update, received_at);
-        sqlx::query(
-            "UPDATE outbox SET status = ?, delivery = ?, provider_id = ?, \
-             last_error = coalesce(?, last_error), \
-             lease_token = CASE WHEN ? THEN NULL ELSE lease_token END, \
-             lease_until = CASE WHEN ? THEN NULL ELSE lease_until END, \
-             sending_started_at = CASE WHEN ? THEN NULL ELSE sending_started_at END, \
-             sent_at = CASE WHEN ? THEN coalesce(sent_at, ?) ELSE sent_at END, \
-             updated_at = ? WHERE id = ?",
-        )
-        .bind(change.status.as_str())
-        .bind(change.delivery.as_str())
-        .bind(&change.provider_id)
-        .bind(&change.last_error)
-        .bind(change.settled)
-        .bind(change.settled)
-        .bind(change.settled)
-        .bind(change.settled)
-        .bind(micros(received_at))
-        .bind(micros(received_at))
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        sqlx::query(
-            "INSERT INTO message_events (outbox_id, webhook_event_id, wamid, status, at, \
-             error_code, error, delivery) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id)
-        .bind(event_id)
-        .bind(&update.wamid)
-        .bind(update.status.as_str())
-        .bind(micros(update.at))
-        .bind(update.error_code)
-        .bind(&update.error)
-        .bind(change.delivery.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        sqlx::query("UPDATE webhook_events SET outcome = ?, outbox_id = ? WHERE id = ?")
-            .bind(WebhookOutcome::Applied.as_str())
-            .bind(id)
-            .bind(event_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
         tx.commit().await.map_err(db)?;
-        Ok(StatusOutcome::Applied {
-            outbox_id: OutboxId::new(id),
-            delivery: change.delivery,
-        })
+        Ok(outcomes)
     }
 
     async fn record_ignored(&self, event_key: &str, raw: &str, at: Timestamp) -> Result<bool> {

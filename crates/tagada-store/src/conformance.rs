@@ -91,6 +91,7 @@ macro_rules! conformance_tests {
             webhook_settles_unknown_outcomes,
             webhook_inbound_recorded_once,
             webhook_statuses_in_timeline,
+            webhook_batch_matches_one_by_one,
             inbound_recorded_once_and_matched,
             inbound_matched_by_wa_id_and_context,
             inbox_handling_filters_and_timeline,

@@ -73,12 +73,18 @@ pub trait LedgerStore: Send + Sync {
         Ok(out)
     }
     async fn get_buyer(&self, id: BuyerId) -> Result<Buyer>;
+    /// The buyers with these ids, in no particular order; unknown ids are
+    /// left out.
+    async fn get_buyers(&self, ids: &[BuyerId]) -> Result<Vec<Buyer>>;
     /// Finds a buyer by `B12` id, external key, E.164 number or exact name (case-insensitive).
     async fn find_buyer(&self, key: &str) -> Result<Option<Buyer>>;
     async fn list_buyers(&self, filter: &BuyerFilter) -> Result<Vec<Buyer>>;
     async fn update_buyer(&self, id: BuyerId, patch: &BuyerPatch, now: Timestamp) -> Result<Buyer>;
 
     async fn get_invoice(&self, id: InvoiceId) -> Result<Invoice>;
+    /// The invoices with these ids, in no particular order; unknown ids are
+    /// left out.
+    async fn get_invoices(&self, ids: &[InvoiceId]) -> Result<Vec<Invoice>>;
     async fn find_invoice(&self, number: &str) -> Result<Option<Invoice>>;
     async fn list_invoices(&self, filter: &InvoiceFilter) -> Result<Vec<Invoice>>;
     /// Applies a state-machine event (core's `Invoice::apply`), saves the
@@ -159,6 +165,14 @@ pub trait OutboxStore: Send + Sync {
     /// Marks that the send is about to start (after this, a lost lease means
     /// the outcome is unknown). Fails with `LeaseLost` if the lease is gone.
     async fn mark_sending(&self, id: OutboxId, lease: LeaseToken, now: Timestamp) -> Result<()>;
+    /// [`mark_sending`](Self::mark_sending) for several claimed messages at
+    /// once: returns those marked; the others' leases are gone (nothing
+    /// may be sent for them).
+    async fn mark_sending_many(
+        &self,
+        items: &[(OutboxId, LeaseToken)],
+        now: Timestamp,
+    ) -> Result<Vec<OutboxId>>;
     /// Records one attempt and moves the message on, only while holding the lease.
     async fn complete(
         &self,
@@ -167,6 +181,14 @@ pub trait OutboxStore: Send + Sync {
         outcome: &AttemptOutcome,
         now: Timestamp,
     ) -> Result<()>;
+    /// [`complete`](Self::complete) for several messages in one
+    /// transaction: one flag per item, false when its lease was lost (or the
+    /// row is gone) and nothing was written for it.
+    async fn complete_many(
+        &self,
+        items: &[(OutboxId, LeaseToken, AttemptOutcome)],
+        now: Timestamp,
+    ) -> Result<Vec<bool>>;
     /// Hands a claimed message back unsent, due again at `not_before`, without
     /// counting an attempt (it was never tried: the messaging limit is full,
     /// or sending halted). Only before `mark_sending`; `LeaseLost` otherwise.
@@ -216,7 +238,23 @@ pub trait WebhookStore: Send + Sync {
         &self,
         update: &StatusUpdate,
         received_at: Timestamp,
-    ) -> Result<StatusOutcome>;
+    ) -> Result<StatusOutcome> {
+        let mut outcomes = self
+            .apply_message_statuses(std::slice::from_ref(update), received_at)
+            .await?;
+        outcomes
+            .pop()
+            .ok_or_else(|| StoreError::Invalid("a batch of one status gave no outcome".into()))
+    }
+    /// [`apply_message_status`](Self::apply_message_status) for every
+    /// status of one webhook POST, in order, in one transaction (all or
+    /// nothing): one outcome per update. A key repeated within the batch is
+    /// a `Duplicate` the second time.
+    async fn apply_message_statuses(
+        &self,
+        updates: &[StatusUpdate],
+        received_at: Timestamp,
+    ) -> Result<Vec<StatusOutcome>>;
     /// Stores an event that is kept but not applied (a status this version
     /// does not know). False when its key was already recorded.
     async fn record_ignored(&self, event_key: &str, raw: &str, at: Timestamp) -> Result<bool>;

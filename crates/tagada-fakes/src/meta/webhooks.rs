@@ -209,6 +209,30 @@ fn statuses_body(cfg: &MetaFakeConfig, batch: &[StatusEvent]) -> Value {
     )
 }
 
+/// The body of a status webhook as the fake POSTs it, one status per
+/// `(message, status)` pair (`sent`, `delivered`, `read` or `failed`), for
+/// callers that drive a receiver directly (benchmarks, replay tests).
+pub fn status_webhook_body(
+    cfg: &MetaFakeConfig,
+    statuses: &[(&super::AcceptedMessage, &'static str)],
+    at: SystemTime,
+) -> String {
+    let batch: Vec<StatusEvent> = statuses
+        .iter()
+        .map(|(m, status)| StatusEvent {
+            wamid: m.wamid.clone(),
+            status,
+            recipient: m.to.clone(),
+            biz_opaque_callback_data: m.biz_opaque_callback_data.clone(),
+            category: "utility".into(),
+            conversation_id: format!("conv-{}", m.to),
+            failure_code: cfg.webhooks.failure_code,
+            at,
+        })
+        .collect();
+    statuses_body(cfg, &batch).to_string()
+}
+
 /// Plan and start the status webhooks of one accepted message.
 pub(crate) fn schedule_statuses(
     shared: &Arc<Shared>,

@@ -388,3 +388,117 @@ pub async fn webhook_statuses_in_timeline<S: Store + 'static>(store: S) {
         assert!(timeline.windows(2).all(|w| w[0].at <= w[1].at));
     }
 }
+
+/// One POST's statuses applied as a batch end exactly as applied one by
+/// one: the same outcomes (a key repeated in the batch is a duplicate the
+/// second time, a stranger is unmatched), rows, histories and events.
+pub async fn webhook_batch_matches_one_by_one<S: Store + 'static>(store: S) {
+    use DeliveryStatus as D;
+    let (a, inv) = ledger(&store, "W-B1").await;
+    let one = sent(&store, &a, &inv, &["wamid.1a", "wamid.1b"]).await;
+    let inv2 = add_invoice(
+        &store,
+        invoice("W-B2", a.id, date(2026, 11, 1), inr(10_000)),
+        t(-100),
+    )
+    .await;
+    let batch = sent(&store, &a, &inv2, &["wamid.2a", "wamid.2b"]).await;
+    // Per row: read first, then a late sent and a delivered, a replay
+    // within the POST, a failure for the second row, and a stranger.
+    let script = |w: [&str; 2], ids: &[OutboxId]| {
+        vec![
+            status(w[0], Some(ids[0]), D::Read, 30),
+            status(w[0], None, D::Sent, 10),
+            status(w[0], Some(ids[0]), D::Delivered, 20),
+            status(w[0], Some(ids[0]), D::Read, 30),
+            status(w[1], Some(ids[1]), D::Failed, 15),
+            status(&format!("{}-stranger", w[0]), None, D::Delivered, 16),
+        ]
+    };
+    let singles = script(["wamid.1a", "wamid.1b"], &one);
+    let mut one_by_one = Vec::new();
+    for u in &singles {
+        one_by_one.push(store.apply_message_status(u, t(40)).await.unwrap());
+    }
+    let batched = store
+        .apply_message_statuses(&script(["wamid.2a", "wamid.2b"], &batch), t(40))
+        .await
+        .unwrap();
+    let shape = |outcomes: &[StatusOutcome], ids: &[OutboxId]| {
+        outcomes
+            .iter()
+            .map(|o| match o {
+                StatusOutcome::Applied {
+                    outbox_id,
+                    delivery,
+                } => format!(
+                    "applied row {} {}",
+                    ids.iter().position(|i| i == outbox_id).unwrap(),
+                    delivery.as_str()
+                ),
+                other => format!("{other:?}"),
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(shape(&batched, &batch), shape(&one_by_one, &one));
+    assert_eq!(
+        shape(&batched, &batch),
+        [
+            "applied row 0 read",
+            "applied row 0 read",
+            "applied row 0 read",
+            "Duplicate",
+            "applied row 1 failed",
+            "Unmatched",
+        ]
+    );
+    for (x, y) in one.iter().zip(&batch) {
+        let (mx, my) = (
+            store.get_message(*x).await.unwrap(),
+            store.get_message(*y).await.unwrap(),
+        );
+        assert_eq!(
+            (mx.status, mx.delivery, &mx.last_error, mx.attempts),
+            (my.status, my.delivery, &my.last_error, my.attempts)
+        );
+        let events = |id| {
+            let store = &store;
+            async move {
+                store
+                    .list_message_events(id)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|e| (e.status, e.delivery, e.error_code))
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(events(*x).await, events(*y).await);
+    }
+    let stored = store.list_webhook_events(WHATSAPP).await.unwrap();
+    let outcomes = |prefix: &str| {
+        stored
+            .iter()
+            .filter(|e| e.event_key.contains(prefix))
+            .map(|e| (e.outcome, e.outbox_id.is_some()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(outcomes("wamid.2"), outcomes("wamid.1"));
+    assert_eq!(outcomes("wamid.2").len(), 5, "{stored:?}");
+    // The whole batch again: every status a duplicate.
+    let again = store
+        .apply_message_statuses(&script(["wamid.2a", "wamid.2b"], &batch), t(50))
+        .await
+        .unwrap();
+    assert!(
+        again.iter().all(|o| *o == StatusOutcome::Duplicate),
+        "{again:?}"
+    );
+    assert!(
+        store
+            .apply_message_statuses(&[], t(60))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
