@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use tagada_core::cadence::PlannerConfig;
+use tagada_core::template::{ButtonSpec, TemplateSpec};
 use tagada_whatsapp::{Client, ClientError, Template, client::placeholders};
 
 /// The verdict on one (WhatsApp name, language) pair our config sends.
@@ -70,14 +71,22 @@ impl TemplateCheck {
 /// Compares the config's templates with the account's (pure; the fetch is
 /// [`fetch_and_check`]).
 pub fn check(cfg: &PlannerConfig, account: &[Template]) -> TemplateCheck {
-    // (name, language) → (tables using it, parameter count).
-    let mut wanted: BTreeMap<(String, String), (Vec<String>, usize)> = BTreeMap::new();
+    // (name, language) → (tables using it, the first such table).
+    let mut wanted: BTreeMap<(String, String), (Vec<String>, &TemplateSpec)> = BTreeMap::new();
     for t in &cfg.templates {
         let entry = wanted
             .entry((t.whatsapp_name.clone(), t.whatsapp_language.clone()))
-            .or_insert_with(|| (Vec::new(), t.params.len()));
+            .or_insert_with(|| (Vec::new(), t));
         entry.0.push(format!("templates.{}.{}", t.key, t.language));
-        if entry.1 != t.params.len() {
+        if entry.1.buttons != t.buttons
+            || entry.1.header_document.is_some() != t.header_document.is_some()
+        {
+            entry.0.push(format!(
+                "(templates.{}.{} sends other buttons or header)",
+                t.key, t.language
+            ));
+        }
+        if entry.1.params.len() != t.params.len() {
             // Two tables sending one template with different counts: the
             // check below reports the first; say so here too.
             entry.0.push(format!(
@@ -89,7 +98,8 @@ pub fn check(cfg: &PlannerConfig, account: &[Template]) -> TemplateCheck {
         }
     }
     let mut out = TemplateCheck::default();
-    for ((name, language), (used_by, params)) in wanted {
+    for ((name, language), (used_by, spec)) in wanted {
+        let params = spec.params.len();
         let found = account
             .iter()
             .find(|t| t.name == name && t.language == language);
@@ -130,36 +140,8 @@ pub fn check(cfg: &PlannerConfig, account: &[Template]) -> TemplateCheck {
                         "the approved body takes {theirs} parameter(s); tagada sends {params}"
                     ));
                 }
-                match t.header_format().map(str::to_ascii_uppercase).as_deref() {
-                    None => {}
-                    Some("TEXT") => {
-                        let header_params = t
-                            .components
-                            .iter()
-                            .find(|c| c.kind.eq_ignore_ascii_case("HEADER"))
-                            .and_then(|c| c.text.as_deref())
-                            .map(placeholders)
-                            .unwrap_or(0);
-                        if header_params > 0 {
-                            v.problems.push(
-                                "its text header takes a parameter, which tagada does not send"
-                                    .into(),
-                            );
-                        }
-                    }
-                    Some(other) => v.problems.push(format!(
-                        "it has a {other} header, which tagada does not send yet"
-                    )),
-                }
-                for (i, b) in t.buttons().iter().enumerate() {
-                    if b.kind.eq_ignore_ascii_case("URL")
-                        && b.url.as_deref().is_some_and(|u| placeholders(u) > 0)
-                    {
-                        v.problems.push(format!(
-                            "button {i} is a URL with a dynamic suffix, which tagada does not send yet"
-                        ));
-                    }
-                }
+                header_problems(spec, t, &mut v.problems);
+                button_problems(spec, t, &mut v.problems, &mut v.warnings);
                 if t.category
                     .as_deref()
                     .is_some_and(|c| c.eq_ignore_ascii_case("MARKETING"))
@@ -175,6 +157,147 @@ pub fn check(cfg: &PlannerConfig, account: &[Template]) -> TemplateCheck {
         out.templates.push(v);
     }
     out
+}
+
+/// The approved template's header against what `spec` sends.
+fn header_problems(spec: &TemplateSpec, t: &Template, problems: &mut Vec<String>) {
+    let ours = spec.header_document.is_some();
+    match t.header_format().map(str::to_ascii_uppercase).as_deref() {
+        None if ours => problems.push(
+            "tagada sends a document header (header_document); the approved template has no header"
+                .into(),
+        ),
+        None => {}
+        Some("TEXT") => {
+            let header_params = t
+                .components
+                .iter()
+                .find(|c| c.kind.eq_ignore_ascii_case("HEADER"))
+                .and_then(|c| c.text.as_deref())
+                .map(placeholders)
+                .unwrap_or(0);
+            if header_params > 0 {
+                problems.push(
+                    "its text header takes a parameter, which tagada does not send".into(),
+                );
+            }
+            if ours {
+                problems.push(
+                    "tagada sends a document header (header_document); the approved template's header is TEXT"
+                        .into(),
+                );
+            }
+        }
+        Some("DOCUMENT") if !ours => problems.push(
+            "it has a DOCUMENT header: set header_document (the invoice PDF's link) in the config table"
+                .into(),
+        ),
+        Some("DOCUMENT") => {}
+        Some(other) => problems.push(format!(
+            "it has a {other} header, which tagada does not send"
+        )),
+    }
+}
+
+/// The approved template's buttons against `spec.buttons`, index by index
+/// (Meta counts URL and quick-reply buttons together).
+fn button_problems(
+    spec: &TemplateSpec,
+    t: &Template,
+    problems: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) {
+    let theirs = t.buttons();
+    let dynamic_url = |b: &tagada_whatsapp::TemplateButton| {
+        b.kind.eq_ignore_ascii_case("URL") && b.url.as_deref().is_some_and(|u| placeholders(u) > 0)
+    };
+    for (i, ours) in spec.buttons.iter().enumerate() {
+        let Some(b) = theirs.get(i) else {
+            problems.push(format!(
+                "tagada sends button {i} ({}); the approved template has {} button(s)",
+                describe(ours),
+                theirs.len()
+            ));
+            continue;
+        };
+        let fits = match ours {
+            ButtonSpec::QuickReply(_) => b.kind.eq_ignore_ascii_case("QUICK_REPLY"),
+            ButtonSpec::Url { .. } => dynamic_url(b),
+        };
+        if !fits {
+            problems.push(format!(
+                "button {i} of the approved template is {}{}; tagada sends {} there",
+                b.kind,
+                b.text
+                    .as_deref()
+                    .map(|x| format!(" \"{x}\""))
+                    .unwrap_or_default(),
+                describe(ours)
+            ));
+        }
+    }
+    for (i, b) in theirs.iter().enumerate().skip(spec.buttons.len()) {
+        if dynamic_url(b) {
+            problems.push(format!(
+                "button {i} is a URL ending in {{{{1}}}}: add {{ url_suffix = \"...\" }} at position {i} of buttons"
+            ));
+        } else if b.kind.eq_ignore_ascii_case("QUICK_REPLY") {
+            warnings.push(format!(
+                "button {i}{} is a quick reply the config does not list: a tap comes back as its text, understood only if it reads like one of tagada's four",
+                b.text.as_deref().map(|x| format!(" \"{x}\"")).unwrap_or_default()
+            ));
+        }
+    }
+}
+
+fn describe(b: &ButtonSpec) -> String {
+    match b {
+        ButtonSpec::QuickReply(a) => format!("the quick reply `{}`", a.as_str()),
+        ButtonSpec::Url { .. } => "a URL suffix".into(),
+    }
+}
+
+/// The template as it must be approved for `spec` to be sent as configured,
+/// in the shape Meta's template list returns (`name`, `language`, `status`
+/// APPROVED, `category`, `components`): a DOCUMENT header when
+/// `header_document` is set, a BODY taking `{{1}}`..`{{n}}`, and the
+/// buttons in order (quick replies labelled in the template's language).
+/// What to submit for approval, and the account a fake serves in tests.
+pub fn expected_template(spec: &TemplateSpec) -> serde_json::Value {
+    use serde_json::json;
+    let mut components = Vec::new();
+    if spec.header_document.is_some() {
+        components.push(json!({ "type": "HEADER", "format": "DOCUMENT" }));
+    }
+    let body = (1..=spec.params.len())
+        .map(|i| format!("{{{{{i}}}}}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    components.push(json!({ "type": "BODY", "text": body }));
+    if !spec.buttons.is_empty() {
+        let buttons: Vec<serde_json::Value> = spec
+            .buttons
+            .iter()
+            .map(|b| match b {
+                ButtonSpec::QuickReply(a) => {
+                    json!({ "type": "QUICK_REPLY", "text": a.label(&spec.whatsapp_language) })
+                }
+                ButtonSpec::Url { .. } => json!({
+                    "type": "URL",
+                    "text": "Pay now",
+                    "url": "https://pay.example.com/{{1}}",
+                }),
+            })
+            .collect();
+        components.push(json!({ "type": "BUTTONS", "buttons": buttons }));
+    }
+    json!({
+        "name": spec.whatsapp_name,
+        "language": spec.whatsapp_language,
+        "status": "APPROVED",
+        "category": spec.category,
+        "components": components,
+    })
 }
 
 /// Fetches the account's templates and checks the config against them.
@@ -211,19 +334,16 @@ mod tests {
         }
     }
 
-    /// The account as it should be for the default config.
+    /// The account as it should be for a config.
     fn matching_account(cfg: &PlannerConfig) -> Vec<Template> {
         let mut out: Vec<Template> = Vec::new();
         for t in &cfg.templates {
+            let wanted: Template = serde_json::from_value(expected_template(t)).unwrap();
             if !out
                 .iter()
-                .any(|a| a.name == t.whatsapp_name && a.language == t.whatsapp_language)
+                .any(|a| a.name == wanted.name && a.language == wanted.language)
             {
-                out.push(approved(
-                    &t.whatsapp_name,
-                    &t.whatsapp_language,
-                    t.params.len(),
-                ));
+                out.push(wanted);
             }
         }
         out
@@ -286,5 +406,78 @@ mod tests {
         let c = check(&cfg, &[]);
         assert!(c.templates.iter().all(|t| t.status == "missing"));
         assert_eq!(c.problems().len(), c.templates.len());
+    }
+
+    /// Buttons are compared index by index; a header must match too.
+    #[test]
+    fn buttons_and_headers_are_compared() {
+        use tagada_core::template::{DocumentSpec, ReplyButton};
+        let cfg = PlannerConfig::default();
+        let account = matching_account(&cfg);
+        // The shipped config against an account whose templates have no
+        // buttons: each template names the first button it cannot send.
+        let bare: Vec<Template> = account
+            .iter()
+            .cloned()
+            .map(|mut a| {
+                a.components.retain(|c| c.kind != "BUTTONS");
+                a
+            })
+            .collect();
+        let c = check(&cfg, &bare);
+        let all = c.problems().join("\n");
+        assert!(
+            all.contains("tagada sends button 0 (the quick reply `paid_already`); the approved template has 0 button(s)"),
+            "{all}"
+        );
+
+        // A config with a URL button and a document header, against the
+        // shipped account shape (quick replies only, no header).
+        let mut ours = cfg.clone();
+        for t in &mut ours.templates {
+            t.buttons.insert(
+                0,
+                ButtonSpec::Url {
+                    url_suffix: "'x'".into(),
+                },
+            );
+            t.header_document = Some(DocumentSpec {
+                link: "https://f.example/x.pdf".into(),
+                filename: "x.pdf".into(),
+            });
+        }
+        let c = check(&ours, &account);
+        let all = c.problems().join("\n");
+        assert!(
+            all.contains("button 0 of the approved template is QUICK_REPLY \"Paid already\"; tagada sends a URL suffix there"),
+            "{all}"
+        );
+        assert!(all.contains("the approved template has no header"), "{all}");
+        // And the account that matches it passes.
+        assert!(check(&ours, &matching_account(&ours)).is_ok());
+
+        // An approved URL button we do not fill is a problem; an extra quick
+        // reply only a warning.
+        let mut fewer = cfg.clone();
+        for t in &mut fewer.templates {
+            t.buttons = vec![ButtonSpec::QuickReply(ReplyButton::PaidAlready)];
+        }
+        let c = check(&fewer, &account);
+        assert!(c.is_ok(), "{:?}", c.problems());
+        assert!(
+            c.warnings().join("\n").contains(
+                "button 1 \"Send invoice copy\" is a quick reply the config does not list"
+            )
+        );
+        let c = check(&cfg, &matching_account(&ours));
+        let all = c.problems().join("\n");
+        assert!(
+            all.contains("DOCUMENT header: set header_document"),
+            "{all}"
+        );
+        assert!(
+            all.contains("button 0 of the approved template is URL"),
+            "{all}"
+        );
     }
 }

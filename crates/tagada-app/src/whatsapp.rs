@@ -11,8 +11,9 @@ use async_trait::async_trait;
 use jiff::SignedDuration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use tagada_core::planner::MessageKind;
-use tagada_whatsapp::send::{Document, DocumentMessage, TextMessage};
+use tagada_core::planner::{MessageKind, RenderedButton};
+use tagada_core::template::ReplyButton;
+use tagada_whatsapp::send::{ButtonParam, Document, DocumentMessage, QuickReply, TextMessage};
 use tagada_whatsapp::{BodyParam, Client, ClientConfig, ClientError, ErrorClass, TemplateMessage};
 
 use crate::channel::{Channel, ChannelError, OutgoingMessage, SendReceipt};
@@ -323,6 +324,25 @@ impl WhatsAppChannel {
             .iter()
             .map(|p| BodyParam::Text(p.clone()))
             .collect();
+        t.header_document = m.message.header_document.as_ref().map(|d| Document::Link {
+            url: d.link.clone(),
+            filename: d.filename.clone(),
+        });
+        t.buttons = m
+            .message
+            .buttons
+            .iter()
+            .map(|b| match b {
+                RenderedButton::Url { index, suffix } => ButtonParam::Url {
+                    index: *index,
+                    suffix: suffix.clone(),
+                },
+                RenderedButton::QuickReply { index, action } => ButtonParam::QuickReply {
+                    index: *index,
+                    payload: quick_reply(*action).payload(m.outbox_id.get()),
+                },
+            })
+            .collect();
         t.callback_data = Some(callback_data(m.outbox_id));
         t
     }
@@ -354,6 +374,16 @@ impl WhatsAppChannel {
             }
             .to_json(),
         }
+    }
+}
+
+/// The client's quick reply for a template button (same payload codes).
+fn quick_reply(action: ReplyButton) -> QuickReply {
+    match action {
+        ReplyButton::PaidAlready => QuickReply::PaidAlready,
+        ReplyButton::SendInvoiceCopy => QuickReply::SendInvoiceCopy,
+        ReplyButton::TalkToSomeone => QuickReply::TalkToSomeone,
+        ReplyButton::StopReminders => QuickReply::StopReminders,
     }
 }
 

@@ -80,14 +80,12 @@ async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> 
 }
 
 fn registry(planner: &PlannerConfig) -> Vec<tagada_fakes::meta::FakeTemplate> {
-    tagada_fakes::meta::body_only_account(planner.templates.iter().map(|t| {
-        (
-            t.whatsapp_name.as_str(),
-            t.whatsapp_language.as_str(),
-            t.category.as_str(),
-            t.params.len(),
-        )
-    }))
+    tagada_fakes::meta::account_from_listing(
+        planner
+            .templates
+            .iter()
+            .map(tagada_app::templates::expected_template),
+    )
 }
 
 fn ist_date(t: Timestamp) -> jiff::civil::Date {

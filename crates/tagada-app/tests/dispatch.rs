@@ -168,6 +168,8 @@ fn message(buyer_id: BuyerId, to: Phone, invoice_id: InvoiceId, number: &str) ->
             parameters: vec![format!("Buyer {}", buyer_id.get()), number.into()],
             body: format!("Invoice {number} is overdue."),
             kind: Default::default(),
+            header_document: None,
+            buttons: Vec::new(),
         },
         escalate: false,
         sales_rep: None,

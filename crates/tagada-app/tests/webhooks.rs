@@ -386,14 +386,11 @@ async fn replayed_and_shuffled_statuses_end_like_in_order_once() {
 
 /// The fake's template registry: the templates tagada's config names.
 fn registry(cfg: &PlannerConfig) -> Vec<FakeTemplate> {
-    tagada_fakes::meta::body_only_account(cfg.templates.iter().map(|t| {
-        (
-            t.whatsapp_name.as_str(),
-            t.whatsapp_language.as_str(),
-            t.category.as_str(),
-            t.params.len(),
-        )
-    }))
+    tagada_fakes::meta::account_from_listing(
+        cfg.templates
+            .iter()
+            .map(tagada_app::templates::expected_template),
+    )
 }
 
 #[derive(Clone)]

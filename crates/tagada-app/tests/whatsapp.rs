@@ -14,7 +14,7 @@ use tagada_app::whatsapp::{Secret, WhatsAppChannel, WhatsAppConfig, outbox_from_
 use tagada_core::cadence::PlannerConfig;
 use tagada_core::ledger::InvoiceStatus;
 use tagada_core::outbox::OutboxStatus;
-use tagada_core::{CountryCode, Currency, Money, Phone};
+use tagada_core::{CountryCode, Currency, Money, OutboxId, Phone};
 use tagada_fakes::meta::{FakeTemplate, Fault, MetaFake, MetaFakeConfig};
 use tagada_store::{
     ImportStore, LedgerStore, Migrate, NewBuyer, NewInvoice, OutboxFilter, OutboxStore, Store,
@@ -34,14 +34,11 @@ fn ist() -> jiff::tz::TimeZone {
 /// templates tagada's config names would have: same names, languages,
 /// categories and parameter counts.
 fn registry(cfg: &PlannerConfig) -> Vec<FakeTemplate> {
-    tagada_fakes::meta::body_only_account(cfg.templates.iter().map(|t| {
-        (
-            t.whatsapp_name.as_str(),
-            t.whatsapp_language.as_str(),
-            t.category.as_str(),
-            t.params.len(),
-        )
-    }))
+    tagada_fakes::meta::account_from_listing(
+        cfg.templates
+            .iter()
+            .map(tagada_app::templates::expected_template),
+    )
 }
 
 async fn seeded_store(buyers: usize) -> SqliteStore {
@@ -176,6 +173,108 @@ async fn every_reminder_reaches_the_fake_exactly_once_despite_transient_errors()
     let first = &accepted[0];
     assert_eq!(first.kind, "template");
     assert!(first.to.starts_with("9198"));
+    // Every reminder carries the four quick replies, each payload naming
+    // its action and the reminder's outbox id.
+    for a in &accepted {
+        let id = a
+            .biz_opaque_callback_data
+            .as_deref()
+            .and_then(outbox_from_callback)
+            .unwrap();
+        let payloads: Vec<&str> = a.body["template"]["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["type"] == "button")
+            .map(|c| c["parameters"][0]["payload"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            payloads,
+            [
+                format!("PAID:{id}"),
+                format!("COPY:{id}"),
+                format!("CALL:{id}"),
+                format!("STOP:{id}")
+            ]
+        );
+    }
+    fake.shutdown().await;
+}
+
+/// A template configured with a document header, a URL button and two
+/// quick replies goes out with each part where the approved template has
+/// it (the fake checks the body against that template and refuses any
+/// mismatch).
+#[tokio::test]
+async fn header_and_buttons_reach_the_fake_as_configured() {
+    use tagada_core::template::{ButtonSpec, DocumentSpec, ReplyButton};
+    let mut planner = PlannerConfig::default();
+    for t in &mut planner.templates {
+        t.header_document = Some(DocumentSpec {
+            link: "https://files.example.com/{{ invoices[0].number }}.pdf".into(),
+            filename: "{{ invoices[0].number }}.pdf".into(),
+        });
+        t.buttons = vec![
+            ButtonSpec::Url {
+                url_suffix: "invoices[0].number | lower".into(),
+            },
+            ButtonSpec::QuickReply(ReplyButton::PaidAlready),
+            ButtonSpec::QuickReply(ReplyButton::StopReminders),
+        ];
+    }
+    let store = seeded_store(3).await;
+    let (plan, _) = plan_and_apply(&store, &planner, t0()).await.unwrap();
+    assert_eq!(plan.messages.len(), 3);
+    let fake = MetaFake::start(MetaFakeConfig {
+        templates: registry(&planner),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let channel = channel_for(&fake);
+    drain(&store, &channel, &SimClock::new(t0())).await;
+    let accepted = fake.accepted();
+    assert_eq!(accepted.len(), 3, "the fake refused a body");
+    assert_eq!(fake.requests(), 3);
+    for a in &accepted {
+        let id = a
+            .biz_opaque_callback_data
+            .as_deref()
+            .and_then(outbox_from_callback)
+            .unwrap();
+        let row = store.get_message(OutboxId::new(id)).await.unwrap();
+        let number = &store.get_invoice(row.invoice_ids[0]).await.unwrap().number;
+        let components = a.body["template"]["components"].as_array().unwrap();
+        let header = components.iter().find(|c| c["type"] == "header").unwrap();
+        assert_eq!(
+            header["parameters"][0]["document"]["link"],
+            format!("https://files.example.com/{number}.pdf")
+        );
+        let buttons: Vec<(&str, &str, String)> = components
+            .iter()
+            .filter(|c| c["type"] == "button")
+            .map(|c| {
+                let p = &c["parameters"][0];
+                (
+                    c["sub_type"].as_str().unwrap(),
+                    c["index"].as_str().unwrap(),
+                    p["text"]
+                        .as_str()
+                        .or(p["payload"].as_str())
+                        .unwrap()
+                        .to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            buttons,
+            [
+                ("url", "0", number.to_lowercase()),
+                ("quick_reply", "1", format!("PAID:{id}")),
+                ("quick_reply", "2", format!("STOP:{id}")),
+            ]
+        );
+    }
     fake.shutdown().await;
 }
 
@@ -272,6 +371,8 @@ fn outgoing_template(planner: &PlannerConfig) -> tagada_core::planner::RenderedM
         parameters: (0..t.params.len()).map(|i| format!("p{i}")).collect(),
         body: "test".into(),
         kind: Default::default(),
+        header_document: None,
+        buttons: Vec::new(),
     }
 }
 

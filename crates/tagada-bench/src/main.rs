@@ -324,14 +324,11 @@ async fn sqlite3_into_schema(dir: &Path, csv: &Path) -> anyhow::Result<std::time
 
 /// The fake account for a config: every template it sends, approved.
 fn fake_registry(cfg: &tagada_core::cadence::PlannerConfig) -> Vec<FakeTemplate> {
-    tagada_fakes::meta::body_only_account(cfg.templates.iter().map(|t| {
-        (
-            t.whatsapp_name.as_str(),
-            t.whatsapp_language.as_str(),
-            t.category.as_str(),
-            t.params.len(),
-        )
-    }))
+    tagada_fakes::meta::account_from_listing(
+        cfg.templates
+            .iter()
+            .map(tagada_app::templates::expected_template),
+    )
 }
 
 /// A ledger of `messages` due reminders dispatched through the real client

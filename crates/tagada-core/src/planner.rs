@@ -84,6 +84,34 @@ pub struct RenderedMessage {
     /// 24-hour window. Absent from the JSON of a template.
     #[serde(default, skip_serializing_if = "MessageKind::is_template")]
     pub kind: MessageKind,
+    /// A template's document header (the invoice PDF), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_document: Option<RenderedDocument>,
+    /// A template's button parameters, by Meta's button index.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<RenderedButton>,
+}
+
+/// A rendered document header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenderedDocument {
+    pub link: String,
+    pub filename: String,
+}
+
+/// A rendered button parameter; `index` counts all of the template's
+/// buttons from 0.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RenderedButton {
+    /// The dynamic suffix of a URL button.
+    Url { index: u8, suffix: String },
+    /// A quick reply; its payload (`PAID:<outbox id>`) is made at send
+    /// time, when the outbox id is known.
+    QuickReply {
+        index: u8,
+        action: crate::template::ReplyButton,
+    },
 }
 
 impl RenderedMessage {
@@ -96,6 +124,8 @@ impl RenderedMessage {
             parameters: Vec::new(),
             body: body.into(),
             kind: MessageKind::Text,
+            header_document: None,
+            buttons: Vec::new(),
         }
     }
 

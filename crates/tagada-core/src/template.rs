@@ -18,13 +18,16 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::{Deserialize, Serialize};
 
 use crate::cadence::{Cadence, ConfigIssue};
-use crate::planner::{MessageKind, RenderedMessage};
+use crate::planner::{MessageKind, RenderedButton, RenderedDocument, RenderedMessage};
 use crate::{Currency, Money};
 
 /// WhatsApp's limit on a template body, in characters.
 pub const MAX_BODY_CHARS: usize = 1024;
 /// Invoices spelled out in `invoice_list`; the rest are counted (`… (+3)`).
 pub const MAX_LISTED_INVOICES: usize = 5;
+/// WhatsApp's limits on a template's buttons.
+pub const MAX_BUTTONS: usize = 10;
+pub const MAX_URL_BUTTONS: usize = 2;
 
 /// One template in one language.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +48,107 @@ pub struct TemplateSpec {
     /// The number of `{{n}}` placeholders of the approved template, when
     /// known; validation checks `params` against it.
     pub param_count: Option<usize>,
+    /// A document header (the invoice PDF by link), when the approved
+    /// template has one.
+    pub header_document: Option<DocumentSpec>,
+    /// The approved template's buttons, in its order.
+    pub buttons: Vec<ButtonSpec>,
+}
+
+/// A document header: `link` and `filename` are minijinja text over the
+/// message's variables (`https://files.example.com/{{ invoice_numbers }}.pdf`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentSpec {
+    pub link: String,
+    pub filename: String,
+}
+
+/// One button of an approved template. Meta numbers the buttons from 0
+/// across all of them, URL and quick replies together, so `buttons` lists
+/// them in the template's order. In TOML a quick reply is its action's
+/// name and a URL button a table:
+/// `buttons = [{ url_suffix = "payment_link | replace('https://pay.example.com/', '')" }, "paid_already", "stop_reminders"]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ButtonSpec {
+    /// A quick reply: a tap comes back as `<CODE>:<outbox id>` (`PAID:42`).
+    QuickReply(ReplyButton),
+    /// A URL button whose URL ends in `{{1}}`: `url_suffix` is the
+    /// expression that fills it (like a body parameter).
+    Url { url_suffix: String },
+}
+
+/// What a quick-reply button asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyButton {
+    PaidAlready,
+    SendInvoiceCopy,
+    TalkToSomeone,
+    StopReminders,
+}
+
+impl ReplyButton {
+    pub const ALL: [ReplyButton; 4] = [
+        ReplyButton::PaidAlready,
+        ReplyButton::SendInvoiceCopy,
+        ReplyButton::TalkToSomeone,
+        ReplyButton::StopReminders,
+    ];
+
+    /// The payload prefix (`PAID`, `COPY`, `CALL`, `STOP`); the WhatsApp
+    /// client and the reply parser use the same codes.
+    pub fn code(self) -> &'static str {
+        match self {
+            ReplyButton::PaidAlready => "PAID",
+            ReplyButton::SendInvoiceCopy => "COPY",
+            ReplyButton::TalkToSomeone => "CALL",
+            ReplyButton::StopReminders => "STOP",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplyButton::PaidAlready => "paid_already",
+            ReplyButton::SendInvoiceCopy => "send_invoice_copy",
+            ReplyButton::TalkToSomeone => "talk_to_someone",
+            ReplyButton::StopReminders => "stop_reminders",
+        }
+    }
+
+    /// The button's text in an approved template (`en`, `hi`, `es`; English
+    /// otherwise), as `tagada templates show` suggests it.
+    pub fn label(self, language: &str) -> &'static str {
+        let i = ReplyButton::ALL
+            .iter()
+            .position(|b| *b == self)
+            .unwrap_or_default();
+        let labels = match language.split(['_', '-']).next().unwrap_or("en") {
+            "hi" => ["भुगतान हो गया", "इनवॉइस कॉपी भेजें", "बात करें", "रिमाइंडर बंद करें"],
+            "es" => [
+                "Ya pagué",
+                "Enviar factura",
+                "Hablar con alguien",
+                "No más avisos",
+            ],
+            _ => [
+                "Paid already",
+                "Send invoice copy",
+                "Talk to someone",
+                "Stop reminders",
+            ],
+        };
+        labels[i]
+    }
+}
+
+/// The quick replies of the shipped templates.
+pub fn default_buttons() -> Vec<ButtonSpec> {
+    ReplyButton::ALL
+        .into_iter()
+        .map(ButtonSpec::QuickReply)
+        .collect()
 }
 
 /// Serde for the templates table: `[templates.<key>.<language>]`.
@@ -65,6 +169,10 @@ pub mod table {
         params: Vec<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         param_count: Option<usize>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        header_document: Option<DocumentSpec>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        buttons: Vec<ButtonSpec>,
     }
 
     fn utility() -> String {
@@ -83,6 +191,8 @@ pub mod table {
                     body: t.body.clone(),
                     params: t.params.clone(),
                     param_count: t.param_count,
+                    header_document: t.header_document.clone(),
+                    buttons: t.buttons.clone(),
                 },
             );
         }
@@ -103,6 +213,8 @@ pub mod table {
                     body: e.body,
                     params: e.params,
                     param_count: e.param_count,
+                    header_document: e.header_document,
+                    buttons: e.buttons,
                 });
             }
         }
@@ -337,6 +449,9 @@ pub enum TemplateError {
         index: usize,
         message: String,
     },
+    /// A header or button value WhatsApp would refuse.
+    #[error("{name}: {message}")]
+    BadPart { name: String, message: String },
 }
 
 /// A set of templates compiled once, ready to render many messages.
@@ -357,6 +472,14 @@ fn body_name(t: &TemplateSpec) -> String {
 
 fn param_name(t: &TemplateSpec, i: usize) -> String {
     format!("templates.{}.{}.params[{i}]", t.key, t.language)
+}
+
+fn button_name(t: &TemplateSpec, i: usize) -> String {
+    format!("templates.{}.{}.buttons[{i}].url_suffix", t.key, t.language)
+}
+
+fn document_name(t: &TemplateSpec, field: &str) -> String {
+    format!("templates.{}.{}.header_document.{field}", t.key, t.language)
 }
 
 impl TemplateSet {
@@ -385,6 +508,21 @@ impl TemplateSet {
                     env.add_template_owned(param_name(t, p), format!("{{{{ {expr} }}}}"))
                 {
                     err.get_or_insert(e.to_string());
+                }
+            }
+            for (b, button) in t.buttons.iter().enumerate() {
+                if let ButtonSpec::Url { url_suffix } = button
+                    && let Err(e) =
+                        env.add_template_owned(button_name(t, b), format!("{{{{ {url_suffix} }}}}"))
+                {
+                    err.get_or_insert(e.to_string());
+                }
+            }
+            if let Some(doc) = &t.header_document {
+                for (field, text) in [("link", &doc.link), ("filename", &doc.filename)] {
+                    if let Err(e) = env.add_template_owned(document_name(t, field), text.clone()) {
+                        err.get_or_insert(e.to_string());
+                    }
                 }
             }
             broken.push(err);
@@ -493,6 +631,50 @@ impl TemplateSet {
             }
             parameters.push(value);
         }
+        let header_document = match &t.header_document {
+            None => None,
+            Some(_) => {
+                let link = render(document_name(t, "link"))?;
+                if !(link.starts_with("https://") || link.starts_with("http://"))
+                    || link.contains(char::is_whitespace)
+                {
+                    return Err(TemplateError::BadPart {
+                        name: document_name(t, "link"),
+                        message: format!("`{link}` is not an http(s) URL"),
+                    });
+                }
+                let filename = render(document_name(t, "filename"))?;
+                if let Some(message) = param_problem(&filename) {
+                    return Err(TemplateError::BadPart {
+                        name: document_name(t, "filename"),
+                        message,
+                    });
+                }
+                Some(RenderedDocument { link, filename })
+            }
+        };
+        let mut buttons = Vec::with_capacity(t.buttons.len());
+        for (i, b) in t.buttons.iter().enumerate() {
+            let index = u8::try_from(i).unwrap_or(u8::MAX);
+            buttons.push(match b {
+                ButtonSpec::QuickReply(action) => RenderedButton::QuickReply {
+                    index,
+                    action: *action,
+                },
+                ButtonSpec::Url { .. } => {
+                    let suffix = render(button_name(t, i))?;
+                    if let Some(message) = param_problem(&suffix)
+                        .or_else(|| suffix.contains(' ').then(|| "contains a space".to_string()))
+                    {
+                        return Err(TemplateError::BadPart {
+                            name: button_name(t, i),
+                            message,
+                        });
+                    }
+                    RenderedButton::Url { index, suffix }
+                }
+            });
+        }
         Ok(RenderedMessage {
             template_key: t.key.clone(),
             whatsapp_name: t.whatsapp_name.clone(),
@@ -500,6 +682,8 @@ impl TemplateSet {
             parameters,
             body,
             kind: MessageKind::Template,
+            header_document,
+            buttons,
         })
     }
 
@@ -559,6 +743,34 @@ impl TemplateSet {
                         t.params.len()
                     ),
                 ));
+            }
+            let urls = t
+                .buttons
+                .iter()
+                .filter(|b| matches!(b, ButtonSpec::Url { .. }))
+                .count();
+            let mut actions = std::collections::HashSet::new();
+            if t.buttons.len() > MAX_BUTTONS {
+                issues.push(ConfigIssue::new(
+                    format!("{key}.buttons"),
+                    format!("WhatsApp allows at most {MAX_BUTTONS} buttons"),
+                ));
+            }
+            if urls > MAX_URL_BUTTONS {
+                issues.push(ConfigIssue::new(
+                    format!("{key}.buttons"),
+                    format!("WhatsApp allows at most {MAX_URL_BUTTONS} URL buttons"),
+                ));
+            }
+            for b in &t.buttons {
+                if let ButtonSpec::QuickReply(a) = b
+                    && !actions.insert(*a)
+                {
+                    issues.push(ConfigIssue::new(
+                        format!("{key}.buttons"),
+                        format!("`{}` appears twice", a.as_str()),
+                    ));
+                }
             }
             if let Some(placeholders) = body_placeholders(&t.body) {
                 let params: Vec<&str> = t.params.iter().map(|p| p.trim()).collect();
@@ -667,6 +879,8 @@ pub fn default_templates() -> Vec<TemplateSpec> {
             body: d.body.to_string(),
             params: d.params.iter().map(|p| p.to_string()).collect(),
             param_count: None,
+            header_document: None,
+            buttons: default_buttons(),
         })
         .collect();
     out.sort_by(|a, b| (&a.key, &a.language).cmp(&(&b.key, &b.language)));

@@ -71,7 +71,9 @@ use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-pub use templates::{FakeTemplate, REMINDER_TEMPLATES, body_only_account, default_templates};
+pub use templates::{
+    FakeTemplate, REMINDER_TEMPLATES, account_from_listing, body_only_account, default_templates,
+};
 pub use webhooks::{
     DeliveryOutcome, WebhookBehaviour, WebhookDelivery, WebhookKind, signature_header,
     status_webhook_body,
@@ -460,6 +462,54 @@ impl MetaFake {
     /// (a duplicate counts as its own delivery).
     pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
         self.shared.lock().deliveries.iter().cloned().collect()
+    }
+
+    /// Simulate the recipient of accepted message `wamid` tapping its
+    /// button `index`, as Meta reports it: the webhook's `button.text` is
+    /// the approved template's label and `button.payload` the payload the
+    /// send gave that button (the label when it gave none), with the
+    /// message as context. Errors when the message, its template or a
+    /// quick reply at that index is unknown.
+    pub async fn tap_quick_reply(&self, wamid: &str, index: usize) -> Result<(), String> {
+        let (from, payload, text) = {
+            let st = self.shared.lock();
+            let m = st
+                .accepted
+                .iter()
+                .find(|m| m.wamid == wamid)
+                .ok_or_else(|| format!("no accepted message {wamid}"))?;
+            let template = st
+                .templates
+                .iter()
+                .find(|t| {
+                    Some(&t.name) == m.template.as_ref() && Some(&t.language) == m.language.as_ref()
+                })
+                .ok_or_else(|| format!("{wamid} is not a template message"))?;
+            let button = template
+                .buttons()
+                .get(index)
+                .filter(|b| {
+                    b["type"]
+                        .as_str()
+                        .is_some_and(|k| k.eq_ignore_ascii_case("QUICK_REPLY"))
+                })
+                .cloned()
+                .ok_or_else(|| format!("{} has no quick reply at index {index}", template.name))?;
+            let text = button["text"].as_str().unwrap_or_default().to_owned();
+            let sent = m.body["template"]["components"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|c| {
+                    c["type"].as_str() == Some("button")
+                        && templates::parse_index(&c["index"]) == Some(index)
+                })
+                .and_then(|c| c["parameters"][0]["payload"].as_str())
+                .map(str::to_owned);
+            (m.to.clone(), sent.unwrap_or_else(|| text.clone()), text)
+        };
+        self.reply_button(&from, Some(wamid), &payload, &text).await;
+        Ok(())
     }
 
     /// Simulate the buyer tapping a quick-reply button of a template: posts

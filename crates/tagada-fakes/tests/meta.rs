@@ -767,6 +767,49 @@ async fn button_replies_look_like_template_quick_replies() {
     assert_eq!(status, StatusCode::OK);
 }
 
+/// Tapping a quick reply of a sent template echoes the payload the send gave
+/// that button, with the template's label as text; a button the send gave
+/// no payload comes back as its label; a URL button cannot be tapped here.
+#[tokio::test]
+async fn tapping_a_sent_quick_reply_echoes_its_payload() {
+    let receiver = Receiver::start(0).await;
+    let fake = fake_with(MetaFakeConfig {
+        webhook_url: Some(receiver.url.clone()),
+        ..MetaFakeConfig::default()
+    })
+    .await;
+    let (status, answer) = send(&fake, &reminder(BUYER, Some("outbox:42"))).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let wamid = answer["messages"][0]["id"].as_str().unwrap().to_string();
+    let inbound = |receiver: &Receiver| {
+        receiver
+            .bodies()
+            .iter()
+            .filter_map(|(_, b)| {
+                let v: Value = serde_json::from_slice(b).ok()?;
+                let m = v["entry"][0]["changes"][0]["value"]["messages"][0].clone();
+                (m["type"] == "button").then_some(m)
+            })
+            .collect::<Vec<_>>()
+    };
+    fake.tap_quick_reply(&wamid, 1).await.unwrap();
+    let m = inbound(&receiver).pop().expect("a button webhook");
+    assert_eq!(m["button"]["payload"], "PAID:42");
+    assert_eq!(m["button"]["text"], "Paid already");
+    assert_eq!(m["context"]["id"], wamid.as_str());
+    assert_eq!(m["from"], BUYER_WA);
+    // Index 2 was sent without a payload: its label comes back.
+    fake.tap_quick_reply(&wamid, 2).await.unwrap();
+    let m = inbound(&receiver).pop().unwrap();
+    assert_eq!(m["button"]["payload"], m["button"]["text"]);
+    assert_eq!(m["button"]["text"], "Send invoice copy");
+    assert!(
+        fake.tap_quick_reply(&wamid, 0).await.is_err(),
+        "a URL button"
+    );
+    assert!(fake.tap_quick_reply("wamid.unknown", 1).await.is_err());
+}
+
 #[tokio::test]
 async fn asynchronous_failures_arrive_as_failed_statuses() {
     let receiver = Receiver::start(0).await;

@@ -167,6 +167,20 @@ fn rendered(key: &str) -> RenderedMessage {
         parameters: vec!["Acme".to_string(), "INV-1".to_string()],
         body: format!("Reminder ({key}): your invoice is due."),
         kind: Default::default(),
+        header_document: Some(tagada_core::planner::RenderedDocument {
+            link: "https://files.example.com/INV-1.pdf".to_string(),
+            filename: "INV-1.pdf".to_string(),
+        }),
+        buttons: vec![
+            tagada_core::planner::RenderedButton::Url {
+                index: 0,
+                suffix: "pl_INV1".to_string(),
+            },
+            tagada_core::planner::RenderedButton::QuickReply {
+                index: 1,
+                action: tagada_core::template::ReplyButton::PaidAlready,
+            },
+        ],
     }
 }
 

@@ -54,6 +54,24 @@ fn init_writes_a_config_that_checks() {
     assert_eq!(table["dispatch"]["batch_size"].as_integer(), Some(50));
     let as_json = json(dir.path(), &["config", "print", "--json"]);
     assert_eq!(as_json["home_time_zone"], "Asia/Kolkata");
+    // What each template must look like once approved: the shipped ones
+    // take the four quick replies, labelled in their language.
+    let expected = json(dir.path(), &["templates", "expected"]);
+    let hindi_overdue = expected
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "payment_overdue" && t["language"] == "hi")
+        .expect("payment_overdue in Hindi");
+    let buttons = &hindi_overdue["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "BUTTONS")
+        .unwrap()["buttons"];
+    assert_eq!(buttons.as_array().unwrap().len(), 4);
+    assert_eq!(buttons[0]["type"], "QUICK_REPLY");
+    assert_eq!(buttons[0]["text"], "भुगतान हो गया");
     std::fs::write(
         dir.path().join("tagada.toml"),
         "[dispatch]\nbatch_size = 0\n",

@@ -86,14 +86,11 @@ fn seed() -> u64 {
 /// The account holding exactly the templates the default config sends.
 fn registry() -> Vec<FakeTemplate> {
     let cfg = PlannerConfig::default();
-    tagada_fakes::meta::body_only_account(cfg.templates.iter().map(|t| {
-        (
-            t.whatsapp_name.as_str(),
-            t.whatsapp_language.as_str(),
-            t.category.as_str(),
-            t.params.len(),
-        )
-    }))
+    tagada_fakes::meta::account_from_listing(
+        cfg.templates
+            .iter()
+            .map(tagada_app::templates::expected_template),
+    )
 }
 
 /// One fault per coming send request; `Slow(0)` is a plain answer.

@@ -43,14 +43,11 @@ fn tagada_with(dir: &Path, fake: &MetaFake, args: &[&str], env: &[(&str, &str)])
 /// The account holding exactly the templates the default config sends.
 fn registry() -> Vec<FakeTemplate> {
     let cfg = PlannerConfig::default();
-    tagada_fakes::meta::body_only_account(cfg.templates.iter().map(|t| {
-        (
-            t.whatsapp_name.as_str(),
-            t.whatsapp_language.as_str(),
-            t.category.as_str(),
-            t.params.len(),
-        )
-    }))
+    tagada_fakes::meta::account_from_listing(
+        cfg.templates
+            .iter()
+            .map(tagada_app::templates::expected_template),
+    )
 }
 
 fn import(dir: &Path, fake: &MetaFake) {

@@ -15,6 +15,8 @@ fn spec(key: &str, body: &str, params: &[&str]) -> TemplateSpec {
         body: body.into(),
         params: params.iter().map(|p| p.to_string()).collect(),
         param_count: None,
+        header_document: None,
+        buttons: Vec::new(),
     }
 }
 
@@ -296,4 +298,178 @@ fn snapshot_es() {
         "es_statement",
         snap("statement", "neutral", "es", &two_invoices())
     );
+}
+
+/// A template with a document header, a URL button and quick replies
+/// renders each part, indexed among all buttons.
+#[test]
+fn buttons_and_document_header_render() {
+    let t = TemplateSpec {
+        header_document: Some(DocumentSpec {
+            link: "https://files.example.com/{{ invoices[0].number }}.pdf".into(),
+            filename: "{{ invoices[0].number }}.pdf".into(),
+        }),
+        buttons: vec![
+            ButtonSpec::Url {
+                url_suffix: "invoices[0].number | lower".into(),
+            },
+            ButtonSpec::QuickReply(ReplyButton::PaidAlready),
+            ButtonSpec::QuickReply(ReplyButton::StopReminders),
+        ],
+        ..spec("overdue", "Hi {{ buyer_name }}", &["buyer_name"])
+    };
+    let set = TemplateSet::new(&[t]);
+    let m = set
+        .render("overdue", "", "en", &MessageContext::sample())
+        .unwrap();
+    let number = &MessageContext::sample().invoices[0].number;
+    let doc = m.header_document.as_ref().unwrap();
+    assert_eq!(doc.link, format!("https://files.example.com/{number}.pdf"));
+    assert_eq!(doc.filename, format!("{number}.pdf"));
+    assert_eq!(
+        m.buttons,
+        vec![
+            RenderedButton::Url {
+                index: 0,
+                suffix: number.to_lowercase()
+            },
+            RenderedButton::QuickReply {
+                index: 1,
+                action: ReplyButton::PaidAlready
+            },
+            RenderedButton::QuickReply {
+                index: 2,
+                action: ReplyButton::StopReminders
+            },
+        ]
+    );
+    // The outbox keeps the message as JSON: the parts survive it.
+    let json = serde_json::to_string(&m).unwrap();
+    assert_eq!(serde_json::from_str::<RenderedMessage>(&json).unwrap(), m);
+}
+
+/// Buttons in TOML: quick replies by name, a URL button as a table; bad
+/// button lists are config issues naming the template.
+#[test]
+fn buttons_from_toml_and_their_rules() {
+    #[derive(serde::Deserialize)]
+    struct File {
+        #[serde(with = "crate::template::table")]
+        templates: Vec<TemplateSpec>,
+    }
+    let file: File = toml::from_str(
+        r#"
+[templates.overdue.en]
+whatsapp_name = "payment_overdue"
+body = "Hi {{ buyer_name }}"
+params = ["buyer_name"]
+buttons = [{ url_suffix = "'t0k3n'" }, "paid_already", "send_invoice_copy"]
+header_document = { link = "https://x.example/{{ invoice_numbers }}", filename = "invoice.pdf" }
+"#,
+    )
+    .unwrap();
+    let t = &file.templates[0];
+    assert_eq!(
+        t.buttons,
+        vec![
+            ButtonSpec::Url {
+                url_suffix: "'t0k3n'".into()
+            },
+            ButtonSpec::QuickReply(ReplyButton::PaidAlready),
+            ButtonSpec::QuickReply(ReplyButton::SendInvoiceCopy),
+        ]
+    );
+    assert!(t.header_document.is_some());
+    assert!(
+        toml::from_str::<File>(
+            r#"
+[templates.overdue.en]
+whatsapp_name = "payment_overdue"
+body = "Hi"
+params = []
+buttons = ["paid_twice"]
+"#
+        )
+        .is_err()
+    );
+
+    let mut bad = spec("overdue", "Hi {{ buyer_name }}", &["buyer_name"]);
+    bad.buttons = vec![
+        ButtonSpec::QuickReply(ReplyButton::PaidAlready),
+        ButtonSpec::QuickReply(ReplyButton::PaidAlready),
+        ButtonSpec::Url {
+            url_suffix: "'a b'".into(),
+        },
+        ButtonSpec::Url {
+            url_suffix: "'x'".into(),
+        },
+        ButtonSpec::Url {
+            url_suffix: "'y'".into(),
+        },
+    ];
+    bad.header_document = Some(DocumentSpec {
+        link: "files/{{ invoice_numbers }}.pdf".into(),
+        filename: "x.pdf".into(),
+    });
+    let mut specs = default_templates();
+    specs.retain(|t| !(t.key == "overdue" && t.language == "en"));
+    specs.push(bad);
+    let issues = TemplateSet::new(&specs)
+        .validate(&default_cadences(), "statement")
+        .unwrap_err();
+    let text = issues
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    for needle in [
+        "templates.overdue.en.buttons: `paid_already` appears twice",
+        "templates.overdue.en.buttons: WhatsApp allows at most 2 URL buttons",
+        "templates.overdue.en.header_document.link: `files/",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    // A URL suffix with a space is refused once the link is fixed.
+    if let Some(t) = specs.last_mut() {
+        t.header_document = None;
+    }
+    let text = TemplateSet::new(&specs)
+        .validate(&default_cadences(), "statement")
+        .unwrap_err()
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        text.contains("templates.overdue.en.buttons[2].url_suffix: contains a space"),
+        "{text}"
+    );
+}
+
+#[test]
+fn shipped_templates_carry_the_four_quick_replies() {
+    for t in default_templates() {
+        assert_eq!(t.buttons, default_buttons(), "{}.{}", t.key, t.language);
+    }
+    let labels: Vec<&str> = ReplyButton::ALL.iter().map(|b| b.label("en")).collect();
+    assert_eq!(
+        labels,
+        [
+            "Paid already",
+            "Send invoice copy",
+            "Talk to someone",
+            "Stop reminders"
+        ]
+    );
+    // Every label is understood as its button when a buyer types it.
+    for b in ReplyButton::ALL {
+        for lang in ["en", "hi", "es"] {
+            let intent = crate::reply::button_intent(b.label(lang));
+            assert!(
+                intent.is_some(),
+                "{lang} {:?} not understood",
+                b.label(lang)
+            );
+        }
+    }
 }

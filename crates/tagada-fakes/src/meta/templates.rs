@@ -52,6 +52,32 @@ pub fn body_only_account<'a>(
     out
 }
 
+/// An account from templates in the shape Meta's template list returns
+/// (`name`, `language`, `status`, `category`, `components`; `id` optional):
+/// what a client says its templates must look like. The first of a
+/// repeated (name, language) wins; entries without a name are skipped.
+pub fn account_from_listing(templates: impl IntoIterator<Item = Value>) -> Vec<FakeTemplate> {
+    let mut out: Vec<FakeTemplate> = Vec::new();
+    for t in templates {
+        let text = |k: &str, default: &str| t[k].as_str().unwrap_or(default).to_owned();
+        let (name, language) = (text("name", ""), text("language", "en"));
+        if name.is_empty() || out.iter().any(|x| x.name == name && x.language == language) {
+            continue;
+        }
+        out.push(FakeTemplate {
+            id: t["id"]
+                .as_str()
+                .map_or_else(|| format!("{}", 7_200_000 + out.len()), str::to_owned),
+            status: text("status", "APPROVED"),
+            category: text("category", "UTILITY"),
+            components: t["components"].clone(),
+            name,
+            language,
+        });
+    }
+    out
+}
+
 impl FakeTemplate {
     /// The JSON object the listing endpoint returns for this template.
     pub fn to_json(&self) -> Value {
@@ -81,7 +107,7 @@ impl FakeTemplate {
             .map_or(0, placeholder_count)
     }
 
-    fn buttons(&self) -> Vec<Value> {
+    pub(crate) fn buttons(&self) -> Vec<Value> {
         self.component("BUTTONS")
             .and_then(|b| b["buttons"].as_array())
             .cloned()
@@ -470,7 +496,7 @@ fn check_body_param(p: &Value, what: &str) -> Result<(), ApiError> {
     }
 }
 
-fn parse_index(v: &Value) -> Option<usize> {
+pub(crate) fn parse_index(v: &Value) -> Option<usize> {
     match v {
         Value::String(s) => s.trim().parse().ok(),
         Value::Number(n) => n.as_u64().and_then(|n| usize::try_from(n).ok()),

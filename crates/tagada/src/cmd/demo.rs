@@ -156,14 +156,12 @@ impl LocalWhatsApp {
     ) -> anyhow::Result<LocalWhatsApp> {
         let fake_config = MetaFakeConfig {
             // the account holds exactly the templates the configuration sends
-            templates: tagada_fakes::meta::body_only_account(planner.templates.iter().map(|t| {
-                (
-                    t.whatsapp_name.as_str(),
-                    t.whatsapp_language.as_str(),
-                    t.category.as_str(),
-                    t.params.len(),
-                )
-            })),
+            templates: tagada_fakes::meta::account_from_listing(
+                planner
+                    .templates
+                    .iter()
+                    .map(tagada_app::templates::expected_template),
+            ),
             // receipts within milliseconds, in order, each once: the output
             // is the same on every run
             webhooks: WebhookBehaviour {

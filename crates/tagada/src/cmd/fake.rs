@@ -35,17 +35,14 @@ pub struct MetaArgs {
 }
 
 /// The account a configuration needs: every (WhatsApp name, language) its
-/// templates send, APPROVED, with a body taking as many parameters as the
-/// config sends.
+/// templates send, APPROVED, shaped as `tagada_app::templates::expected_template`
+/// says (parameters, document header, buttons).
 pub fn registry(cfg: &PlannerConfig) -> Vec<FakeTemplate> {
-    tagada_fakes::meta::body_only_account(cfg.templates.iter().map(|t| {
-        (
-            t.whatsapp_name.as_str(),
-            t.whatsapp_language.as_str(),
-            t.category.as_str(),
-            t.params.len(),
-        )
-    }))
+    tagada_fakes::meta::account_from_listing(
+        cfg.templates
+            .iter()
+            .map(tagada_app::templates::expected_template),
+    )
 }
 
 pub async fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {

@@ -1,5 +1,6 @@
 //! `tagada templates check`: the WhatsApp templates the config sends,
-//! compared with the business account's.
+//! compared with the business account's; `tagada templates expected`: what
+//! each must look like once approved.
 
 use std::process::ExitCode;
 
@@ -17,10 +18,30 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print, as JSON in the shape Meta lists templates, every template the
+    /// config sends as it must be approved: name, language, category, a
+    /// DOCUMENT header if configured, the body's parameters and the buttons
+    /// in order. No network.
+    Expected,
 }
 
 pub async fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    let Command::Check { json } = cmd;
+    let json = match cmd {
+        Command::Check { json } => json,
+        Command::Expected => {
+            let mut seen = std::collections::BTreeSet::new();
+            let expected: Vec<serde_json::Value> = ctx
+                .config
+                .planner
+                .templates
+                .iter()
+                .filter(|t| seen.insert((t.whatsapp_name.clone(), t.whatsapp_language.clone())))
+                .map(tagada_app::templates::expected_template)
+                .collect();
+            crate::output::print_json(&expected)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
     let wa = &ctx.config.app.whatsapp;
     let client = wa
         .client()
