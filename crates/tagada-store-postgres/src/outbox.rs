@@ -14,8 +14,8 @@ use tagada_core::ledger::{Buyer, Invoice};
 use tagada_core::outbox::OutboxStatus;
 use tagada_core::{InvoiceId, OutboxId};
 use tagada_store::{
-    Attempt, AttemptOutcome, ClaimedMessage, LeaseToken, OutboxFilter, OutboxMessage, OutboxStore,
-    Result, StoreError,
+    Attempt, AttemptOutcome, ClaimedMessage, Completion, LeaseToken, OutboxFilter, OutboxMessage,
+    OutboxStore, Result, StoreError,
 };
 
 use crate::PostgresStore;
@@ -120,102 +120,136 @@ macro_rules! recipients_since {
     };
 }
 
-/// Checks the caller still holds the lease on an in-flight row.
-async fn check_lease(
-    conn: &mut PgConnection,
-    id: OutboxId,
-    lease: LeaseToken,
-) -> Result<(i64, Option<String>)> {
-    let row: Option<(String, Option<i64>, i64, Option<String>)> = sqlx::query_as(
-        "SELECT status, lease_token, attempts, worker FROM outbox WHERE id = $1 FOR UPDATE",
-    )
-    .bind(id.get())
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?;
-    match row {
-        None => Err(StoreError::not_found("outbox message", id)),
-        Some((status, token, attempts, worker))
-            if status == OutboxStatus::InFlight.as_str() && token == Some(lease.0) =>
-        {
-            Ok((attempts, worker))
-        }
-        Some(_) => Err(StoreError::LeaseLost(id)),
-    }
-}
-
 /// Messages marked per statement by `mark_sending_many`.
 const MARK_CHUNK: usize = 200;
 
-/// Records one attempt and moves the message on, inside the caller's
-/// transaction, while the lease is held (`LeaseLost` otherwise).
-async fn complete_in(
+/// The columns of a batch completion, one array each (bound as PostgreSQL
+/// arrays and joined with `UNNEST`).
+#[derive(Default)]
+struct Rows {
+    id: Vec<i64>,
+    status: Vec<&'static str>,
+    attempt: Vec<i64>,
+    clear_worker: Vec<bool>,
+    error: Vec<Option<String>>,
+    provider_id: Vec<Option<String>>,
+    sent: Vec<bool>,
+    not_before: Vec<Option<i64>>,
+    worker: Vec<String>,
+    outcome: Vec<String>,
+}
+
+/// `id, status, lease_token, attempts, worker` of a row being completed.
+type LeaseRow = (i64, String, Option<i64>, i64, Option<String>);
+
+/// Records one attempt per item and moves each message on, inside the
+/// caller's transaction, for the items whose lease is still held; one
+/// result per item (`NotFound`, `LeaseLost`, or done). Three statements
+/// whatever the number of items: the rows read (and locked), updated, and
+/// their attempts appended; plus the reminders of cancelled ones.
+async fn complete_batch(
     conn: &mut PgConnection,
-    id: OutboxId,
-    lease: LeaseToken,
-    outcome: &AttemptOutcome,
+    items: &[(OutboxId, LeaseToken, AttemptOutcome)],
     now: Timestamp,
-) -> Result<()> {
-    let (attempts, worker) = check_lease(&mut *conn, id, lease).await?;
-    let attempt = attempts + 1;
-    let next = match outcome {
-        AttemptOutcome::Sent { .. } => OutboxStatus::Sent,
-        AttemptOutcome::Retry { .. } => OutboxStatus::Pending,
-        AttemptOutcome::Dead { .. } => OutboxStatus::Dead,
-        AttemptOutcome::NeedsReview { .. } => OutboxStatus::NeedsReview,
-        AttemptOutcome::Cancelled { .. } => OutboxStatus::Cancelled,
-    };
-    debug_assert!(OutboxStatus::InFlight.can_move_to(next));
-    let (provider_id, error, not_before) = match outcome {
-        AttemptOutcome::Sent { provider_id } => (provider_id.clone(), None, None),
-        AttemptOutcome::Retry { error, retry_at } => (None, Some(error), Some(*retry_at)),
-        AttemptOutcome::Dead { error } | AttemptOutcome::NeedsReview { error } => {
-            (None, Some(error), None)
-        }
-        AttemptOutcome::Cancelled { reason } => (None, Some(reason), None),
-    };
-    let sent = next == OutboxStatus::Sent;
-    sqlx::query(
-        "UPDATE outbox SET status = $1, attempts = $2, lease_token = NULL, lease_until = NULL, \
-         sending_started_at = NULL, \
-         worker = CASE WHEN $3 THEN NULL ELSE worker END, \
-         last_error = CASE WHEN $4 THEN last_error ELSE $5 END, \
-         provider_id = coalesce($6, provider_id), \
-         delivery = CASE WHEN $7 THEN coalesce(delivery, 'accepted') ELSE delivery END, \
-         sent_at = CASE WHEN $8 THEN $9 ELSE sent_at END, \
-         not_before = coalesce($10, not_before), updated_at = $11 WHERE id = $12",
+) -> Result<Vec<Result<()>>> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = items.iter().map(|(id, _, _)| id.get()).collect();
+    let rows: Vec<LeaseRow> = sqlx::query_as(
+        "SELECT id, status, lease_token, attempts, worker FROM outbox \
+         WHERE id = ANY($1) ORDER BY id FOR UPDATE",
     )
-    .bind(next.as_str())
-    .bind(attempt)
-    .bind(next == OutboxStatus::Pending)
-    .bind(sent)
-    .bind(error)
-    .bind(provider_id)
-    .bind(sent)
-    .bind(sent)
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    let mut current: HashMap<i64, (String, Option<i64>, i64, Option<String>)> = rows
+        .into_iter()
+        .map(|(id, status, token, attempts, worker)| (id, (status, token, attempts, worker)))
+        .collect();
+    let mut results = Vec::with_capacity(items.len());
+    let mut done = Vec::with_capacity(items.len());
+    for (id, lease, outcome) in items {
+        match current.remove(&id.get()) {
+            None => results.push(Err(StoreError::not_found("outbox message", id))),
+            Some((status, token, attempts, worker))
+                if status == OutboxStatus::InFlight.as_str() && token == Some(lease.0) =>
+            {
+                results.push(Ok(()));
+                done.push((
+                    id.get(),
+                    attempts + 1,
+                    worker,
+                    Completion::of(outcome),
+                    outcome,
+                ));
+            }
+            // (an id given twice finds its row taken the second time)
+            Some(_) => results.push(Err(StoreError::LeaseLost(*id))),
+        }
+    }
+    if done.is_empty() {
+        return Ok(results);
+    }
+    let mut v = Rows::default();
+    for (id, attempt, worker, c, outcome) in &done {
+        v.id.push(*id);
+        v.status.push(c.status.as_str());
+        v.attempt.push(*attempt);
+        v.clear_worker.push(c.clear_worker);
+        v.error.push(c.error.clone());
+        v.provider_id.push(c.provider_id.clone());
+        v.sent.push(c.sent);
+        v.not_before.push(c.not_before.map(micros));
+        v.worker.push(worker.clone().unwrap_or_default());
+        v.outcome.push(to_json(*outcome)?);
+    }
+    sqlx::query(
+        "UPDATE outbox AS o SET status = v.status, attempts = v.attempt, lease_token = NULL, \
+         lease_until = NULL, sending_started_at = NULL, \
+         worker = CASE WHEN v.clear_worker THEN NULL ELSE o.worker END, \
+         last_error = CASE WHEN v.sent THEN o.last_error ELSE v.error END, \
+         provider_id = coalesce(v.provider_id, o.provider_id), \
+         delivery = CASE WHEN v.sent THEN coalesce(o.delivery, 'accepted') ELSE o.delivery END, \
+         sent_at = CASE WHEN v.sent THEN $9 ELSE o.sent_at END, \
+         not_before = coalesce(v.not_before, o.not_before), updated_at = $9 \
+         FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::bool[], $5::text[], $6::text[], \
+         $7::bool[], $8::bigint[]) AS v(id, status, attempt, clear_worker, error, provider_id, sent, not_before) \
+         WHERE o.id = v.id",
+    )
+    .bind(&v.id)
+    .bind(&v.status)
+    .bind(&v.attempt)
+    .bind(&v.clear_worker)
+    .bind(&v.error)
+    .bind(&v.provider_id)
+    .bind(&v.sent)
+    .bind(&v.not_before)
     .bind(micros(now))
-    .bind(not_before.map(micros))
-    .bind(micros(now))
-    .bind(id.get())
     .execute(&mut *conn)
     .await
     .map_err(db)?;
     sqlx::query(
         "INSERT INTO attempts (outbox_id, attempt, at, worker, outcome) \
-         VALUES ($1, $2, $3, $4, $5::jsonb)",
+         SELECT id, attempt, $3, worker, outcome::jsonb \
+         FROM UNNEST($1::bigint[], $2::bigint[], $4::text[], $5::text[]) AS v(id, attempt, worker, outcome)",
     )
-    .bind(id.get())
-    .bind(attempt)
+    .bind(&v.id)
+    .bind(&v.attempt)
     .bind(micros(now))
-    .bind(worker.unwrap_or_default())
-    .bind(to_json(outcome)?)
+    .bind(&v.worker)
+    .bind(&v.outcome)
     .execute(&mut *conn)
     .await
     .map_err(db)?;
-    if next == OutboxStatus::Cancelled {
-        cancel_reminders(&mut *conn, &[id.get()], now).await?;
-    }
-    Ok(())
+    let cancelled: Vec<i64> = done
+        .iter()
+        .filter(|d| d.3.status == OutboxStatus::Cancelled)
+        .map(|d| d.0)
+        .collect();
+    cancel_reminders(&mut *conn, &cancelled, now).await?;
+    Ok(results)
 }
 
 #[async_trait]
@@ -351,8 +385,13 @@ impl OutboxStore for PostgresStore {
         now: Timestamp,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
-        complete_in(&mut tx, id, lease, outcome, now).await?;
-        tx.commit().await.map_err(db)
+        let item = [(id, lease, outcome.clone())];
+        let result = complete_batch(&mut tx, &item, now)
+            .await?
+            .pop()
+            .unwrap_or(Err(StoreError::LeaseLost(id)));
+        tx.commit().await.map_err(db)?;
+        result
     }
 
     async fn complete_many(
@@ -361,16 +400,9 @@ impl OutboxStore for PostgresStore {
         now: Timestamp,
     ) -> Result<Vec<bool>> {
         let mut tx = self.begin().await?;
-        let mut done = Vec::with_capacity(items.len());
-        for (id, lease, outcome) in items {
-            match complete_in(&mut tx, *id, *lease, outcome, now).await {
-                Ok(()) => done.push(true),
-                Err(StoreError::LeaseLost(_) | StoreError::NotFound { .. }) => done.push(false),
-                Err(e) => return Err(e),
-            }
-        }
+        let results = complete_batch(&mut tx, items, now).await?;
         tx.commit().await.map_err(db)?;
-        Ok(done)
+        Ok(results.iter().map(Result::is_ok).collect())
     }
 
     async fn mark_sending_many(

@@ -14,8 +14,8 @@ use tagada_core::ledger::{Buyer, Invoice};
 use tagada_core::outbox::OutboxStatus;
 use tagada_core::{InvoiceId, OutboxId};
 use tagada_store::{
-    Attempt, AttemptOutcome, ClaimedMessage, LeaseToken, OutboxFilter, OutboxMessage, OutboxStore,
-    Result, StoreError,
+    Attempt, AttemptOutcome, ClaimedMessage, Completion, LeaseToken, OutboxFilter, OutboxMessage,
+    OutboxStore, Result, StoreError,
 };
 
 use crate::SqliteStore;
@@ -132,100 +132,119 @@ macro_rules! recipients_since {
     };
 }
 
-/// Checks the caller still holds the lease on an in-flight row.
-async fn check_lease(
-    conn: &mut SqliteConnection,
-    id: OutboxId,
-    lease: LeaseToken,
-) -> Result<(i64, Option<String>)> {
-    let row: Option<(String, Option<i64>, i64, Option<String>)> =
-        sqlx::query_as("SELECT status, lease_token, attempts, worker FROM outbox WHERE id = ?")
-            .bind(id.get())
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db)?;
-    match row {
-        None => Err(StoreError::not_found("outbox message", id)),
-        Some((status, token, attempts, worker))
-            if status == OutboxStatus::InFlight.as_str() && token == Some(lease.0) =>
-        {
-            Ok((attempts, worker))
-        }
-        Some(_) => Err(StoreError::LeaseLost(id)),
-    }
-}
-
 /// Messages marked per statement by `mark_sending_many`.
 const MARK_CHUNK: usize = 200;
 
-/// Records one attempt and moves the message on, inside the caller's
-/// transaction, while the lease is held (`LeaseLost` otherwise).
-async fn complete_in(
+/// Rows per statement of a batch completion (8 values each, well under
+/// SQLite's limit on bound values).
+const WRITE_CHUNK: usize = 500;
+
+/// `id, status, lease_token, attempts, worker` of a row being completed.
+type LeaseRow = (i64, String, Option<i64>, i64, Option<String>);
+
+/// Records one attempt per item and moves each message on, inside the
+/// caller's transaction, for the items whose lease is still held; one
+/// result per item (`NotFound`, `LeaseLost`, or done). Three statements
+/// whatever the number of items: the rows read (and locked), updated, and
+/// their attempts appended; plus the reminders of cancelled ones.
+async fn complete_batch(
     conn: &mut SqliteConnection,
-    id: OutboxId,
-    lease: LeaseToken,
-    outcome: &AttemptOutcome,
+    items: &[(OutboxId, LeaseToken, AttemptOutcome)],
     now: Timestamp,
-) -> Result<()> {
-    let (attempts, worker) = check_lease(&mut *conn, id, lease).await?;
-    let attempt = attempts + 1;
-    let next = match outcome {
-        AttemptOutcome::Sent { .. } => OutboxStatus::Sent,
-        AttemptOutcome::Retry { .. } => OutboxStatus::Pending,
-        AttemptOutcome::Dead { .. } => OutboxStatus::Dead,
-        AttemptOutcome::NeedsReview { .. } => OutboxStatus::NeedsReview,
-        AttemptOutcome::Cancelled { .. } => OutboxStatus::Cancelled,
-    };
-    debug_assert!(OutboxStatus::InFlight.can_move_to(next));
-    let (provider_id, error, not_before) = match outcome {
-        AttemptOutcome::Sent { provider_id } => (provider_id.clone(), None, None),
-        AttemptOutcome::Retry { error, retry_at } => (None, Some(error), Some(*retry_at)),
-        AttemptOutcome::Dead { error } | AttemptOutcome::NeedsReview { error } => {
-            (None, Some(error), None)
-        }
-        AttemptOutcome::Cancelled { reason } => (None, Some(reason), None),
-    };
-    let sent = next == OutboxStatus::Sent;
-    sqlx::query(
-        "UPDATE outbox SET status = ?, attempts = ?, lease_token = NULL, lease_until = NULL, \
-         sending_started_at = NULL, \
-         worker = CASE WHEN ? THEN NULL ELSE worker END, \
-         last_error = CASE WHEN ? THEN last_error ELSE ? END, \
-         provider_id = coalesce(?, provider_id), \
-         delivery = CASE WHEN ? THEN coalesce(delivery, 'accepted') ELSE delivery END, \
-         sent_at = CASE WHEN ? THEN ? ELSE sent_at END, \
-         not_before = coalesce(?, not_before), updated_at = ? WHERE id = ?",
-    )
-    .bind(next.as_str())
-    .bind(attempt)
-    .bind(next == OutboxStatus::Pending)
-    .bind(sent)
-    .bind(error)
-    .bind(provider_id)
-    .bind(sent)
-    .bind(sent)
-    .bind(micros(now))
-    .bind(not_before.map(micros))
-    .bind(micros(now))
-    .bind(id.get())
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?;
-    sqlx::query(
-        "INSERT INTO attempts (outbox_id, attempt, at, worker, outcome) VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(id.get())
-    .bind(attempt)
-    .bind(micros(now))
-    .bind(worker.unwrap_or_default())
-    .bind(to_json(outcome)?)
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?;
-    if next == OutboxStatus::Cancelled {
-        cancel_reminders(&mut *conn, &[id.get()], now).await?;
+) -> Result<Vec<Result<()>>> {
+    if items.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(())
+    let ids: Vec<i64> = items.iter().map(|(id, _, _)| id.get()).collect();
+    let rows: Vec<LeaseRow> = fetch_in(
+        &mut *conn,
+        "SELECT id, status, lease_token, attempts, worker FROM outbox WHERE",
+        "id",
+        &ids,
+        "",
+    )
+    .await?;
+    let mut current: HashMap<i64, (String, Option<i64>, i64, Option<String>)> = rows
+        .into_iter()
+        .map(|(id, status, token, attempts, worker)| (id, (status, token, attempts, worker)))
+        .collect();
+    let mut results = Vec::with_capacity(items.len());
+    let mut done = Vec::with_capacity(items.len());
+    for (id, lease, outcome) in items {
+        match current.remove(&id.get()) {
+            None => results.push(Err(StoreError::not_found("outbox message", id))),
+            Some((status, token, attempts, worker))
+                if status == OutboxStatus::InFlight.as_str() && token == Some(lease.0) =>
+            {
+                results.push(Ok(()));
+                done.push((
+                    id.get(),
+                    attempts + 1,
+                    worker,
+                    Completion::of(outcome),
+                    outcome,
+                ));
+            }
+            // (an id given twice finds its row taken the second time)
+            Some(_) => results.push(Err(StoreError::LeaseLost(*id))),
+        }
+    }
+    if done.is_empty() {
+        return Ok(results);
+    }
+    for chunk in done.chunks(WRITE_CHUNK) {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "WITH v (id, status, attempt, clear_worker, error, provider_id, sent, not_before) AS (",
+        );
+        qb.push_values(chunk, |mut row, (id, attempt, _, c, _)| {
+            row.push_bind(*id)
+                .push_bind(c.status.as_str())
+                .push_bind(*attempt)
+                .push_bind(c.clear_worker)
+                .push_bind(c.error.clone())
+                .push_bind(c.provider_id.clone())
+                .push_bind(c.sent)
+                .push_bind(c.not_before.map(micros));
+        });
+        qb.push(
+            ") UPDATE outbox SET status = v.status, attempts = v.attempt, lease_token = NULL, \
+             lease_until = NULL, sending_started_at = NULL, \
+             worker = CASE WHEN v.clear_worker THEN NULL ELSE outbox.worker END, \
+             last_error = CASE WHEN v.sent THEN outbox.last_error ELSE v.error END, \
+             provider_id = coalesce(v.provider_id, outbox.provider_id), \
+             delivery = CASE WHEN v.sent THEN coalesce(outbox.delivery, 'accepted') ELSE outbox.delivery END, \
+             sent_at = CASE WHEN v.sent THEN ",
+        );
+        qb.push_bind(micros(now))
+            .push(" ELSE outbox.sent_at END, not_before = coalesce(v.not_before, outbox.not_before), updated_at = ")
+            .push_bind(micros(now))
+            .push(" FROM v WHERE outbox.id = v.id");
+        qb.build().execute(&mut *conn).await.map_err(db)?;
+        let mut qb: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT INTO attempts (outbox_id, attempt, at, worker, outcome) ");
+        let mut outcomes = Vec::with_capacity(chunk.len());
+        for (.., outcome) in chunk {
+            outcomes.push(to_json(*outcome)?);
+        }
+        qb.push_values(
+            chunk.iter().zip(&outcomes),
+            |mut row, ((id, attempt, worker, ..), outcome)| {
+                row.push_bind(*id)
+                    .push_bind(*attempt)
+                    .push_bind(micros(now))
+                    .push_bind(worker.clone().unwrap_or_default())
+                    .push_bind(outcome.as_str());
+            },
+        );
+        qb.build().execute(&mut *conn).await.map_err(db)?;
+    }
+    let cancelled: Vec<i64> = done
+        .iter()
+        .filter(|d| d.3.status == OutboxStatus::Cancelled)
+        .map(|d| d.0)
+        .collect();
+    cancel_reminders(&mut *conn, &cancelled, now).await?;
+    Ok(results)
 }
 
 #[async_trait]
@@ -360,8 +379,13 @@ impl OutboxStore for SqliteStore {
         now: Timestamp,
     ) -> Result<()> {
         let mut tx = self.write().await?;
-        complete_in(&mut tx, id, lease, outcome, now).await?;
-        tx.commit().await.map_err(db)
+        let item = [(id, lease, outcome.clone())];
+        let result = complete_batch(&mut tx, &item, now)
+            .await?
+            .pop()
+            .unwrap_or(Err(StoreError::LeaseLost(id)));
+        tx.commit().await.map_err(db)?;
+        result
     }
 
     async fn complete_many(
@@ -370,16 +394,9 @@ impl OutboxStore for SqliteStore {
         now: Timestamp,
     ) -> Result<Vec<bool>> {
         let mut tx = self.write().await?;
-        let mut done = Vec::with_capacity(items.len());
-        for (id, lease, outcome) in items {
-            match complete_in(&mut tx, *id, *lease, outcome, now).await {
-                Ok(()) => done.push(true),
-                Err(StoreError::LeaseLost(_) | StoreError::NotFound { .. }) => done.push(false),
-                Err(e) => return Err(e),
-            }
-        }
+        let results = complete_batch(&mut tx, items, now).await?;
         tx.commit().await.map_err(db)?;
-        Ok(done)
+        Ok(results.iter().map(Result::is_ok).collect())
     }
 
     async fn mark_sending_many(

@@ -99,6 +99,7 @@ macro_rules! conformance_tests {
             claim_order_oldest_then_largest_debt,
             release_hands_back_without_an_attempt,
             recipients_counted_over_24_hours,
+            wave_calls_match_the_single_ones,
         );
     };
     (@checks $setup:path; $($check:ident),* $(,)?) => {

@@ -204,6 +204,53 @@ pub enum AttemptOutcome {
     Cancelled { reason: String },
 }
 
+/// What completing a message with an [`AttemptOutcome`] writes to its row
+/// (one rule for both backends).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    /// The row's status afterwards.
+    pub status: tagada_core::outbox::OutboxStatus,
+    /// Replaces the provider id when `Some`.
+    pub provider_id: Option<String>,
+    /// The row's `last_error` afterwards (kept as it was when sent).
+    pub error: Option<String>,
+    /// Replaces `not_before` when `Some` (a retry's time).
+    pub not_before: Option<Timestamp>,
+    /// Accepted by the channel: `sent_at` is set and delivery starts at
+    /// `accepted`.
+    pub sent: bool,
+    /// Back to `pending`: no worker owns it any more.
+    pub clear_worker: bool,
+}
+
+impl Completion {
+    pub fn of(outcome: &AttemptOutcome) -> Completion {
+        use tagada_core::outbox::OutboxStatus as S;
+        let (status, provider_id, error, not_before) = match outcome {
+            AttemptOutcome::Sent { provider_id } => (S::Sent, provider_id.clone(), None, None),
+            AttemptOutcome::Retry { error, retry_at } => {
+                (S::Pending, None, Some(error.clone()), Some(*retry_at))
+            }
+            AttemptOutcome::Dead { error } => (S::Dead, None, Some(error.clone()), None),
+            AttemptOutcome::NeedsReview { error } => {
+                (S::NeedsReview, None, Some(error.clone()), None)
+            }
+            AttemptOutcome::Cancelled { reason } => {
+                (S::Cancelled, None, Some(reason.clone()), None)
+            }
+        };
+        debug_assert!(S::InFlight.can_move_to(status));
+        Completion {
+            status,
+            provider_id,
+            error,
+            not_before,
+            sent: status == S::Sent,
+            clear_worker: status == S::Pending,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxMessage {
     pub id: OutboxId,

@@ -150,3 +150,113 @@ pub async fn recipients_counted_over_24_hours<S: Store + 'static>(store: S) {
     assert_eq!(store.count_recipients_since(t(13)).await.unwrap(), 0);
     assert!(!store.messaged_since(&phone(1), t(13)).await.unwrap());
 }
+
+/// The wave calls: buyers and invoices read by id; `mark_sending_many`
+/// marks only the rows whose lease is held; `complete_many` records each
+/// outcome as `complete` would, skipping (false) a row whose lease is gone
+/// and an id given twice, and cancels the reminders of cancelled ones.
+pub async fn wave_calls_match_the_single_ones<S: Store + 'static>(store: S) {
+    use jiff::SignedDuration;
+    let mut buyers = Vec::new();
+    let mut invoices = Vec::new();
+    let mut msgs = Vec::new();
+    for n in 0..4u32 {
+        let b = add_buyer(&store, &format!("Wave Buyer {n}"), n + 1).await;
+        let inv = add_invoice(
+            &store,
+            invoice(&format!("WV-{n}"), b.id, date(2026, 11, 1), inr(1_000)),
+            t(-1_000),
+        )
+        .await;
+        msgs.push(message(&b, vec![item(&inv, 0)], t(0), &format!("wv{n}")));
+        buyers.push(b);
+        invoices.push(inv);
+    }
+    let mut got = store
+        .get_buyers(&[
+            buyers[2].id,
+            buyers[0].id,
+            tagada_core::BuyerId::new(999_999),
+        ])
+        .await
+        .unwrap();
+    got.sort_by_key(|b| b.id);
+    assert_eq!(got, vec![buyers[0].clone(), buyers[2].clone()]);
+    let mut got = store
+        .get_invoices(&[invoices[3].id, invoices[1].id])
+        .await
+        .unwrap();
+    got.sort_by_key(|i| i.id);
+    assert_eq!(got, vec![invoices[1].clone(), invoices[3].clone()]);
+    assert!(store.get_buyers(&[]).await.unwrap().is_empty());
+
+    let ids = enqueue(&store, msgs, t(-500)).await;
+    let lease = SignedDuration::from_secs(60);
+    let claimed = store.claim(t(1), 10, lease, "w1").await.unwrap();
+    assert_eq!(claimed.len(), 4);
+    let lease_of = |id| claimed.iter().find(|c| c.id == id).unwrap().lease;
+    // Row 3 changes hands: handed back, then claimed by another worker.
+    store
+        .release(ids[3], lease_of(ids[3]), t(1), "test", t(1))
+        .await
+        .unwrap();
+    let taken = store.claim(t(2), 10, lease, "w2").await.unwrap();
+    assert_eq!(taken.iter().map(|c| c.id).collect::<Vec<_>>(), vec![ids[3]]);
+    let marks: Vec<_> = ids.iter().map(|id| (*id, lease_of(*id))).collect();
+    let mut marked = store.mark_sending_many(&marks, t(2)).await.unwrap();
+    marked.sort();
+    assert_eq!(marked, ids[..3].to_vec());
+    assert!(store.mark_sending_many(&[], t(2)).await.unwrap().is_empty());
+
+    let sent = AttemptOutcome::Sent {
+        provider_id: Some("wamid.W0".into()),
+    };
+    let cancel = AttemptOutcome::Cancelled {
+        reason: "invoice paid".into(),
+    };
+    let retry = AttemptOutcome::Retry {
+        error: "131000 something went wrong".into(),
+        retry_at: t(900),
+    };
+    let done = store
+        .complete_many(
+            &[
+                (ids[0], lease_of(ids[0]), sent.clone()),
+                (ids[1], lease_of(ids[1]), cancel),
+                (ids[2], lease_of(ids[2]), retry),
+                (ids[3], lease_of(ids[3]), sent.clone()),
+                (ids[0], lease_of(ids[0]), sent),
+            ],
+            t(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done, vec![true, true, true, false, false]);
+    let m0 = store.get_message(ids[0]).await.unwrap();
+    assert_eq!(m0.status, OutboxStatus::Sent);
+    assert_eq!(m0.provider_id.as_deref(), Some("wamid.W0"));
+    assert_eq!(m0.attempts, 1);
+    assert_eq!(m0.sent_at, Some(t(3)));
+    assert_eq!(store.list_attempts(ids[0]).await.unwrap().len(), 1);
+    assert_eq!(
+        store.get_message(ids[1]).await.unwrap().status,
+        OutboxStatus::Cancelled
+    );
+    let m2 = store.get_message(ids[2]).await.unwrap();
+    assert_eq!(
+        (m2.status, m2.not_before, m2.attempts),
+        (OutboxStatus::Pending, t(900), 1)
+    );
+    assert_eq!(
+        m2.last_error.as_deref(),
+        Some("131000 something went wrong")
+    );
+    let m3 = store.get_message(ids[3]).await.unwrap();
+    assert_eq!(
+        (m3.status, m3.attempts),
+        (OutboxStatus::InFlight, 0),
+        "the other worker's row is untouched"
+    );
+    assert!(store.list_attempts(ids[3]).await.unwrap().is_empty());
+    assert!(store.complete_many(&[], t(4)).await.unwrap().is_empty());
+}
