@@ -8,3 +8,5 @@
 //! what to keep.
 
 pub mod file;
+pub mod indiamart;
+pub mod lead_text;
