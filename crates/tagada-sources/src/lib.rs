@@ -10,3 +10,4 @@
 pub mod file;
 pub mod indiamart;
 pub mod lead_text;
+pub mod tradeindia;
