@@ -9,7 +9,14 @@
 //! * [`meta`]: Meta's WhatsApp Cloud API (Graph API): message sends with
 //!   template checks, media upload, template listing, status and inbound
 //!   webhooks.
+//! * [`indiamart`]: IndiaMART's Lead Manager CRM API v2 pull, with the
+//!   5-minute rule, key blocks and seeded leads.
+//! * [`tradeindia`]: TradeIndia's `my_inquiry` endpoint, with paging and its
+//!   error answers.
 
+pub mod indiamart;
+pub mod marketplace;
 pub mod meta;
+pub mod tradeindia;
 
 pub use meta::{AcceptedMessage, FakeTemplate, Fault, MetaFake, MetaFakeConfig, WebhookBehaviour};

@@ -8,3 +8,6 @@
 //! what to keep.
 
 pub mod file;
+pub mod indiamart;
+pub mod lead_text;
+pub mod tradeindia;
