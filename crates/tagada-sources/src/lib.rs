@@ -1,11 +1,12 @@
 //! `tagada-sources` owns the places leads and ledger records come from and
-//! their mapping to typed records the application can store. For now that is
-//! file imports ([`file`]): CSV and spreadsheet exports of buyers and
-//! invoices from Tally, Busy, Zoho Books or a hand-kept sheet, read row by
-//! row into [`file::ImportRow`]s or per-row rejections with a reason. The
-//! IndiaMART, TradeIndia, Google Sheets and Airtable clients will live here
-//! too. The crate never touches the store: the application layer decides
-//! what to keep.
+//! their mapping to typed records the application can store: file imports
+//! ([`file`]: CSV and spreadsheet exports of buyers and invoices from Tally,
+//! Busy, Zoho Books or a hand-kept sheet, read row by row into
+//! [`file::ImportRow`]s or per-row rejections with a reason), and the lead
+//! APIs' clients ([`indiamart`] pull and push, [`tradeindia`] `my_inquiry`),
+//! which return typed leads and a verdict per call. Google Sheets and
+//! Airtable will live here too. The crate never touches the store: the
+//! application layer decides what to keep.
 
 pub mod file;
 pub mod indiamart;
