@@ -108,6 +108,12 @@ async fn record_one(
     lead: &NewLead,
     now: Timestamp,
 ) -> Result<LeadOutcome> {
+    if serde_json::from_str::<serde_json::de::IgnoredAny>(&lead.raw).is_err() {
+        return Err(tagada_store::StoreError::Invalid(format!(
+            "{} lead {}: the raw payload is not JSON",
+            lead.source, lead.external_id
+        )));
+    }
     let company_norm = non_blank(lead.company.as_deref());
     let city_norm = non_blank(lead.city.as_deref());
     let id: Option<i64> = sqlx::query_scalar(
