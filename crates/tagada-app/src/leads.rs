@@ -25,8 +25,8 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
-use tagada_core::clock::Clock;
 use tagada_core::CountryCode;
+use tagada_core::clock::Clock;
 use tagada_sources::indiamart::{self, PullClient, PullConfig, PullError, Verdict, Window};
 use tagada_sources::tradeindia::{self, InquiryClient, InquiryConfig};
 use tagada_store::{
@@ -215,7 +215,12 @@ pub fn indiamart_lead(l: &indiamart::Lead) -> Result<NewLead, &'static str> {
         .ok_or("an IndiaMART lead without UNIQUE_QUERY_ID")?;
     let mut notes = Vec::new();
     if let Some(p) = l.product_name.as_deref().or(l.subject.as_deref()) {
-        let kind = match l.query_type.as_ref().map(|q| q.code().to_string()).as_deref() {
+        let kind = match l
+            .query_type
+            .as_ref()
+            .map(|q| q.code().to_string())
+            .as_deref()
+        {
             Some("P") => "called about",
             Some("B") => "buy-lead for",
             _ => "asked about",
@@ -247,7 +252,10 @@ pub fn indiamart_lead(l: &indiamart::Lead) -> Result<NewLead, &'static str> {
         name: l.sender_name.clone(),
         company: l.sender_company.clone(),
         phone: l.mobile().or_else(|| l.mobile_alt()),
-        email: l.sender_email.clone().or_else(|| l.sender_email_alt.clone()),
+        email: l
+            .sender_email
+            .clone()
+            .or_else(|| l.sender_email_alt.clone()),
         city: l.sender_city.clone(),
         country: l.country(),
         notes,
@@ -363,7 +371,11 @@ impl LeadApi for TradeIndiaApi {
 
     async fn fetch(&self, start: Timestamp, end: Timestamp) -> Fetched {
         use tradeindia::Verdict as V;
-        let range = match self.client.fetch_range(ist_date(start), ist_date(end)).await {
+        let range = match self
+            .client
+            .fetch_range(ist_date(start), ist_date(end))
+            .await
+        {
             Ok(r) => r,
             Err(e) => return Fetched::Failed(e.to_string()),
         };
@@ -592,15 +604,9 @@ pub async fn sync_step(
         .unwrap_or(cursor)
         .max(reach)
         .min(now);
-    let end = start
-        .checked_add(api.max_window())
-        .unwrap_or(now)
-        .min(now);
+    let end = start.checked_add(api.max_window()).unwrap_or(now).min(now);
     report.behind_secs = now.duration_since(cursor).as_secs().max(0);
-    match store
-        .reserve_call(source, now, api.min_interval())
-        .await?
-    {
+    match store.reserve_call(source, now, api.min_interval()).await? {
         CallReservation::Granted => {}
         CallReservation::WaitUntil { until } => return Ok((SyncState::Waiting { until }, report)),
         CallReservation::Stopped { reason } => return Ok((SyncState::Stopped { reason }, report)),

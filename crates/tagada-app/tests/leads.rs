@@ -14,8 +14,8 @@ use jiff::{SignedDuration, Timestamp};
 use secrecy::SecretString;
 use tagada_app::clock::SimClock;
 use tagada_app::leads::{
-    IndiaMartApi, SyncOptions, SyncState, TradeIndiaApi, indiamart_lead, start_backfill,
-    sync_step, tradeindia_lead,
+    IndiaMartApi, SyncOptions, SyncState, TradeIndiaApi, indiamart_lead, start_backfill, sync_step,
+    tradeindia_lead,
 };
 use tagada_core::{CountryCode, Phone};
 use tagada_fakes::indiamart::{ImFault, IndiaMartFake, IndiaMartFakeConfig};
@@ -66,7 +66,11 @@ async fn every_contract_sample_maps_to_its_buyer_and_notes() {
     };
     let new: Vec<_> = leads.iter().map(|l| indiamart_lead(l).unwrap()).collect();
     let out = store.record_leads(&new, now).await.unwrap();
-    assert!(out.iter().all(|o| matches!(o, LeadOutcome::NewBuyer { .. })), "{out:?}");
+    assert!(
+        out.iter()
+            .all(|o| matches!(o, LeadOutcome::NewBuyer { .. })),
+        "{out:?}"
+    );
     let one = store.get_buyer(buyer_of(&out[0])).await.unwrap();
     assert_eq!(one.name, "Test Buyer One");
     assert_eq!(one.company.as_deref(), Some("Example Traders"));
@@ -92,8 +96,9 @@ async fn every_contract_sample_maps_to_its_buyer_and_notes() {
     assert_eq!(caller.email, None, "a blank e-mail is absent");
     let caller_notes = notes_of(&store, caller.id).await;
     assert!(
-        caller_notes.iter().any(|n| n.ends_with("called about Buyer Call")
-            || n.contains("called about")),
+        caller_notes
+            .iter()
+            .any(|n| n.ends_with("called about Buyer Call") || n.contains("called about")),
         "{caller_notes:?}"
     );
     assert!(
@@ -102,11 +107,17 @@ async fn every_contract_sample_maps_to_its_buyer_and_notes() {
     );
 
     // IndiaMART push: the same pipeline; a lead pulled before is not stored twice.
-    let pushed = parse_push(include_bytes!("../../../contracts/indiamart/push_payload.json")).unwrap();
+    let pushed = parse_push(include_bytes!(
+        "../../../contracts/indiamart/push_payload.json"
+    ))
+    .unwrap();
     let pushed: Vec<_> = pushed.iter().map(|l| indiamart_lead(l).unwrap()).collect();
     let first = store.record_leads(&pushed, now).await.unwrap();
     assert_eq!(first.len(), 1);
-    assert!(!matches!(first[0], LeadOutcome::Skipped { .. }), "{first:?}");
+    assert!(
+        !matches!(first[0], LeadOutcome::Skipped { .. }),
+        "{first:?}"
+    );
     assert_eq!(
         store.record_leads(&pushed, now).await.unwrap(),
         vec![LeadOutcome::Duplicate]
@@ -131,9 +142,9 @@ async fn every_contract_sample_maps_to_its_buyer_and_notes() {
         );
         let notes = notes_of(&store, b.id).await;
         assert!(
-            notes
-                .iter()
-                .any(|n| n.starts_with(&format!("TradeIndia lead {}", i.rfi_id.as_deref().unwrap()))),
+            notes.iter().any(
+                |n| n.starts_with(&format!("TradeIndia lead {}", i.rfi_id.as_deref().unwrap()))
+            ),
             "{notes:?}"
         );
     }
@@ -228,7 +239,9 @@ async fn a_sync_cut_off_anywhere_and_restarted_ingests_every_lead_once() {
     let mut seed: u64 = 0x5eed;
     let mut cut = 0;
     for _ in 0..400 {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let polls = (seed >> 33) % 40;
         let step = sync_step(&store, &api, &clock, &opts);
         if polls < 25 {
@@ -245,11 +258,17 @@ async fn a_sync_cut_off_anywhere_and_restarted_ingests_every_lead_once() {
         // Restarted a random while later (sometimes before the 5 minutes).
         let wait = SignedDuration::from_secs(60 + ((seed >> 20) % 420) as i64);
         advance(&clock, &[&set_fake], wait);
-        if store.lead_source(INDIAMART).await.unwrap().cursor.is_some_and(|c| {
-            c >= tagada_core::clock::Clock::now(&clock)
-                .checked_sub(SignedDuration::from_mins(8))
-                .unwrap()
-        }) {
+        if store
+            .lead_source(INDIAMART)
+            .await
+            .unwrap()
+            .cursor
+            .is_some_and(|c| {
+                c >= tagada_core::clock::Clock::now(&clock)
+                    .checked_sub(SignedDuration::from_mins(8))
+                    .unwrap()
+            })
+        {
             break;
         }
     }
@@ -260,7 +279,11 @@ async fn a_sync_cut_off_anywhere_and_restarted_ingests_every_lead_once() {
         advance(&clock, &[&set_fake], SignedDuration::from_mins(5));
     }
 
-    let expected: BTreeSet<String> = fake.leads().into_iter().map(|l| l.unique_query_id).collect();
+    let expected: BTreeSet<String> = fake
+        .leads()
+        .into_iter()
+        .map(|l| l.unique_query_id)
+        .collect();
     let stored = store
         .list_leads(&LeadFilter {
             source: Some(INDIAMART.into()),
@@ -320,10 +343,20 @@ async fn starting_the_sync_over_and_over_never_exceeds_the_budget() {
                 }
             }
             assert!(called <= 1, "round {round}: {called} calls at once");
-            clock.set(clock.now_ts().checked_add(SignedDuration::from_secs(30)).unwrap());
+            clock.set(
+                clock
+                    .now_ts()
+                    .checked_add(SignedDuration::from_secs(30))
+                    .unwrap(),
+            );
             fake.set_clock(clock.now_ts());
         }
-        clock.set(clock.now_ts().checked_add(SignedDuration::from_mins(4)).unwrap());
+        clock.set(
+            clock
+                .now_ts()
+                .checked_add(SignedDuration::from_mins(4))
+                .unwrap(),
+        );
         fake.set_clock(clock.now_ts());
     }
     let calls = fake.calls();
@@ -339,7 +372,10 @@ async fn a_refused_key_stops_its_source_and_the_other_keeps_working() {
     let im = IndiaMartFake::start(im_cfg.clone()).await.unwrap();
     let ti_cfg = TradeIndiaFakeConfig {
         clock: tagada_fakes::marketplace::FakeClock::Frozen(im_cfg.leads_to),
-        inquiries_from: im_cfg.leads_to.checked_sub(SignedDuration::from_hours(20)).unwrap(),
+        inquiries_from: im_cfg
+            .leads_to
+            .checked_sub(SignedDuration::from_hours(20))
+            .unwrap(),
         inquiries_to: im_cfg.leads_to,
         ..Default::default()
     };
@@ -359,7 +395,12 @@ async fn a_refused_key_stops_its_source_and_the_other_keeps_working() {
     assert_eq!(state, SyncState::Called);
     assert!(report.leads_new > 0, "{report:?}");
     // Later: IndiaMART stays stopped (no call reaches the fake), TradeIndia goes on.
-    clock.set(clock.now_ts().checked_add(SignedDuration::from_hours(2)).unwrap());
+    clock.set(
+        clock
+            .now_ts()
+            .checked_add(SignedDuration::from_hours(2))
+            .unwrap(),
+    );
     let calls_before = im.call_count();
     let (state, _) = sync_step(&store, &wrong_key, &clock, &opts).await.unwrap();
     assert!(matches!(state, SyncState::Stopped { .. }));
@@ -369,16 +410,28 @@ async fn a_refused_key_stops_its_source_and_the_other_keeps_working() {
         SyncState::Called
     );
     // Resumed with the right key: it syncs again.
-    tagada_app::leads::resume(&store, INDIAMART, clock.now_ts()).await.unwrap();
+    tagada_app::leads::resume(&store, INDIAMART, clock.now_ts())
+        .await
+        .unwrap();
     let right_key = indiamart_api(&im, &im_cfg.key);
     im.set_clock(clock.now_ts());
     assert_eq!(
-        sync_step(&store, &right_key, &clock, &opts).await.unwrap().0,
+        sync_step(&store, &right_key, &clock, &opts)
+            .await
+            .unwrap()
+            .0,
         SyncState::Called
     );
     let runs = store.list_sync_runs(Some(INDIAMART), 10).await.unwrap();
     assert_eq!(runs.last().unwrap().run.outcome, "stopped");
-    assert!(store.list_sync_runs(Some(TRADEINDIA), 10).await.unwrap().len() >= 2);
+    assert!(
+        store
+            .list_sync_runs(Some(TRADEINDIA), 10)
+            .await
+            .unwrap()
+            .len()
+            >= 2
+    );
     im.shutdown().await;
     ti.shutdown().await;
 }
@@ -393,9 +446,15 @@ async fn malformed_answers_are_recorded_and_retried_without_losing_the_cursor() 
     let opts = SyncOptions::default();
     let set_fake = |t: Timestamp| im.set_clock(t);
 
-    start_backfill(&store, &api, 10, clock.now_ts()).await.unwrap();
+    start_backfill(&store, &api, 10, clock.now_ts())
+        .await
+        .unwrap();
     let before = store.lead_source(INDIAMART).await.unwrap().cursor;
-    im.script([ImFault::MalformedJson, ImFault::ServerError, ImFault::HttpError(502)]);
+    im.script([
+        ImFault::MalformedJson,
+        ImFault::ServerError,
+        ImFault::HttpError(502),
+    ]);
     for _ in 0..3 {
         let (state, report) = sync_step(&store, &api, &clock, &opts).await.unwrap();
         assert_eq!(state, SyncState::Called);
@@ -405,7 +464,10 @@ async fn malformed_answers_are_recorded_and_retried_without_losing_the_cursor() 
     }
     let runs = store.list_sync_runs(Some(INDIAMART), 10).await.unwrap();
     assert_eq!(runs.len(), 3);
-    assert!(runs.iter().all(|r| r.run.outcome == "failed" && r.run.error.is_some()));
+    assert!(
+        runs.iter()
+            .all(|r| r.run.outcome == "failed" && r.run.error.is_some())
+    );
     // The next call takes the same window and moves on.
     let (_, report) = sync_step(&store, &api, &clock, &opts).await.unwrap();
     assert!(report.error.is_none(), "{report:?}");
@@ -420,17 +482,31 @@ async fn malformed_answers_are_recorded_and_retried_without_losing_the_cursor() 
     assert!(matches!(state, SyncState::Waiting { .. }), "{state:?}");
 
     // TradeIndia: a malformed page, then the range again.
-    let ti = TradeIndiaFake::start(TradeIndiaFakeConfig::default()).await.unwrap();
+    let ti = TradeIndiaFake::start(TradeIndiaFakeConfig::default())
+        .await
+        .unwrap();
     let trade = tradeindia_api(&ti);
     let tclock = SimClock::new(ti.config().inquiries_to);
     ti.script([TiFault::MalformedJson]);
     let (_, report) = sync_step(&store, &trade, &tclock, &opts).await.unwrap();
     assert!(report.error.is_some());
     assert_eq!(store.lead_source(TRADEINDIA).await.unwrap().cursor, None);
-    tclock.set(tclock.now_ts().checked_add(SignedDuration::from_mins(5)).unwrap());
+    tclock.set(
+        tclock
+            .now_ts()
+            .checked_add(SignedDuration::from_mins(5))
+            .unwrap(),
+    );
     let (_, report) = sync_step(&store, &trade, &tclock, &opts).await.unwrap();
     assert!(report.error.is_none(), "{report:?}");
-    assert!(store.lead_source(TRADEINDIA).await.unwrap().cursor.is_some());
+    assert!(
+        store
+            .lead_source(TRADEINDIA)
+            .await
+            .unwrap()
+            .cursor
+            .is_some()
+    );
     im.shutdown().await;
     ti.shutdown().await;
 }

@@ -53,7 +53,12 @@ async fn find_buyer(
             return Ok(Some((r, MatchedBy::Phone)));
         }
     }
-    if let Some(e) = lead.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+    if let Some(e) = lead
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
         let row: Option<ContactRow> = sqlx::query_as(concat!(
             contact_cols!(),
             "email IS NOT NULL AND lower(email) = lower(?) ORDER BY id LIMIT 1"
@@ -108,7 +113,7 @@ async fn record_one(
     lead: &NewLead,
     now: Timestamp,
 ) -> Result<LeadOutcome> {
-    if serde_json::from_str::<serde_json::de::IgnoredAny>(&lead.raw).is_err() {
+    if serde_json::from_str::<serde_json::Value>(&lead.raw).is_err() {
         return Err(tagada_store::StoreError::Invalid(format!(
             "{} lead {}: the raw payload is not JSON",
             lead.source, lead.external_id
@@ -307,7 +312,16 @@ impl LeadStore for SqliteStore {
         if let Some(l) = filter.limit {
             qb.push(" LIMIT ").push_bind(i64::from(l));
         }
-        let rows: Vec<(i64, String, String, Option<i64>, Option<i64>, String, i64, String)> = qb
+        let rows: Vec<(
+            i64,
+            String,
+            String,
+            Option<i64>,
+            Option<i64>,
+            String,
+            i64,
+            String,
+        )> = qb
             .build_query_as()
             .fetch_all(&self.pool)
             .await

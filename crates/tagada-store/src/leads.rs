@@ -288,10 +288,7 @@ pub fn lead_buyer_name(lead: &NewLead) -> Option<String> {
 /// The notes a lead leaves on its buyer, each prefixed with its label.
 pub fn lead_notes(lead: &NewLead) -> Vec<String> {
     let label = lead_label(lead);
-    lead.notes
-        .iter()
-        .map(|n| format!("{label}: {n}"))
-        .collect()
+    lead.notes.iter().map(|n| format!("{label}: {n}")).collect()
 }
 
 #[cfg(test)]

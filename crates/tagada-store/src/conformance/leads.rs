@@ -107,7 +107,11 @@ pub async fn leads_recorded_once_and_matched<S: Store + 'static>(store: S) {
         "same company in another city is another buyer: {:?}",
         out[4]
     );
-    assert!(matches!(out[5], LeadOutcome::Skipped { .. }), "{:?}", out[5]);
+    assert!(
+        matches!(out[5], LeadOutcome::Skipped { .. }),
+        "{:?}",
+        out[5]
+    );
     assert_eq!(out[6], LeadOutcome::Duplicate);
 
     // Acme: e-mail and company filled, name kept, the other name noted.
@@ -127,7 +131,9 @@ pub async fn leads_recorded_once_and_matched<S: Store + 'static>(store: S) {
         "{notes:?}"
     );
     assert!(
-        notes.contains(&"IndiaMART lead L1 gives the name \"Acme T.\"; kept \"Acme Traders\"".to_string()),
+        notes.contains(
+            &"IndiaMART lead L1 gives the name \"Acme T.\"; kept \"Acme Traders\"".to_string()
+        ),
         "{notes:?}"
     );
     assert!(notes.contains(&"IndiaMART lead L2: message of L2".to_string()));
@@ -142,7 +148,10 @@ pub async fn leads_recorded_once_and_matched<S: Store + 'static>(store: S) {
     // The whole batch again: nothing new, no note written twice.
     let notes_before = store.list_notes(acme.id).await.unwrap().len();
     let again = store.record_leads(&batch, t(10)).await.unwrap();
-    assert!(again.iter().all(|o| *o == LeadOutcome::Duplicate), "{again:?}");
+    assert!(
+        again.iter().all(|o| *o == LeadOutcome::Duplicate),
+        "{again:?}"
+    );
     assert_eq!(store.list_notes(acme.id).await.unwrap().len(), notes_before);
 
     // Stored with their outcome, newest first; the same id from another
@@ -157,7 +166,11 @@ pub async fn leads_recorded_once_and_matched<S: Store + 'static>(store: S) {
     assert_eq!(leads.len(), 6);
     assert_eq!(leads[0].external_id, "L6");
     assert_eq!(leads[0].buyer_id, None);
-    assert!(leads[0].outcome.starts_with("skipped"), "{}", leads[0].outcome);
+    assert!(
+        leads[0].outcome.starts_with("skipped"),
+        "{}",
+        leads[0].outcome
+    );
     let l1 = leads.iter().find(|l| l.external_id == "L1").unwrap();
     assert_eq!(l1.buyer_id, Some(acme.id));
     assert_eq!(l1.outcome, "matched:phone");
@@ -263,7 +276,10 @@ pub async fn lead_source_budget_and_runs<S: Store + 'static>(store: S) {
         }
     );
     assert_eq!(
-        store.reserve_call(TRADEINDIA, t(5_000), five).await.unwrap(),
+        store
+            .reserve_call(TRADEINDIA, t(5_000), five)
+            .await
+            .unwrap(),
         CallReservation::Granted,
         "the other source keeps working"
     );

@@ -88,7 +88,10 @@ async fn run_indiamart(args: LeadArgs, now: jiff::Timestamp) -> anyhow::Result<E
     println!("  export TAGADA_INDIAMART__ENABLED=true");
     println!("  export TAGADA_INDIAMART__BASE_URL={}", fake.base_url());
     println!("  export TAGADA_INDIAMART__KEY={}", fake.config().key);
-    println!("  tagada sync --source indiamart --backfill {}\n", args.days);
+    println!(
+        "  tagada sync --source indiamart --backfill {}\n",
+        args.days
+    );
     println!("(the fake's own test key, not a secret; Ctrl-C stops it)");
     tokio::signal::ctrl_c().await?;
     let calls = fake.call_count();
@@ -121,7 +124,10 @@ async fn run_tradeindia(args: LeadArgs, now: jiff::Timestamp) -> anyhow::Result<
     println!("  export TAGADA_TRADEINDIA__USER_ID={}", c.user_id);
     println!("  export TAGADA_TRADEINDIA__PROFILE_ID={}", c.profile_id);
     println!("  export TAGADA_TRADEINDIA__KEY={}", c.key);
-    println!("  tagada sync --source tradeindia --backfill {}\n", args.days);
+    println!(
+        "  tagada sync --source tradeindia --backfill {}\n",
+        args.days
+    );
     println!("(the fake's own test credentials, not secrets; Ctrl-C stops it)");
     tokio::signal::ctrl_c().await?;
     let calls = fake.call_count();

@@ -143,13 +143,7 @@ fn summary(r: &SyncReport) -> String {
     let skipped: u32 = r.skipped.values().sum();
     let mut s = format!(
         "{}: {} call(s), {} new lead(s) ({} already in), {} new buyer(s), {} matched, {} skipped",
-        r.source,
-        r.calls,
-        r.leads_new,
-        r.leads_duplicate,
-        r.buyers_new,
-        r.buyers_matched,
-        skipped
+        r.source, r.calls, r.leads_new, r.leads_duplicate, r.buyers_new, r.buyers_matched, skipped
     );
     if skipped > 0 {
         let reasons: Vec<String> = r.skipped.iter().map(|(k, v)| format!("{v} {k}")).collect();
