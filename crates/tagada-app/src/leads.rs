@@ -85,6 +85,10 @@ pub struct IndiaMartConfig {
     /// How far back the first sync looks, in hours (`tagada sync
     /// --backfill DAYS` goes further).
     pub first_sync_hours: u32,
+    /// The secret in the push URL (`/webhooks/indiamart/<token>`, given to
+    /// IndiaMART as the Push API's address); push is off when unset.
+    /// IndiaMART signs nothing, so this token is the only proof.
+    pub push_token: Secret,
 }
 
 impl Default for IndiaMartConfig {
@@ -94,6 +98,7 @@ impl Default for IndiaMartConfig {
             key: Secret::default(),
             base_url: indiamart::DEFAULT_BASE_URL.to_string(),
             first_sync_hours: 24,
+            push_token: Secret::default(),
         }
     }
 }
@@ -105,6 +110,7 @@ impl std::fmt::Debug for IndiaMartConfig {
             .field("key", &self.key)
             .field("base_url", &self.base_url)
             .field("first_sync_hours", &self.first_sync_hours)
+            .field("push_token", &self.push_token)
             .finish()
     }
 }
@@ -511,6 +517,27 @@ pub struct SyncReport {
 }
 
 impl SyncReport {
+    /// Counts what the store did with each lead.
+    pub fn tally(&mut self, outcomes: Vec<LeadOutcome>) {
+        for outcome in outcomes {
+            match outcome {
+                LeadOutcome::Duplicate => self.leads_duplicate += 1,
+                LeadOutcome::NewBuyer { .. } => {
+                    self.leads_new += 1;
+                    self.buyers_new += 1;
+                }
+                LeadOutcome::Matched { .. } => {
+                    self.leads_new += 1;
+                    self.buyers_matched += 1;
+                }
+                LeadOutcome::Skipped { reason } => {
+                    self.leads_new += 1;
+                    *self.skipped.entry(reason).or_default() += 1;
+                }
+            }
+        }
+    }
+
     pub fn add(&mut self, other: &SyncReport) {
         self.calls += other.calls;
         self.leads_new += other.leads_new;
@@ -620,23 +647,7 @@ pub async fn sync_step(
             for reason in unreadable {
                 *report.skipped.entry(reason).or_default() += 1;
             }
-            for outcome in store.record_leads(&leads, finished).await? {
-                match outcome {
-                    LeadOutcome::Duplicate => report.leads_duplicate += 1,
-                    LeadOutcome::NewBuyer { .. } => {
-                        report.leads_new += 1;
-                        report.buyers_new += 1;
-                    }
-                    LeadOutcome::Matched { .. } => {
-                        report.leads_new += 1;
-                        report.buyers_matched += 1;
-                    }
-                    LeadOutcome::Skipped { reason } => {
-                        report.leads_new += 1;
-                        *report.skipped.entry(reason).or_default() += 1;
-                    }
-                }
-            }
+            report.tally(store.record_leads(&leads, finished).await?);
             patch.cursor = Some(end.max(cursor));
             "ingested"
         }
@@ -716,4 +727,60 @@ pub fn estimate(api: &dyn LeadApi, behind: SignedDuration) -> (u64, SignedDurati
         .checked_mul(calls.saturating_sub(1) as i32)
         .unwrap_or(SignedDuration::MAX);
     (calls, time)
+}
+
+/// Why a pushed lead was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    /// The body is not an IndiaMART push (answer 400; it is recorded).
+    #[error("not an IndiaMART push: {0}")]
+    Unreadable(String),
+    /// Answer 5xx: IndiaMART may push again, and the pull fetches it anyway.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A lead IndiaMART pushed: stored like a pulled one (a lead pushed and
+/// pulled is stored once), and recorded as a sync run of its own.
+pub async fn ingest_indiamart_push(
+    store: &dyn Store,
+    body: &[u8],
+    now: Timestamp,
+) -> Result<SyncReport, PushError> {
+    let mut report = SyncReport {
+        source: INDIAMART.to_string(),
+        ..Default::default()
+    };
+    let mut run = NewSyncRun {
+        source: INDIAMART.to_string(),
+        started_at: now,
+        finished_at: now,
+        outcome: "push".into(),
+        ..Default::default()
+    };
+    let leads = match indiamart::parse_push(body) {
+        Ok(leads) => leads,
+        Err(e) => {
+            let start: String = String::from_utf8_lossy(body).chars().take(200).collect();
+            run.outcome = "push_rejected".into();
+            run.error = Some(format!("{e}; body starts: {start}"));
+            store.record_sync_run(&run).await?;
+            return Err(PushError::Unreadable(e.to_string()));
+        }
+    };
+    let mut taken = Vec::with_capacity(leads.len());
+    for l in &leads {
+        match indiamart_lead(l) {
+            Ok(n) => taken.push(n),
+            Err(reason) => *report.skipped.entry(reason.to_string()).or_default() += 1,
+        }
+    }
+    report.tally(store.record_leads(&taken, now).await?);
+    run.leads_new = report.leads_new;
+    run.leads_duplicate = report.leads_duplicate;
+    run.buyers_new = report.buyers_new;
+    run.buyers_matched = report.buyers_matched;
+    run.skipped = report.skipped.values().sum();
+    store.record_sync_run(&run).await?;
+    Ok(report)
 }

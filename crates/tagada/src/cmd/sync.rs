@@ -64,6 +64,18 @@ fn apis(ctx: &Ctx, which: Source) -> anyhow::Result<Vec<Box<dyn LeadApi>>> {
     Ok(out)
 }
 
+/// A source's sync options from the config.
+pub fn options(ctx: &Ctx, source: &str) -> SyncOptions {
+    let hours = match source {
+        TRADEINDIA => ctx.config.app.tradeindia.first_sync_hours,
+        _ => ctx.config.app.indiamart.first_sync_hours,
+    };
+    SyncOptions {
+        first_sync: SignedDuration::from_hours(i64::from(hours.max(1))),
+        ..SyncOptions::default()
+    }
+}
+
 fn sources(which: Source) -> Vec<&'static str> {
     match which {
         Source::Indiamart => vec![INDIAMART],
@@ -177,14 +189,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let mut reports = Vec::new();
     let mut alert = false;
     for api in &apis {
-        let hours = match api.source() {
-            TRADEINDIA => ctx.config.app.tradeindia.first_sync_hours,
-            _ => ctx.config.app.indiamart.first_sync_hours,
-        };
-        let opts = SyncOptions {
-            first_sync: SignedDuration::from_hours(i64::from(hours.max(1))),
-            ..SyncOptions::default()
-        };
+        let opts = options(ctx, api.source());
         if let Some(days) = args.backfill {
             let from = start_backfill(store.as_ref(), api.as_ref(), days, now).await?;
             eprintln!("{}: backfill from {}", api.source(), local(from, zone));
