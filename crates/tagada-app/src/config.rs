@@ -161,6 +161,8 @@ pub struct AppSections {
     pub whatsapp: crate::whatsapp::WhatsAppConfig,
     pub inbound: crate::inbound::InboundConfig,
     pub http: HttpConfig,
+    pub indiamart: crate::leads::IndiaMartConfig,
+    pub tradeindia: crate::leads::TradeIndiaConfig,
     pub log: LogConfig,
 }
 

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod dispatch;
 pub mod import;
 pub mod inbound;
+pub mod leads;
 pub mod planning;
 pub mod templates;
 pub mod webhooks;

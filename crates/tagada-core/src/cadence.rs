@@ -907,7 +907,15 @@ mod tests {
         let mut table: toml::Table = toml::from_str(text).unwrap();
         // The application's own sections share the file.
         for app_section in [
-            "database", "import", "dispatch", "whatsapp", "inbound", "http", "log",
+            "database",
+            "import",
+            "dispatch",
+            "whatsapp",
+            "inbound",
+            "http",
+            "indiamart",
+            "tradeindia",
+            "log",
         ] {
             table.remove(app_section);
         }

@@ -7,8 +7,10 @@
 //! | `GET /healthz`           | liveness and database reachability                |
 //! | `GET /webhooks/whatsapp` | Meta's subscription handshake (`hub.challenge`)   |
 //! | `POST /webhooks/whatsapp`| signed WhatsApp notifications (statuses, replies) |
+//! | `POST /webhooks/indiamart/<token>` | IndiaMART's Push API (a lead)          |
 
 mod health;
+mod indiamart;
 mod whatsapp;
 
 use std::sync::Arc;
@@ -65,6 +67,8 @@ pub struct HttpState {
     /// at once rather than at the next poll.
     pub inbox: Arc<Notify>,
     pub max_body_bytes: usize,
+    /// The token of IndiaMART's push URL; `None`: push is not served.
+    pub indiamart_push: Option<Secret>,
 }
 
 /// The whole router.
@@ -73,6 +77,9 @@ pub fn router(state: HttpState) -> Router {
     let mut app = Router::new().merge(health::routes());
     if state.whatsapp.is_some() {
         app = app.merge(whatsapp::routes());
+    }
+    if state.indiamart_push.is_some() {
+        app = app.merge(indiamart::routes());
     }
     app.layer(DefaultBodyLimit::max(limit)).with_state(state)
 }

@@ -93,6 +93,7 @@ async fn serve(store: Arc<dyn Store>, clock: SimClock, app_secret: &str) -> Stri
         ),
         inbox: Arc::new(tokio::sync::Notify::new()),
         max_body_bytes: 1 << 20,
+        indiamart_push: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -536,4 +537,68 @@ fn the_webhook_needs_both_secrets() {
     let err = WhatsAppHooks::new(Secret::new("s"), Secret::new("")).unwrap_err();
     assert!(err.contains("verify_token"), "{err}");
     assert!(WhatsAppHooks::new(Secret::new("s"), Secret::new("t")).is_ok());
+}
+
+/// IndiaMART's push: only the URL with the secret token is served (any
+/// other token is a 404 and stores nothing); a lead pushed twice is stored
+/// once and acknowledged both times; an unreadable body is a 400, recorded.
+#[tokio::test]
+async fn indiamart_push_needs_its_token_and_stores_each_lead_once() {
+    use tagada_store::{INDIAMART, LeadFilter, LeadStore};
+    let store = Arc::new(SqliteStore::open_in_memory().await.unwrap());
+    store.migrate().await.unwrap();
+    let state = HttpState {
+        store: store.clone(),
+        clock: Arc::new(SimClock::new(t0())),
+        whatsapp: None,
+        inbox: Arc::new(tokio::sync::Notify::new()),
+        max_body_bytes: 1 << 20,
+        indiamart_push: Some(Secret::new("push-token-8c1f")),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, tagada_http::router(state))
+            .await
+            .unwrap();
+    });
+    let body = include_str!("../../../contracts/indiamart/push_payload.json");
+    let http = reqwest::Client::new();
+    let post = |token: &'static str, body: &'static str| {
+        let http = http.clone();
+        async move {
+            http.post(format!("http://{addr}/webhooks/indiamart/{token}"))
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let leads = || async {
+        store
+            .list_leads(&LeadFilter {
+                source: Some(INDIAMART.into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+    };
+    assert_eq!(post("wrong-token", body).await.status(), 404);
+    assert_eq!(post("push-token-8c1f0", body).await.status(), 404);
+    assert!(leads().await.is_empty());
+    for _ in 0..2 {
+        let r = post("push-token-8c1f", body).await;
+        assert_eq!(r.status(), 200);
+        let ack: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(ack["CODE"], 200);
+    }
+    let stored = leads().await;
+    assert_eq!(stored.len(), 1);
+    assert!(stored[0].buyer_id.is_some());
+    assert_eq!(post("push-token-8c1f", "<html>oops").await.status(), 400);
+    let runs = store.list_sync_runs(Some(INDIAMART), 10).await.unwrap();
+    assert_eq!(runs[0].run.outcome, "push_rejected");
+    assert!(runs[0].run.error.as_deref().unwrap().contains("<html>oops"));
+    assert_eq!(runs.iter().filter(|r| r.run.outcome == "push").count(), 2);
 }

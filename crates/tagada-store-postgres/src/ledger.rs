@@ -69,7 +69,7 @@ pub(crate) async fn fetch_invoice_locked(
     row.map(Invoice::try_from).transpose()
 }
 
-async fn fetch_buyer_locked(conn: &mut PgConnection, id: i64) -> Result<Option<Buyer>> {
+pub(crate) async fn fetch_buyer_locked(conn: &mut PgConnection, id: i64) -> Result<Option<Buyer>> {
     let row: Option<BuyerRow> = sqlx::query_as(concat!(
         "SELECT ",
         buyer_cols!(),
@@ -241,7 +241,7 @@ fn transition_error(e: TransitionError) -> StoreError {
     }
 }
 
-async fn insert_note(conn: &mut PgConnection, note: &NewNote) -> Result<Note> {
+pub(crate) async fn insert_note(conn: &mut PgConnection, note: &NewNote) -> Result<Note> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO notes (buyer_id, invoice_id, at, kind, author, text) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",

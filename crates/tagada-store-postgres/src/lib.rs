@@ -13,6 +13,7 @@ mod conv;
 mod identity;
 mod import;
 mod inbox;
+mod leads;
 mod ledger;
 mod outbox;
 mod plan;

@@ -219,7 +219,7 @@ fn transition_error(e: TransitionError) -> StoreError {
     }
 }
 
-async fn insert_note(conn: &mut SqliteConnection, note: &NewNote) -> Result<Note> {
+pub(crate) async fn insert_note(conn: &mut SqliteConnection, note: &NewNote) -> Result<Note> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO notes (buyer_id, invoice_id, at, kind, author, text) \
          VALUES (?, ?, ?, ?, ?, ?) RETURNING id",

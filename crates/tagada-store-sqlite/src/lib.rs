@@ -12,6 +12,7 @@ mod conv;
 mod identity;
 mod import;
 mod inbox;
+mod leads;
 mod ledger;
 mod outbox;
 mod plan;

@@ -28,9 +28,11 @@ use tagada_core::planner::{Plan, PlannedItem, PlannedMessage, RenderedMessage};
 use tagada_core::{BuyerId, Currency, InvoiceId, Money, OutboxId, Phone};
 
 mod inbox;
+mod leads;
 mod limits;
 mod webhooks;
 pub use inbox::*;
+pub use leads::*;
 pub use limits::*;
 pub use webhooks::*;
 
@@ -100,6 +102,8 @@ macro_rules! conformance_tests {
             release_hands_back_without_an_attempt,
             recipients_counted_over_24_hours,
             wave_calls_match_the_single_ones,
+            leads_recorded_once_and_matched,
+            lead_source_budget_and_runs,
         );
     };
     (@checks $setup:path; $($check:ident),* $(,)?) => {

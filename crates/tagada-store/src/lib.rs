@@ -7,10 +7,12 @@
 
 pub mod conformance;
 mod inbox;
+pub mod leads;
 mod records;
 mod webhooks;
 
 pub use inbox::*;
+pub use leads::*;
 pub use records::*;
 pub use webhooks::*;
 
@@ -301,6 +303,40 @@ pub trait InboxStore: Send + Sync {
     async fn enqueue_reply(&self, reply: &NewReply, now: Timestamp) -> Result<Option<OutboxId>>;
 }
 
+/// Leads from the marketplaces and each source's sync state.
+#[async_trait]
+pub trait LeadStore: Send + Sync {
+    /// Stores each lead once per `(source, external_id)`, each in one
+    /// transaction with what it does to the ledger (module docs of
+    /// [`leads`]): a new buyer (no consent) or an enriched one (empty fields
+    /// filled, differing ones noted, never overwritten), and its notes. One
+    /// outcome per lead, in order; a lead repeated in the batch is a
+    /// `Duplicate` the second time.
+    async fn record_leads(&self, leads: &[NewLead], now: Timestamp) -> Result<Vec<LeadOutcome>>;
+    /// Newest first.
+    async fn list_leads(&self, filter: &LeadFilter) -> Result<Vec<StoredLead>>;
+    /// The source's state (all empty for a source never synced).
+    async fn lead_source(&self, source: &str) -> Result<LeadSourceState>;
+    /// Books a call to the source's API at `now` if the budget allows one:
+    /// no call within `min_interval` of the last, none while blocked or
+    /// stopped. Atomic: of two processes asking at once, one is granted.
+    async fn reserve_call(
+        &self,
+        source: &str,
+        now: Timestamp,
+        min_interval: SignedDuration,
+    ) -> Result<CallReservation>;
+    async fn update_lead_source(
+        &self,
+        source: &str,
+        patch: &LeadSourcePatch,
+        now: Timestamp,
+    ) -> Result<LeadSourceState>;
+    async fn record_sync_run(&self, run: &NewSyncRun) -> Result<i64>;
+    /// Newest first; all sources when `source` is `None`.
+    async fn list_sync_runs(&self, source: Option<&str>, limit: u32) -> Result<Vec<SyncRun>>;
+}
+
 /// Schema management.
 #[async_trait]
 pub trait Migrate: Send + Sync {
@@ -316,6 +352,7 @@ pub trait Store:
     + OutboxStore
     + ReportStore
     + WebhookStore
+    + LeadStore
     + InboxStore
     + Migrate
     + std::fmt::Debug
@@ -329,6 +366,7 @@ impl<T> Store for T where
         + OutboxStore
         + ReportStore
         + WebhookStore
+        + LeadStore
         + InboxStore
         + Migrate
         + std::fmt::Debug

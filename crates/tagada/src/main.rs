@@ -71,6 +71,9 @@ enum Command {
     /// Check the WhatsApp templates the configuration sends against the account.
     #[command(subcommand)]
     Templates(cmd::templates::Command),
+    /// Pull leads from IndiaMART and TradeIndia into the ledger (one call
+    /// per source within its budget; --backfill and --wait keep going).
+    Sync(cmd::sync::Args),
     /// Apply pending database migrations.
     Migrate,
     /// Run a loopback fake of an external API, for trying tagada without accounts.
@@ -132,6 +135,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inbox(c) => cmd::inbox::run(c, &ctx).await,
         Command::Config(c) => cmd::config::run(c, &ctx),
         Command::Templates(c) => cmd::templates::run(c, &ctx).await,
+        Command::Sync(args) => cmd::sync::run(args, &ctx).await,
         Command::Migrate => cmd::migrate(&ctx).await,
         Command::Fake(c) => cmd::fake::run(c, &ctx).await,
     }

@@ -242,3 +242,80 @@ fn demo_runs_on_a_fresh_directory() {
     let out = ok(d, &["demo", "--days", "2"]);
     assert!(out.contains("Collection summary after 2 days"), "{out}");
 }
+
+/// `tagada sync` against the IndiaMART fake: the first run makes one call
+/// and stores the window's leads; a second run at once makes none (the
+/// 5-minute budget, kept in the database); `--status` shows the run; a
+/// refused key exits 4 and stops the source until `--resume`.
+#[test]
+fn sync_pulls_leads_within_the_budget() {
+    use tagada_fakes::indiamart::{IndiaMartFake, IndiaMartFakeConfig};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let cfg = IndiaMartFakeConfig::default();
+    let fake = rt.block_on(IndiaMartFake::start(cfg.clone())).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let now = cfg.leads_to.to_string();
+    let sync = |key: &str, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tagada"))
+            .current_dir(dir.path())
+            .args(args)
+            .env("TAGADA_NOW", &now)
+            .env("NO_COLOR", "1")
+            .env_remove("TAGADA_DATABASE_URL")
+            .env_remove("TAGADA_CONFIG")
+            .env("TAGADA_INDIAMART__ENABLED", "true")
+            .env("TAGADA_INDIAMART__BASE_URL", fake.base_url())
+            .env("TAGADA_INDIAMART__KEY", key)
+            .env("TAGADA_INDIAMART__FIRST_SYNC_HOURS", "168")
+            .output()
+            .expect("run tagada")
+    };
+    let out = sync(&cfg.key, &["sync", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report[0]["source"], "indiamart");
+    assert_eq!(report[0]["calls"], 1);
+    let new = report[0]["leads_new"].as_u64().unwrap();
+    assert!(new > 0, "{report:#}");
+    assert_eq!(fake.call_count(), 1);
+
+    let again = sync(&cfg.key, &["sync", "--json"]);
+    assert!(again.status.success(), "{again:?}");
+    let report: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(report[0]["calls"], 0, "{report:#}");
+    assert_eq!(fake.call_count(), 1, "the budget holds across processes");
+
+    let status = sync(&cfg.key, &["sync", "--status", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status[0]["state"]["source"], "indiamart");
+    assert_eq!(status[0]["runs"][0]["outcome"], "ingested");
+    assert_eq!(status[0]["runs"][0]["leads_new"].as_u64(), Some(new));
+
+    // A wrong key, once the budget allows a call: exit 4, stopped.
+    let later = (cfg.leads_to + jiff::SignedDuration::from_mins(6)).to_string();
+    fake.set_clock(cfg.leads_to + jiff::SignedDuration::from_mins(6));
+    let refused = Command::new(env!("CARGO_BIN_EXE_tagada"))
+        .current_dir(dir.path())
+        .args(["sync"])
+        .env("TAGADA_NOW", &later)
+        .env_remove("TAGADA_DATABASE_URL")
+        .env_remove("TAGADA_CONFIG")
+        .env("TAGADA_INDIAMART__ENABLED", "true")
+        .env("TAGADA_INDIAMART__BASE_URL", fake.base_url())
+        .env("TAGADA_INDIAMART__KEY", "wrong-key")
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(4), "{refused:?}");
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("STOPPED") && err.contains("refused the key"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("wrong-key"),
+        "the key is never printed: {err}"
+    );
+    let resumed = sync(&cfg.key, &["sync", "--resume", "indiamart"]);
+    assert!(resumed.status.success(), "{resumed:?}");
+    rt.block_on(fake.shutdown());
+}

@@ -1,7 +1,9 @@
 //! `tagada fake meta`: runs the fake WhatsApp Cloud API (from `tagada-fakes`)
 //! on loopback, holding exactly the templates this configuration sends, so
 //! `templates check`, `send` and `run` can be tried end to end with no
-//! Meta account.
+//! Meta account. `tagada fake indiamart` and `tagada fake tradeindia` do the
+//! same for the lead APIs (`tagada sync`), with generated leads of the last
+//! days and the real call limits.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -15,6 +17,25 @@ use crate::ctx::Ctx;
 pub enum Command {
     /// The WhatsApp Cloud API (Graph API): sends, media, templates, signed status webhooks.
     Meta(MetaArgs),
+    /// IndiaMART's Lead Manager pull API (CRM v2), with the 5-minute rule.
+    Indiamart(LeadArgs),
+    /// TradeIndia's `my_inquiry` API, paged.
+    Tradeindia(LeadArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LeadArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8021")]
+    bind: SocketAddr,
+    /// Leads to generate over the last `--days` days.
+    #[arg(long, default_value_t = 200)]
+    leads: usize,
+    #[arg(long, default_value_t = 30)]
+    days: u32,
+    /// Do not enforce the API's call limit.
+    #[arg(long)]
+    no_rate_limit: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -45,8 +66,82 @@ pub fn registry(cfg: &PlannerConfig) -> Vec<FakeTemplate> {
     )
 }
 
+async fn run_indiamart(args: LeadArgs, now: jiff::Timestamp) -> anyhow::Result<ExitCode> {
+    use tagada_fakes::indiamart::{IndiaMartFake, IndiaMartFakeConfig};
+    use tagada_fakes::marketplace::FakeClock;
+    let cfg = IndiaMartFakeConfig {
+        bind: Some(args.bind),
+        leads: args.leads,
+        leads_from: now - jiff::SignedDuration::from_hours(24 * i64::from(args.days)),
+        leads_to: now,
+        clock: FakeClock::Wall(jiff::SignedDuration::ZERO),
+        rate_limit: !args.no_rate_limit,
+        ..Default::default()
+    };
+    let fake = IndiaMartFake::start(cfg).await?;
+    println!(
+        "fake IndiaMART pull API on {} with {} lead(s) of the last {} days; in another terminal:\n",
+        fake.base_url(),
+        fake.leads().len(),
+        args.days
+    );
+    println!("  export TAGADA_INDIAMART__ENABLED=true");
+    println!("  export TAGADA_INDIAMART__BASE_URL={}", fake.base_url());
+    println!("  export TAGADA_INDIAMART__KEY={}", fake.config().key);
+    println!(
+        "  tagada sync --source indiamart --backfill {}\n",
+        args.days
+    );
+    println!("(the fake's own test key, not a secret; Ctrl-C stops it)");
+    tokio::signal::ctrl_c().await?;
+    let calls = fake.call_count();
+    fake.shutdown().await;
+    println!("stopped after {calls} call(s)");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_tradeindia(args: LeadArgs, now: jiff::Timestamp) -> anyhow::Result<ExitCode> {
+    use tagada_fakes::marketplace::FakeClock;
+    use tagada_fakes::tradeindia::{TradeIndiaFake, TradeIndiaFakeConfig};
+    let cfg = TradeIndiaFakeConfig {
+        bind: Some(args.bind),
+        inquiries: args.leads,
+        inquiries_from: now - jiff::SignedDuration::from_hours(24 * i64::from(args.days)),
+        inquiries_to: now,
+        clock: FakeClock::Wall(jiff::SignedDuration::ZERO),
+        ..Default::default()
+    };
+    let fake = TradeIndiaFake::start(cfg).await?;
+    let c = fake.config();
+    println!(
+        "fake TradeIndia my_inquiry API on {} with {} inquiries of the last {} days; in another terminal:\n",
+        fake.base_url(),
+        fake.inquiries().len(),
+        args.days
+    );
+    println!("  export TAGADA_TRADEINDIA__ENABLED=true");
+    println!("  export TAGADA_TRADEINDIA__BASE_URL={}", fake.base_url());
+    println!("  export TAGADA_TRADEINDIA__USER_ID={}", c.user_id);
+    println!("  export TAGADA_TRADEINDIA__PROFILE_ID={}", c.profile_id);
+    println!("  export TAGADA_TRADEINDIA__KEY={}", c.key);
+    println!(
+        "  tagada sync --source tradeindia --backfill {}\n",
+        args.days
+    );
+    println!("(the fake's own test credentials, not secrets; Ctrl-C stops it)");
+    tokio::signal::ctrl_c().await?;
+    let calls = fake.call_count();
+    fake.shutdown().await;
+    println!("stopped after {calls} call(s)");
+    Ok(ExitCode::SUCCESS)
+}
+
 pub async fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    let Command::Meta(args) = cmd;
+    let args = match cmd {
+        Command::Meta(args) => args,
+        Command::Indiamart(args) => return run_indiamart(args, ctx.clock.now()).await,
+        Command::Tradeindia(args) => return run_tradeindia(args, ctx.clock.now()).await,
+    };
     anyhow::ensure!(
         (0.0..=1.0).contains(&args.transient_error_rate),
         "--transient-error-rate must be between 0 and 1"

@@ -13,6 +13,7 @@ pub mod run;
 pub mod send;
 pub mod serve;
 pub mod show;
+pub mod sync;
 pub mod templates;
 
 use std::process::ExitCode;

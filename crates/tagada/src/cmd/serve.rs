@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use tagada_app::inbound::process_inbox;
+use tagada_app::leads::{LeadApi, sync_step};
 use tagada_http::{HttpState, WhatsAppHooks};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -38,6 +39,29 @@ pub struct Args {
 /// by another process, or left unhandled by a crash).
 const INBOX_SWEEP: Duration = Duration::from_secs(5);
 
+/// How often `serve` offers each lead source a sync step.
+const LEAD_SYNC_EVERY: Duration = Duration::from_secs(60);
+
+/// The enabled lead sources whose credentials are set (the others are
+/// reported and skipped).
+fn lead_apis(ctx: &Ctx) -> Vec<Box<dyn LeadApi>> {
+    let app = &ctx.config.app;
+    let mut out: Vec<Box<dyn LeadApi>> = Vec::new();
+    if app.indiamart.enabled {
+        match app.indiamart.api() {
+            Ok(api) => out.push(Box::new(api)),
+            Err(e) => eprintln!("  IndiaMART sync off: {e}"),
+        }
+    }
+    if app.tradeindia.enabled {
+        match app.tradeindia.api() {
+            Ok(api) => out.push(Box::new(api)),
+            Err(e) => eprintln!("  TradeIndia sync off: {e}"),
+        }
+    }
+    out
+}
+
 pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let wa = &ctx.config.app.whatsapp;
     let hooks = if wa.enabled {
@@ -66,6 +90,13 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         whatsapp: hooks,
         inbox: inbox.clone(),
         max_body_bytes: ctx.config.app.http.max_body_bytes,
+        indiamart_push: ctx
+            .config
+            .app
+            .indiamart
+            .push_token
+            .is_set()
+            .then(|| ctx.config.app.indiamart.push_token.clone()),
     };
     println!("tagada serving on http://{addr}");
     if wa.enabled {
@@ -73,7 +104,17 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     } else {
         println!("  WhatsApp is disabled: no webhook endpoint (set whatsapp.enabled)");
     }
+    if ctx.config.app.indiamart.push_token.is_set() {
+        println!("  IndiaMART push:   http://{addr}/webhooks/indiamart/<indiamart.push_token>");
+    }
     println!("  health:           http://{addr}/healthz");
+    let lead_apis = lead_apis(ctx);
+    for api in &lead_apis {
+        println!(
+            "  lead sync:        {} (within its call budget)",
+            api.source()
+        );
+    }
 
     let cancel = CancellationToken::new();
     let on_signal = cancel.clone();
@@ -144,7 +185,38 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         Some(report)
     };
 
-    let (served, (), report) = tokio::join!(server, inbox_loop, worker_loop);
+    // Each enabled lead source is offered a step every minute; its budget
+    // (kept in the store, shared with other processes) decides whether a
+    // call is made.
+    let sync_loop = async {
+        if lead_apis.is_empty() {
+            return;
+        }
+        loop {
+            for api in &lead_apis {
+                let opts = super::sync::options(ctx, api.source());
+                match sync_step(store.as_ref(), api.as_ref(), ctx.clock.as_ref(), &opts).await {
+                    Ok((_, r)) if r.calls > 0 => tracing::info!(
+                        source = api.source(),
+                        new = r.leads_new,
+                        buyers = r.buyers_new,
+                        matched = r.buyers_matched,
+                        "lead sync"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::error!(source = api.source(), error = %e, "lead sync failed; will retry")
+                    }
+                }
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = tokio::time::sleep(LEAD_SYNC_EVERY) => {}
+            }
+        }
+    };
+
+    let (served, (), report, ()) = tokio::join!(server, inbox_loop, worker_loop, sync_loop);
     served.context("the HTTP server failed")?;
     if let Some(report) = report {
         return Ok(super::run::stopped(&report));

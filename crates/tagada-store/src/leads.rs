@@ -1,0 +1,347 @@
+//! Leads from the marketplaces (IndiaMART, TradeIndia): the records that
+//! cross [`LeadStore`](crate::LeadStore), each source's sync state (cursor,
+//! call budget, stop), and the record of sync runs.
+//!
+//! A lead is stored once per `(source, external_id)` with its raw payload,
+//! in the same transaction as what it does to the ledger: it becomes a new
+//! buyer, or enriches the buyer it matches (by E.164 phone, then e-mail,
+//! then company name and city). A match only fills fields the buyer lacks:
+//! what is already there (typed by a person or imported) is never
+//! overwritten, and a lead that says otherwise leaves a note instead. The
+//! lead's message, product, quantity and value become notes on the buyer.
+//! Buyers created from leads carry no consent.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use tagada_core::{BuyerId, CountryCode, Phone};
+
+/// The `source` of IndiaMART leads.
+pub const INDIAMART: &str = "indiamart";
+/// The `source` of TradeIndia leads.
+pub const TRADEINDIA: &str = "tradeindia";
+
+/// One lead, source-independent, as the sync hands it to the store.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewLead {
+    /// `indiamart`, `tradeindia`.
+    pub source: String,
+    /// The source's unique id (`UNIQUE_QUERY_ID`, `rfi_id`).
+    pub external_id: String,
+    /// When the buyer sent it, when known.
+    pub received_at: Option<Timestamp>,
+    pub name: Option<String>,
+    pub company: Option<String>,
+    pub phone: Option<Phone>,
+    pub email: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<CountryCode>,
+    /// What the lead says (message, product, quantity, order value), one
+    /// note each, in order.
+    pub notes: Vec<String>,
+    /// The lead as received (JSON).
+    pub raw: String,
+}
+
+/// How a lead's buyer was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchedBy {
+    Phone,
+    Email,
+    CompanyAndCity,
+}
+
+impl MatchedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchedBy::Phone => "phone",
+            MatchedBy::Email => "email",
+            MatchedBy::CompanyAndCity => "company_and_city",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<MatchedBy> {
+        [
+            MatchedBy::Phone,
+            MatchedBy::Email,
+            MatchedBy::CompanyAndCity,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == s)
+    }
+}
+
+/// What [`LeadStore::record_leads`](crate::LeadStore::record_leads) did
+/// with one lead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum LeadOutcome {
+    /// This `(source, external_id)` was stored before: nothing changed.
+    Duplicate,
+    /// A new buyer was created from the lead.
+    NewBuyer { buyer: BuyerId },
+    /// The lead enriched an existing buyer; `conflicts` fields differed and
+    /// were noted, not overwritten.
+    Matched {
+        buyer: BuyerId,
+        by: MatchedBy,
+        conflicts: u32,
+    },
+    /// Stored, but no buyer: no name, phone, e-mail or company to know
+    /// them by.
+    Skipped { reason: String },
+}
+
+/// A stored lead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredLead {
+    pub id: i64,
+    pub source: String,
+    pub external_id: String,
+    pub received_at: Option<Timestamp>,
+    pub buyer_id: Option<BuyerId>,
+    /// `new_buyer`, `matched:<how>`, `skipped: <reason>`.
+    pub outcome: String,
+    pub created_at: Timestamp,
+    /// The lead as received (JSON; PostgreSQL may normalise its spacing).
+    pub raw: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadFilter {
+    pub source: Option<String>,
+    pub buyer: Option<BuyerId>,
+    pub limit: Option<u32>,
+}
+
+/// A source's sync state, kept across restarts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadSourceState {
+    pub source: String,
+    /// Every lead received before this instant has been ingested.
+    pub cursor: Option<Timestamp>,
+    /// The last call made (or reserved) to the source's API.
+    pub last_call_at: Option<Timestamp>,
+    /// No call before this instant (the source said "too many requests").
+    pub blocked_until: Option<Timestamp>,
+    /// Set when the source refused the credentials: no call until a
+    /// person fixes them and resumes the source.
+    pub stopped_at: Option<Timestamp>,
+    pub stopped_reason: Option<String>,
+}
+
+/// Changes to a source's state; `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadSourcePatch {
+    pub cursor: Option<Timestamp>,
+    /// `Some(None)` lifts a block.
+    pub blocked_until: Option<Option<Timestamp>>,
+    /// `Some(Some(reason))` stops the source; `Some(None)` resumes it.
+    pub stopped: Option<Option<String>>,
+}
+
+/// The answer to [`LeadStore::reserve_call`](crate::LeadStore::reserve_call).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reservation", rename_all = "snake_case")]
+pub enum CallReservation {
+    /// The call is booked at `now`: make it.
+    Granted,
+    /// The budget allows no call before `until`.
+    WaitUntil { until: Timestamp },
+    /// The source is stopped until a person acts.
+    Stopped { reason: String },
+}
+
+/// One sync run of one source, as recorded.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewSyncRun {
+    pub source: String,
+    pub started_at: Timestamp,
+    pub finished_at: Timestamp,
+    pub window_start: Option<Timestamp>,
+    pub window_end: Option<Timestamp>,
+    /// `ingested`, `empty`, `waiting`, `rate_limited`, `stopped`,
+    /// `failed`, `bad_request`.
+    pub outcome: String,
+    pub calls: u32,
+    pub leads_new: u32,
+    pub leads_duplicate: u32,
+    pub buyers_new: u32,
+    pub buyers_matched: u32,
+    pub skipped: u32,
+    /// What went wrong, for a failed or stopped run (a malformed answer's
+    /// start, an error code).
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRun {
+    pub id: i64,
+    #[serde(flatten)]
+    pub run: NewSyncRun,
+}
+
+/// The fields of a stored buyer a lead is compared with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuyerContact {
+    pub name: String,
+    pub company: Option<String>,
+    pub whatsapp: Option<Phone>,
+    pub email: Option<String>,
+    pub country: Option<CountryCode>,
+}
+
+/// What a lead changes on the buyer it matched: the fields it fills (only
+/// those the buyer lacks) and a note per field it contradicts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeadMerge {
+    pub company: Option<String>,
+    pub whatsapp: Option<Phone>,
+    pub email: Option<String>,
+    pub country: Option<CountryCode>,
+    pub conflicts: Vec<String>,
+}
+
+impl LeadMerge {
+    pub fn changes_anything(&self) -> bool {
+        self.company.is_some()
+            || self.whatsapp.is_some()
+            || self.email.is_some()
+            || self.country.is_some()
+    }
+}
+
+fn same_text(a: &str, b: &str) -> bool {
+    normalise(a) == normalise(b)
+}
+
+/// Lower case, inner whitespace collapsed: how names, companies, cities and
+/// e-mails are compared.
+pub fn normalise(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// `IndiaMART lead 123` / `TradeIndia lead 456`.
+pub fn lead_label(lead: &NewLead) -> String {
+    let source = match lead.source.as_str() {
+        INDIAMART => "IndiaMART",
+        TRADEINDIA => "TradeIndia",
+        other => other,
+    };
+    format!("{source} lead {}", lead.external_id)
+}
+
+/// Compares a lead with the buyer it matched (one rule for both backends).
+pub fn merge_lead(buyer: &BuyerContact, lead: &NewLead) -> LeadMerge {
+    let label = lead_label(lead);
+    let mut m = LeadMerge::default();
+    let conflict = |what: &str, theirs: &str, ours: &str| {
+        format!("{label} gives the {what} \"{theirs}\"; kept \"{ours}\"")
+    };
+    let mut conflicts = Vec::new();
+    if let Some(name) = &lead.name
+        && !same_text(name, &buyer.name)
+    {
+        conflicts.push(conflict("name", name, &buyer.name));
+    }
+    match (&lead.company, &buyer.company) {
+        (Some(theirs), Some(ours)) if !same_text(theirs, ours) => {
+            conflicts.push(conflict("company", theirs, ours));
+        }
+        (Some(theirs), None) => m.company = Some(theirs.clone()),
+        _ => {}
+    }
+    match (&lead.email, &buyer.email) {
+        (Some(theirs), Some(ours)) if !same_text(theirs, ours) => {
+            conflicts.push(conflict("e-mail", theirs, ours));
+        }
+        (Some(theirs), None) => m.email = Some(theirs.clone()),
+        _ => {}
+    }
+    match (&lead.phone, &buyer.whatsapp) {
+        (Some(theirs), Some(ours)) if theirs != ours => {
+            conflicts.push(conflict("number", theirs.as_str(), ours.as_str()));
+        }
+        (Some(theirs), None) => m.whatsapp = Some(theirs.clone()),
+        _ => {}
+    }
+    if buyer.country.is_none() {
+        m.country = lead.country.clone();
+    }
+    m.conflicts = conflicts;
+    m
+}
+
+/// The name a new buyer from this lead gets: the person, else the company,
+/// else the number or e-mail; `None` when the lead has none of them.
+pub fn lead_buyer_name(lead: &NewLead) -> Option<String> {
+    lead.name
+        .clone()
+        .or_else(|| lead.company.clone())
+        .or_else(|| lead.phone.as_ref().map(|p| p.as_str().to_string()))
+        .or_else(|| lead.email.clone())
+}
+
+/// The notes a lead leaves on its buyer, each prefixed with its label.
+pub fn lead_notes(lead: &NewLead) -> Vec<String> {
+    let label = lead_label(lead);
+    lead.notes.iter().map(|n| format!("{label}: {n}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lead() -> NewLead {
+        NewLead {
+            source: INDIAMART.into(),
+            external_id: "123".into(),
+            name: Some("Asha  Traders".into()),
+            company: Some("Asha Pvt Ltd".into()),
+            email: Some("asha@example.com".into()),
+            phone: Some(Phone::try_from("+919000000001".to_string()).unwrap()),
+            country: Some(CountryCode::india()),
+            notes: vec!["Need 500 kg".into()],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn fills_only_what_is_missing_and_notes_the_rest() {
+        let buyer = BuyerContact {
+            name: "asha traders".into(),
+            company: None,
+            whatsapp: Some(Phone::try_from("+919000000002".to_string()).unwrap()),
+            email: Some("ASHA@example.com".into()),
+            country: None,
+        };
+        let m = merge_lead(&buyer, &lead());
+        assert_eq!(m.company.as_deref(), Some("Asha Pvt Ltd"));
+        assert_eq!(m.email, None, "same e-mail, other case");
+        assert_eq!(m.whatsapp, None, "a number is never replaced");
+        assert_eq!(m.country, Some(CountryCode::india()));
+        assert_eq!(
+            m.conflicts,
+            vec![
+                "IndiaMART lead 123 gives the number \"+919000000001\"; kept \"+919000000002\""
+                    .to_string()
+            ]
+        );
+        assert_eq!(lead_notes(&lead()), vec!["IndiaMART lead 123: Need 500 kg"]);
+    }
+
+    #[test]
+    fn a_lead_with_nothing_to_call_the_buyer_by_has_no_name() {
+        let mut l = lead();
+        assert_eq!(lead_buyer_name(&l).as_deref(), Some("Asha  Traders"));
+        l.name = None;
+        l.company = None;
+        assert_eq!(lead_buyer_name(&l).as_deref(), Some("+919000000001"));
+        l.phone = None;
+        l.email = None;
+        assert_eq!(lead_buyer_name(&l), None);
+    }
+}
