@@ -6,7 +6,8 @@ use jiff::civil::Date;
 use tagada_core::ledger::{Buyer, Invoice, InvoiceEvent, NoteKind, PaymentMethod};
 use tagada_core::{InvoiceId, Money};
 use tagada_store::{
-    BuyerPatch, InvoicePatch, NewNote, NewPayment, PaymentOutcome, Store, StoreError,
+    BuyerPatch, InvoicePatch, InvoiceUpsert, LeadFilter, NewInvoice, NewNote, NewPayment,
+    PaymentOutcome, Store, StoreError, StoredLead,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -273,4 +274,93 @@ pub async fn update_buyer(
     };
     store.add_note(&note).await?;
     Ok(updated)
+}
+
+/// Finds a stored lead: `indiamart:2900000001` (source and the source's
+/// id, as its notes show it), or the bare id when only one source has it.
+pub async fn find_lead(store: &dyn Store, key: &str) -> Result<StoredLead, ActionError> {
+    let key = key.trim();
+    let (source, id) = match key.split_once(':') {
+        Some((s, id)) => (Some(s.trim().to_ascii_lowercase()), id.trim()),
+        None => (None, key),
+    };
+    let found = store
+        .list_leads(&LeadFilter {
+            source,
+            external_id: Some(id.to_string()),
+            limit: Some(3),
+            ..Default::default()
+        })
+        .await?;
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(ActionError::Refused(format!(
+            "no lead `{key}` (give it as indiamart:<id> or tradeindia:<id>)"
+        ))),
+        _ => Err(ActionError::Refused(format!(
+            "`{key}` is a lead of several sources: give it as <source>:{id}"
+        ))),
+    }
+}
+
+/// An invoice typed in by a person (or turned from a lead).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddInvoice {
+    pub number: String,
+    pub amount: Money,
+    pub invoice_date: Date,
+    pub due_date: Date,
+    pub order_date: Option<Date>,
+    pub notes: Option<String>,
+}
+
+/// Adds an invoice for `buyer`; `source` says where it came from (`cli`,
+/// `lead:indiamart:123`). Refused when the number is taken.
+pub async fn add_invoice(
+    store: &dyn Store,
+    buyer: &Buyer,
+    add: &AddInvoice,
+    source: &str,
+    now: Timestamp,
+) -> Result<Invoice, ActionError> {
+    if add.number.trim().is_empty() {
+        return Err(ActionError::Refused("the invoice number is empty".into()));
+    }
+    if store.find_invoice(add.number.trim()).await?.is_some() {
+        return Err(ActionError::Refused(format!(
+            "invoice {} exists already",
+            add.number.trim()
+        )));
+    }
+    if add.due_date < add.invoice_date {
+        return Err(ActionError::Refused(format!(
+            "the due date {} is before the invoice date {}",
+            add.due_date, add.invoice_date
+        )));
+    }
+    if !add.amount.is_positive() {
+        return Err(ActionError::Refused("the amount must be positive".into()));
+    }
+    let row = NewInvoice {
+        number: add.number.trim().to_string(),
+        buyer_id: buyer.id,
+        order_date: add.order_date,
+        invoice_date: add.invoice_date,
+        due_date: add.due_date,
+        credit_days: Some((add.due_date - add.invoice_date).get_days()),
+        amount: add.amount,
+        amount_paid: Money::zero(add.amount.currency()),
+        status: tagada_core::ledger::InvoiceStatus::Pending,
+        source: source.to_string(),
+        source_hash: format!("{source}:{}", add.number.trim()),
+        notes: add.notes.clone(),
+    };
+    match store.upsert_invoices(&[row], now).await?.pop() {
+        Some(InvoiceUpsert::Created { id }) => Ok(store.get_invoice(id).await?),
+        Some(InvoiceUpsert::Rejected { reason }) => Err(ActionError::Refused(reason)),
+        other => Err(ActionError::Refused(format!(
+            "invoice {} was not created ({other:?})",
+            add.number.trim()
+        ))),
+    }
 }

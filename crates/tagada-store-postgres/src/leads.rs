@@ -400,6 +400,9 @@ impl LeadStore for PostgresStore {
         if let Some(source) = &filter.source {
             qb.push(" AND source = ").push_bind(source.clone());
         }
+        if let Some(id) = &filter.external_id {
+            qb.push(" AND external_id = ").push_bind(id.clone());
+        }
         if let Some(buyer) = filter.buyer {
             qb.push(" AND buyer_id = ").push_bind(buyer.get());
         }

@@ -305,6 +305,9 @@ impl LeadStore for SqliteStore {
         if let Some(s) = &filter.source {
             qb.push(" AND source = ").push_bind(s.clone());
         }
+        if let Some(id) = &filter.external_id {
+            qb.push(" AND external_id = ").push_bind(id.clone());
+        }
         if let Some(b) = filter.buyer {
             qb.push(" AND buyer_id = ").push_bind(b.get());
         }

@@ -110,6 +110,8 @@ pub struct StoredLead {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeadFilter {
     pub source: Option<String>,
+    /// The source's id of the lead (`UNIQUE_QUERY_ID`, `rfi_id`).
+    pub external_id: Option<String>,
     pub buyer: Option<BuyerId>,
     pub limit: Option<u32>,
 }

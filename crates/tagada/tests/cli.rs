@@ -285,6 +285,64 @@ fn sync_pulls_leads_within_the_budget() {
     assert_eq!(report[0]["calls"], 0, "{report:#}");
     assert_eq!(fake.call_count(), 1, "the budget holds across processes");
 
+    // A lead turned into an order: the invoice goes to the lead's buyer.
+    let lead = fake
+        .leads()
+        .into_iter()
+        .find(|l| l.received_at >= cfg.leads_to - jiff::SignedDuration::from_hours(24 * 6))
+        .expect("a lead of the last days");
+    let from = format!("indiamart:{}", lead.unique_query_id);
+    let added = sync(
+        &cfg.key,
+        &[
+            "invoices",
+            "add",
+            "INV-L-1",
+            "--amount",
+            "₹25,000",
+            "--from-lead",
+            &from,
+            "--json",
+        ],
+    );
+    assert!(added.status.success(), "{added:?}");
+    let inv: serde_json::Value = serde_json::from_slice(&added.stdout).unwrap();
+    assert_eq!(inv["number"], "INV-L-1");
+    let buyer = format!("B{}", inv["buyer_id"]);
+    let timeline = sync(&cfg.key, &["show", &buyer, "--json"]);
+    assert!(timeline.status.success(), "{timeline:?}");
+    let text = String::from_utf8_lossy(&timeline.stdout);
+    assert!(
+        text.contains(&format!("IndiaMART lead {}", lead.unique_query_id)),
+        "the invoice went to the lead's buyer: {text}"
+    );
+    let again = sync(
+        &cfg.key,
+        &[
+            "invoices",
+            "add",
+            "INV-L-1",
+            "--amount",
+            "₹25,000",
+            "--from-lead",
+            &from,
+        ],
+    );
+    assert!(!again.status.success(), "a number is added once");
+    let unknown = sync(
+        &cfg.key,
+        &[
+            "invoices",
+            "add",
+            "INV-L-2",
+            "--amount",
+            "1000",
+            "--from-lead",
+            "indiamart:nope",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no lead"));
+
     let status = sync(&cfg.key, &["sync", "--status", "--json"]);
     let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(status[0]["state"]["source"], "indiamart");

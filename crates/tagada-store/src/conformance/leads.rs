@@ -194,6 +194,15 @@ pub async fn leads_recorded_once_and_matched<S: Store + 'static>(store: S) {
         .await
         .unwrap();
     assert_eq!(of_acme.len(), 3);
+    let by_id = store
+        .list_leads(&LeadFilter {
+            external_id: Some("L1".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_id.len(), 2, "L1 from both sources");
+    assert!(by_id.iter().all(|l| l.external_id == "L1"));
 }
 
 /// One call per interval, atomically; blocks and stops hold calls back;

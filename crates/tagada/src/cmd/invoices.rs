@@ -32,6 +32,37 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Add an invoice for a buyer, or turn a lead into an order: the lead's
+    /// buyer gets the invoice (`--from-lead indiamart:2900000001`).
+    Add {
+        number: String,
+        /// e.g. "₹50,000" or "USD 1,250" (the import's default currency when none).
+        #[arg(long)]
+        amount: String,
+        /// The buyer (name, number, key or id).
+        #[arg(
+            long,
+            conflicts_with = "from_lead",
+            required_unless_present = "from_lead"
+        )]
+        buyer: Option<String>,
+        /// The lead this order came from (`<source>:<id>`, as its notes show it).
+        #[arg(long)]
+        from_lead: Option<String>,
+        /// Invoice date (default: today).
+        #[arg(long, value_parser = parse_date)]
+        date: Option<jiff::civil::Date>,
+        /// Due date (default: the date plus `--credit-days`).
+        #[arg(long, value_parser = parse_date, conflicts_with = "credit_days")]
+        due: Option<jiff::civil::Date>,
+        /// Days of credit (default: the import's default credit days).
+        #[arg(long)]
+        credit_days: Option<i32>,
+        #[arg(long, value_parser = parse_date)]
+        order_date: Option<jiff::civil::Date>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Stop reminders for an invoice until resumed.
     Pause { invoice: String },
     /// Resume reminders for a paused invoice.
@@ -153,6 +184,67 @@ pub async fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                     ]);
                 }
                 println!("{t}\n{} invoice(s)", invoices.len());
+            }
+        }
+        Command::Add {
+            number,
+            amount,
+            buyer,
+            from_lead,
+            date,
+            due,
+            credit_days,
+            order_date,
+            json,
+        } => {
+            let import = &ctx.config.app.import;
+            let amount = Money::parse(&amount, Some(import.default_currency))
+                .map_err(|e| anyhow::anyhow!("--amount: {e}"))?;
+            let today = now.to_zoned_datetime(ctx.config.planner.home_zone()).date();
+            let date = date.unwrap_or(today);
+            let due = match due {
+                Some(d) => d,
+                None => date.checked_add(
+                    jiff::Span::new()
+                        .days(i64::from(credit_days.unwrap_or(import.default_credit_days))),
+                )?,
+            };
+            let (buyer, source, notes) = match (&buyer, &from_lead) {
+                (_, Some(key)) => {
+                    let lead = actions::find_lead(s, key).await?;
+                    let id = lead.buyer_id.ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "lead {}:{} has no buyer ({}): add the buyer first",
+                            lead.source,
+                            lead.external_id,
+                            lead.outcome
+                        )
+                    })?;
+                    (
+                        s.get_buyer(id).await?,
+                        format!("lead:{}:{}", lead.source, lead.external_id),
+                        Some(format!("from {} lead {}", lead.source, lead.external_id)),
+                    )
+                }
+                (Some(key), None) => (actions::find_buyer(s, key).await?, "cli".to_string(), None),
+                (None, None) => anyhow::bail!("give --buyer or --from-lead"),
+            };
+            let add = actions::AddInvoice {
+                number,
+                amount,
+                invoice_date: date,
+                due_date: due,
+                order_date,
+                notes,
+            };
+            let inv = actions::add_invoice(s, &buyer, &add, &source, now).await?;
+            if json {
+                print_json(&inv)?;
+            } else {
+                println!(
+                    "{}: {} for {} ({}), due {}",
+                    inv.number, inv.amount, buyer.name, buyer.id, inv.due_date
+                );
             }
         }
         Command::Pause { invoice } => {
