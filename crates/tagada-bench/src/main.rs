@@ -93,6 +93,19 @@ enum Cmd {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Sync LEADS IndiaMART leads received over the last DAYS days from the
+    /// fake (its rate limit off) into a fresh store, window by window.
+    Leads {
+        #[arg(long, default_value_t = 50_000)]
+        leads: usize,
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        #[arg(long, default_value = "bench-data")]
+        dir: PathBuf,
+        /// A PostgreSQL URL (an empty database) instead of a fresh SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Send N reminders to the fake, then ingest their sent, delivered and
     /// read statuses as signed webhook POSTs, and replay them.
     Ingest {
@@ -536,6 +549,86 @@ async fn bench_ingest(
     Ok(())
 }
 
+/// Syncs `leads` generated IndiaMART leads of the last `days` days into a
+/// fresh store through the real client, one 7-day window per call (tagada's
+/// clock moves 5 minutes per call, as the budget wants; no real waiting).
+async fn bench_leads(
+    leads: usize,
+    days: u32,
+    dir: &Path,
+    database_url: Option<String>,
+) -> anyhow::Result<()> {
+    use tagada_app::leads::{IndiaMartApi, SyncOptions, SyncState, start_backfill, sync_step};
+    use tagada_fakes::indiamart::{IndiaMartFake, IndiaMartFakeConfig};
+    let url = match database_url {
+        Some(u) => u,
+        None => fresh_sqlite(dir, &format!("leads-{leads}.db"))?,
+    };
+    let store = open_store_fresh(&url).await?;
+    let end = now();
+    let t = Instant::now();
+    let fake = IndiaMartFake::start(IndiaMartFakeConfig {
+        leads,
+        leads_from: end - jiff::SignedDuration::from_hours(24 * i64::from(days)),
+        leads_to: end,
+        clock: tagada_fakes::marketplace::FakeClock::Frozen(end),
+        rate_limit: false,
+        ..Default::default()
+    })
+    .await?;
+    let served = fake.leads().len();
+    println!(
+        "the fake generated {served} lead records ({leads} distinct, with re-sends) in {:.1?}",
+        t.elapsed()
+    );
+    let rss_before = peak_rss_mib();
+    let api = IndiaMartApi::new(tagada_sources::indiamart::PullClient::new(
+        tagada_sources::indiamart::PullConfig::with_base_url(
+            fake.base_url(),
+            secrecy::SecretString::from(fake.config().key.clone()),
+        ),
+    )?);
+    let clock = tagada_app::clock::SimClock::new(end);
+    start_backfill(store.as_ref(), &api, days + 1, end).await?;
+    let opts = SyncOptions::default();
+    let t = Instant::now();
+    let mut total = tagada_app::leads::SyncReport::default();
+    let mut calls = 0u32;
+    loop {
+        let (state, report) = sync_step(store.as_ref(), &api, &clock, &opts).await?;
+        total.add(&report);
+        if state == SyncState::Called {
+            calls += 1;
+        }
+        if let Some(e) = &report.error {
+            anyhow::bail!("call failed: {e}");
+        }
+        if report.behind_secs < 600 && state == SyncState::Called {
+            break;
+        }
+        let next = tagada_core::clock::Clock::now(&clock) + jiff::SignedDuration::from_mins(5);
+        clock.set(next);
+        fake.set_clock(next);
+    }
+    let took = t.elapsed();
+    println!(
+        "synced in {calls} call(s) in {took:.2?}: {} new leads ({:.0} leads/s), {} re-sends, {} new buyers, {} matched, {} skipped",
+        total.leads_new,
+        f64::from(total.leads_new) / took.as_secs_f64(),
+        total.leads_duplicate,
+        total.buyers_new,
+        total.buyers_matched,
+        total.skipped.values().sum::<u32>()
+    );
+    println!(
+        "peak RSS: {:.0} MiB (the in-process fake's generated leads included; {:.0} MiB before syncing)",
+        peak_rss_mib().unwrap_or(0.0),
+        rss_before.unwrap_or(0.0)
+    );
+    fake.shutdown().await;
+    Ok(())
+}
+
 /// Seeds `open` open invoices: `due` of them due on or before today, the
 /// rest due 30–300 days from now, `per_buyer` invoices per buyer.
 async fn seed_ledger(store: &dyn Store, open: u64, due: u64, per_buyer: u64) -> anyhow::Result<()> {
@@ -689,6 +782,12 @@ async fn main() -> anyhow::Result<()> {
             )
             .await
         }
+        Cmd::Leads {
+            leads,
+            days,
+            dir,
+            database_url,
+        } => bench_leads(leads, days, &dir, database_url).await,
         Cmd::Ingest {
             messages,
             batch,

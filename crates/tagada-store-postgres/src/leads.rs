@@ -232,14 +232,13 @@ async fn write_notes(
 }
 
 /// Records one lead in its own transaction.
-async fn record_one(store: &PostgresStore, lead: &NewLead, now: Timestamp) -> Result<LeadOutcome> {
+async fn record_one(tx: &mut PgConnection, lead: &NewLead, now: Timestamp) -> Result<LeadOutcome> {
     if let Err(e) = serde_json::from_str::<serde_json::Value>(&lead.raw) {
         return Err(StoreError::Invalid(format!(
             "{}: the raw lead is not JSON: {e}",
             tagada_store::lead_label(lead)
         )));
     }
-    let mut tx = store.begin().await?;
     let lead_id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO leads (source, external_id, received_at, outcome, payload, created_at) \
          VALUES ($1, $2, $3, 'received', $4::jsonb, $5) \
@@ -254,20 +253,19 @@ async fn record_one(store: &PostgresStore, lead: &NewLead, now: Timestamp) -> Re
     .await
     .map_err(db)?;
     let Some(lead_id) = lead_id else {
-        tx.commit().await.map_err(db)?;
         return Ok(LeadOutcome::Duplicate);
     };
 
     // Every buyer insert takes this lock (see `reserve_ids`), and holding it
     // keeps the match and the creation below one step.
-    lock(&mut tx, locks::BUYERS).await?;
+    lock(&mut *tx, locks::BUYERS).await?;
     let company_norm = norm(lead.company.as_deref());
     let city_norm = norm(lead.city.as_deref());
-    let found = find_buyer(&mut tx, lead, company_norm.as_deref(), city_norm.as_deref()).await?;
+    let found = find_buyer(&mut *tx, lead, company_norm.as_deref(), city_norm.as_deref()).await?;
 
     let (outcome, buyer_id, label) = match found {
         Some((id, by)) => {
-            let buyer = fetch_buyer_locked(&mut tx, id)
+            let buyer = fetch_buyer_locked(&mut *tx, id)
                 .await?
                 .ok_or_else(|| corrupt("leads", format!("buyer {id} vanished")))?;
             let contact = BuyerContact {
@@ -297,7 +295,7 @@ async fn record_one(store: &PostgresStore, lead: &NewLead, now: Timestamp) -> Re
                 .map_err(db)?;
             }
             let buyer = BuyerId::new(id);
-            write_notes(&mut tx, buyer, lead, &merge.conflicts, now).await?;
+            write_notes(&mut *tx, buyer, lead, &merge.conflicts, now).await?;
             let conflicts = u32::try_from(merge.conflicts.len()).unwrap_or(u32::MAX);
             (
                 LeadOutcome::Matched {
@@ -339,7 +337,7 @@ async fn record_one(store: &PostgresStore, lead: &NewLead, now: Timestamp) -> Re
                 .await
                 .map_err(db)?;
                 let buyer = BuyerId::new(id);
-                write_notes(&mut tx, buyer, lead, &[], now).await?;
+                write_notes(&mut *tx, buyer, lead, &[], now).await?;
                 (
                     LeadOutcome::NewBuyer { buyer },
                     Some(id),
@@ -361,7 +359,6 @@ async fn record_one(store: &PostgresStore, lead: &NewLead, now: Timestamp) -> Re
     .execute(&mut *tx)
     .await
     .map_err(db)?;
-    tx.commit().await.map_err(db)?;
     Ok(outcome)
 }
 
@@ -388,8 +385,12 @@ async fn source_locked(conn: &mut PgConnection, source: &str) -> Result<LeadSour
 impl LeadStore for PostgresStore {
     async fn record_leads(&self, leads: &[NewLead], now: Timestamp) -> Result<Vec<LeadOutcome>> {
         let mut out = Vec::with_capacity(leads.len());
-        for lead in leads {
-            out.push(record_one(self, lead, now).await?);
+        for chunk in leads.chunks(tagada_store::LEADS_PER_TRANSACTION) {
+            let mut tx = self.begin().await?;
+            for lead in chunk {
+                out.push(record_one(&mut tx, lead, now).await?);
+            }
+            tx.commit().await.map_err(db)?;
         }
         Ok(out)
     }

@@ -289,9 +289,11 @@ type RunRow = (
 impl LeadStore for SqliteStore {
     async fn record_leads(&self, leads: &[NewLead], now: Timestamp) -> Result<Vec<LeadOutcome>> {
         let mut out = Vec::with_capacity(leads.len());
-        for lead in leads {
+        for chunk in leads.chunks(tagada_store::LEADS_PER_TRANSACTION) {
             let mut tx = self.write().await?;
-            out.push(record_one(&mut tx, lead, now).await?);
+            for lead in chunk {
+                out.push(record_one(&mut tx, lead, now).await?);
+            }
             tx.commit().await.map_err(db)?;
         }
         Ok(out)

@@ -15,6 +15,11 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use tagada_core::{BuyerId, CountryCode, Phone};
 
+/// Leads stored per transaction by
+/// [`record_leads`](crate::LeadStore::record_leads): each lead and what it
+/// does to the ledger commit together, a chunk at a time.
+pub const LEADS_PER_TRANSACTION: usize = 500;
+
 /// The `source` of IndiaMART leads.
 pub const INDIAMART: &str = "indiamart";
 /// The `source` of TradeIndia leads.

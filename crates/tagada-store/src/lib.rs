@@ -306,9 +306,9 @@ pub trait InboxStore: Send + Sync {
 /// Leads from the marketplaces and each source's sync state.
 #[async_trait]
 pub trait LeadStore: Send + Sync {
-    /// Stores each lead once per `(source, external_id)`, each in one
-    /// transaction with what it does to the ledger (module docs of
-    /// [`leads`]): a new buyer (no consent) or an enriched one (empty fields
+    /// Stores each lead once per `(source, external_id)`, in the same
+    /// transaction as what it does to the ledger ([`LEADS_PER_TRANSACTION`]
+    /// leads per transaction; module docs of [`leads`]): a new buyer (no consent) or an enriched one (empty fields
     /// filled, differing ones noted, never overwritten), and its notes. One
     /// outcome per lead, in order; a lead repeated in the batch is a
     /// `Duplicate` the second time.
