@@ -50,6 +50,14 @@ const RECEIPT_WAIT: Duration = Duration::from_secs(2);
 /// How long after a reminder a buyer who answers does so.
 const REPLY_AFTER: SignedDuration = SignedDuration::from_mins(20);
 
+/// A lead source for the demo: `tagada demo` plugs in the real IndiaMART
+/// client talking to a local fake whose clock follows the simulation.
+pub trait DemoLeads: Send + Sync {
+    fn api(&self) -> &dyn crate::leads::LeadApi;
+    /// The simulated clock was set to `now`.
+    fn clock_set(&self, now: Timestamp);
+}
+
 /// The WhatsApp side of the demo: the channel every message leaves by, and
 /// the sample buyers' phones. `tagada demo` plugs in the real WhatsApp
 /// client talking to a local fake of the Cloud API, whose webhooks reach
@@ -498,6 +506,11 @@ pub struct DemoSummary {
     pub read: u32,
     /// Replies the buyers sent back on WhatsApp, each acted on by the inbox.
     pub buyer_replies: u32,
+    /// Leads synced from the marketplace, the buyers they created, and
+    /// those they matched to buyers already in the ledger.
+    pub leads: u32,
+    pub lead_buyers_new: u32,
+    pub lead_buyers_matched: u32,
     pub payments: u32,
     /// Per currency: (outstanding at start, collected, outstanding at end), minor units.
     pub by_currency: BTreeMap<String, (i64, i64, i64)>,
@@ -540,12 +553,20 @@ pub async fn run_demo(
     opts: &DemoOptions,
     clock: &SimClock,
     whatsapp: &dyn DemoWhatsApp,
+    leads: Option<&dyn DemoLeads>,
     out: &mut dyn Write,
 ) -> anyhow::Result<DemoSummary> {
     let zone = planner.home_zone();
     let set_time = |t: Timestamp| {
         clock.set(t);
         whatsapp.clock_set(t);
+        if let Some(l) = leads {
+            l.clock_set(t);
+        }
+    };
+    let lead_sync = crate::leads::SyncOptions {
+        first_sync: SignedDuration::from_hours(7 * 24),
+        ..Default::default()
     };
     set_time(local_midnight(opts.start, &zone));
     let channel = Recorder {
@@ -603,6 +624,25 @@ pub async fn run_demo(
                 if let Some(line) = pay(store, invoice, now, day).await? {
                     summary.payments += 1;
                     lines.push((now, line));
+                }
+            }
+            // New marketplace leads, within the API's call budget.
+            if let Some(l) = leads {
+                let (_, r) = crate::leads::sync_step(store, l.api(), clock, &lead_sync).await?;
+                if r.leads_new > 0 {
+                    summary.leads += r.leads_new;
+                    summary.lead_buyers_new += r.buyers_new;
+                    summary.lead_buyers_matched += r.buyers_matched;
+                    lines.push((
+                        now,
+                        format!(
+                            "  + leads     {}: {} new lead(s): {} new buyer(s), {} matched to buyers in the ledger",
+                            l.api().source(),
+                            r.leads_new,
+                            r.buyers_new,
+                            r.buyers_matched
+                        ),
+                    ));
                 }
             }
             plan_and_apply(store, planner, now).await?;
@@ -744,6 +784,16 @@ pub async fn run_demo(
     )?;
     if let Some(tally) = whatsapp.tally() {
         writeln!(out, "  {tally}")?;
+    }
+    if let Some(l) = leads {
+        writeln!(
+            out,
+            "  leads: {} from {} ({} new buyers, no consent until they order; {} matched to buyers in the ledger)",
+            summary.leads,
+            l.api().source(),
+            summary.lead_buyers_new,
+            summary.lead_buyers_matched
+        )?;
     }
     writeln!(
         out,

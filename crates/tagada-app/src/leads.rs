@@ -138,6 +138,16 @@ impl IndiaMartApi {
     pub fn new(client: PullClient) -> IndiaMartApi {
         IndiaMartApi { client }
     }
+
+    /// The client for `base_url` with `key` (a fake's, in tests and the demo).
+    pub fn with_key(base_url: &str, key: &str) -> Result<IndiaMartApi, String> {
+        let client = PullClient::new(PullConfig::with_base_url(
+            base_url.to_string(),
+            secrecy::SecretString::from(key.to_string()),
+        ))
+        .map_err(|e| e.to_string())?;
+        Ok(IndiaMartApi { client })
+    }
 }
 
 fn signed(d: std::time::Duration) -> SignedDuration {

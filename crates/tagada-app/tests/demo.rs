@@ -143,9 +143,17 @@ async fn thirty_days_of_the_demo_through_the_fake_cloud_api() {
 
     let opts = DemoOptions::default();
     let mut out = Vec::new();
-    let summary = run_demo(store.as_ref(), &cfg.planner, &opts, &clock, &wa, &mut out)
-        .await
-        .unwrap();
+    let summary = run_demo(
+        store.as_ref(),
+        &cfg.planner,
+        &opts,
+        &clock,
+        &wa,
+        None,
+        &mut out,
+    )
+    .await
+    .unwrap();
     let text = String::from_utf8(out).unwrap();
     println!("{text}");
     assert!(summary.reminders_sent > 10, "{summary:?}");

@@ -261,7 +261,13 @@ async fn record_one(tx: &mut PgConnection, lead: &NewLead, now: Timestamp) -> Re
     lock(&mut *tx, locks::BUYERS).await?;
     let company_norm = norm(lead.company.as_deref());
     let city_norm = norm(lead.city.as_deref());
-    let found = find_buyer(&mut *tx, lead, company_norm.as_deref(), city_norm.as_deref()).await?;
+    let found = find_buyer(
+        &mut *tx,
+        lead,
+        company_norm.as_deref(),
+        city_norm.as_deref(),
+    )
+    .await?;
 
     let (outcome, buyer_id, label) = match found {
         Some((id, by)) => {

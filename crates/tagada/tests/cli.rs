@@ -215,6 +215,14 @@ fn demo_runs_on_a_fresh_directory() {
     assert_eq!(n(&wire["receipt_webhooks"]), 3 * (reminders + answers));
     assert_eq!(n(&wire["reply_webhooks"]), n(&summary["buyer_replies"]));
     assert_eq!(n(&wire["webhooks_failed"]), 0, "{summary:#}");
+    // IndiaMART leads of those days came in through the real client and
+    // the fake's 5-minute rule, as buyers without consent.
+    assert!(n(&summary["leads"]) > 0, "{summary:#}");
+    assert_eq!(
+        n(&summary["leads"]),
+        n(&summary["lead_buyers_new"]) + n(&summary["lead_buyers_matched"])
+    );
+    assert!(out.contains("+ leads     indiamart:"), "{out}");
 
     // The ledger the demo leaves holds the replies, handled, and the
     // receipts on the timelines.

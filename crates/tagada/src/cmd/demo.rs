@@ -84,6 +84,7 @@ pub async fn run(
     };
     let clock = SimClock::new(Timestamp::UNIX_EPOCH);
     let whatsapp = LocalWhatsApp::start(store.clone(), clock.clone(), &config.planner).await?;
+    let leads = LocalLeads::start(&opts, &config.planner).await?;
     let mut out = std::io::stdout();
     let summary = run_demo(
         store.as_ref(),
@@ -91,11 +92,13 @@ pub async fn run(
         &opts,
         &clock,
         &whatsapp,
+        Some(&leads),
         &mut out,
     )
     .await?;
     let figures = whatsapp.figures();
     whatsapp.stop().await;
+    leads.fake.shutdown().await;
     if args.json {
         crate::output::print_json(&DemoJson {
             summary: &summary,
@@ -320,5 +323,49 @@ impl DemoWhatsApp for LocalWhatsApp {
 
     async fn write(&self, from: &Phone, text: &str) {
         self.fake.reply_text(from.as_str(), text).await;
+    }
+}
+
+/// IndiaMART for the demo: the real client and a local fake holding a few
+/// leads of the simulated month (some from the sample buyers' numbers), its
+/// clock following the simulation and its 5-minute rule on.
+struct LocalLeads {
+    fake: tagada_fakes::indiamart::IndiaMartFake,
+    api: tagada_app::leads::IndiaMartApi,
+}
+
+impl LocalLeads {
+    async fn start(
+        opts: &DemoOptions,
+        planner: &tagada_core::cadence::PlannerConfig,
+    ) -> anyhow::Result<LocalLeads> {
+        use tagada_fakes::indiamart::{IndiaMartFake, IndiaMartFakeConfig};
+        let zone = planner.home_zone();
+        let start = opts.start.to_zoned_datetime(zone.clone())?.timestamp();
+        let end = opts
+            .start
+            .checked_add(jiff::Span::new().days(i64::from(opts.days)))?
+            .to_zoned_datetime(zone)?
+            .timestamp();
+        let fake = IndiaMartFake::start(IndiaMartFakeConfig {
+            leads: 12,
+            leads_from: start - jiff::SignedDuration::from_hours(72),
+            leads_to: end,
+            clock: tagada_fakes::marketplace::FakeClock::Frozen(start),
+            ..Default::default()
+        })
+        .await?;
+        let api = tagada_app::leads::IndiaMartApi::with_key(&fake.base_url(), &fake.config().key)
+            .map_err(anyhow::Error::msg)?;
+        Ok(LocalLeads { fake, api })
+    }
+}
+
+impl tagada_app::demo::DemoLeads for LocalLeads {
+    fn api(&self) -> &dyn tagada_app::leads::LeadApi {
+        &self.api
+    }
+    fn clock_set(&self, now: Timestamp) {
+        self.fake.set_clock(now);
     }
 }
