@@ -17,6 +17,7 @@ use tagada_app::leads::{
     IndiaMartApi, SyncOptions, SyncState, TradeIndiaApi, indiamart_lead, start_backfill, sync_step,
     tradeindia_lead,
 };
+use tagada_core::clock::Clock;
 use tagada_core::{CountryCode, Phone};
 use tagada_fakes::indiamart::{ImFault, IndiaMartFake, IndiaMartFakeConfig};
 use tagada_fakes::tradeindia::{TiFault, TradeIndiaFake, TradeIndiaFakeConfig};
@@ -198,20 +199,10 @@ fn tradeindia_api(fake: &TradeIndiaFake) -> TradeIndiaApi {
 
 /// Moves tagada's clock and the fakes' together.
 fn advance(clock: &SimClock, fakes: &[&dyn Fn(Timestamp)], by: SignedDuration) {
-    let to = clock.now_ts().checked_add(by).unwrap();
+    let to = clock.now().checked_add(by).unwrap();
     clock.set(to);
     for f in fakes {
         f(to);
-    }
-}
-
-trait Now {
-    fn now_ts(&self) -> Timestamp;
-}
-
-impl Now for SimClock {
-    fn now_ts(&self) -> Timestamp {
-        tagada_core::clock::Clock::now(self)
     }
 }
 
@@ -264,7 +255,8 @@ async fn a_sync_cut_off_anywhere_and_restarted_ingests_every_lead_once() {
             .unwrap()
             .cursor
             .is_some_and(|c| {
-                c >= tagada_core::clock::Clock::now(&clock)
+                c >= clock
+                    .now()
                     .checked_sub(SignedDuration::from_mins(8))
                     .unwrap()
             });
@@ -346,19 +338,19 @@ async fn starting_the_sync_over_and_over_never_exceeds_the_budget() {
             assert!(called <= 1, "round {round}: {called} calls at once");
             clock.set(
                 clock
-                    .now_ts()
+                    .now()
                     .checked_add(SignedDuration::from_secs(30))
                     .unwrap(),
             );
-            fake.set_clock(clock.now_ts());
+            fake.set_clock(clock.now());
         }
         clock.set(
             clock
-                .now_ts()
+                .now()
                 .checked_add(SignedDuration::from_mins(4))
                 .unwrap(),
         );
-        fake.set_clock(clock.now_ts());
+        fake.set_clock(clock.now());
     }
     let calls = fake.calls();
     assert_eq!(calls.len(), 6, "one call per 5 minutes: {calls:#?}");
@@ -398,7 +390,7 @@ async fn a_refused_key_stops_its_source_and_the_other_keeps_working() {
     // Later: IndiaMART stays stopped (no call reaches the fake), TradeIndia goes on.
     clock.set(
         clock
-            .now_ts()
+            .now()
             .checked_add(SignedDuration::from_hours(2))
             .unwrap(),
     );
@@ -411,11 +403,11 @@ async fn a_refused_key_stops_its_source_and_the_other_keeps_working() {
         SyncState::Called
     );
     // Resumed with the right key: it syncs again.
-    tagada_app::leads::resume(&store, INDIAMART, clock.now_ts())
+    tagada_app::leads::resume(&store, INDIAMART, clock.now())
         .await
         .unwrap();
     let right_key = indiamart_api(&im, &im_cfg.key);
-    im.set_clock(clock.now_ts());
+    im.set_clock(clock.now());
     assert_eq!(
         sync_step(&store, &right_key, &clock, &opts)
             .await
@@ -447,9 +439,7 @@ async fn malformed_answers_are_recorded_and_retried_without_losing_the_cursor() 
     let opts = SyncOptions::default();
     let set_fake = |t: Timestamp| im.set_clock(t);
 
-    start_backfill(&store, &api, 10, clock.now_ts())
-        .await
-        .unwrap();
+    start_backfill(&store, &api, 10, clock.now()).await.unwrap();
     let before = store.lead_source(INDIAMART).await.unwrap().cursor;
     im.script([
         ImFault::MalformedJson,
@@ -494,7 +484,7 @@ async fn malformed_answers_are_recorded_and_retried_without_losing_the_cursor() 
     assert_eq!(store.lead_source(TRADEINDIA).await.unwrap().cursor, None);
     tclock.set(
         tclock
-            .now_ts()
+            .now()
             .checked_add(SignedDuration::from_mins(5))
             .unwrap(),
     );
