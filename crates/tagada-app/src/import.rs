@@ -176,6 +176,13 @@ pub async fn import_file(
     let rejects_file = rejects_path(cfg, path);
     let mut rejects_writer: Option<csv::Writer<std::fs::File>> = None;
     let mut buyers: HashMap<String, BuyerId> = HashMap::new();
+    // A lead reference → its buyer, or why it has none.
+    let mut lead_buyers: HashMap<String, Result<BuyerId, String>> = HashMap::new();
+    let lead_header = rows
+        .detected_mapping()
+        .get(&file::Field::Lead)
+        .cloned()
+        .unwrap_or_else(|| "lead".to_string());
     // Invoice number → first line it appeared on, to reject duplicates within the file.
     let mut seen = SeenNumbers::default();
     let mut batch: Vec<Pending> = Vec::with_capacity(cfg.batch_size);
@@ -236,7 +243,29 @@ pub async fn import_file(
                                     .push(format!("{file_name}:{}: {w}", row.line));
                             }
                         }
-                        let buyer_id = buyers[&row.buyer.key];
+                        let buyer_id = match &row.invoice.lead {
+                            None => buyers[&row.buyer.key],
+                            Some(lead) => {
+                                if !lead_buyers.contains_key(lead) {
+                                    let found = lead_buyer(store, lead).await?;
+                                    lead_buyers.insert(lead.clone(), found);
+                                }
+                                match &lead_buyers[lead] {
+                                    Ok(id) => *id,
+                                    Err(reason) => {
+                                        rejects.push(RejectedRow {
+                                            source_file: file_name.clone(),
+                                            line: row.line,
+                                            column: Some(lead_header.clone()),
+                                            reason: reason.clone(),
+                                            raw: row.raw.clone(),
+                                            at: now,
+                                        });
+                                        continue;
+                                    }
+                                }
+                            }
+                        };
                         batch.push(to_invoice(row, buyer_id, &source));
                     }
                 }
@@ -312,7 +341,9 @@ async fn resolve_buyers(
     let mut keys = Vec::new();
     let mut new = Vec::new();
     let mut in_chunk = std::collections::HashSet::new();
-    for row in items.iter().flatten() {
+    // A row naming a lead goes to that lead's buyer: its name columns make
+    // no buyer of their own.
+    for row in items.iter().flatten().filter(|r| r.invoice.lead.is_none()) {
         let b = &row.buyer;
         if cache.contains_key(&b.key) || !in_chunk.insert(b.key.as_str()) {
             continue;
@@ -348,6 +379,21 @@ async fn resolve_buyers(
         cache.insert(key, id);
     }
     Ok(())
+}
+
+/// The buyer of the lead a row names (`indiamart:2900000001`, or the bare
+/// id when one source has it); `Err` with the reason the row is rejected.
+async fn lead_buyer(store: &dyn Store, key: &str) -> Result<Result<BuyerId, String>, StoreError> {
+    match crate::actions::find_lead(store, key).await {
+        Ok(lead) => Ok(lead.buyer_id.ok_or_else(|| {
+            format!(
+                "lead `{key}` has no buyer ({}); add the buyer first",
+                lead.outcome
+            )
+        })),
+        Err(crate::actions::ActionError::Store(e)) => Err(e),
+        Err(e) => Ok(Err(e.to_string())),
+    }
 }
 
 fn to_invoice(row: ImportRow, buyer_id: BuyerId, source: &str) -> Pending {

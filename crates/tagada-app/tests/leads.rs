@@ -24,7 +24,7 @@ use tagada_fakes::tradeindia::{TiFault, TradeIndiaFake, TradeIndiaFakeConfig};
 use tagada_sources::indiamart::{PullClient, PullConfig, Verdict, parse_pull_response, parse_push};
 use tagada_sources::tradeindia::{self, InquiryClient, InquiryConfig};
 use tagada_store::{
-    INDIAMART, LeadFilter, LeadOutcome, LeadStore, LedgerStore, Migrate, TRADEINDIA,
+    INDIAMART, ImportStore, LeadFilter, LeadOutcome, LeadStore, LedgerStore, Migrate, TRADEINDIA,
 };
 use tagada_store_sqlite::SqliteStore;
 
@@ -500,4 +500,63 @@ async fn malformed_answers_are_recorded_and_retried_without_losing_the_cursor() 
     );
     im.shutdown().await;
     ti.shutdown().await;
+}
+
+/// An import row that names a lead goes to that lead's buyer (its name
+/// columns create no buyer); a row naming an unknown lead is rejected with
+/// its line and column; the other rows go through.
+#[tokio::test]
+async fn an_import_row_naming_a_lead_goes_to_its_buyer() {
+    use tagada_app::config::ImportConfig;
+    use tagada_app::import::import_file;
+    let store = store().await;
+    let now: Timestamp = "2026-12-01T06:00:00Z".parse().unwrap();
+    let lead = tagada_store::NewLead {
+        source: INDIAMART.into(),
+        external_id: "2900000777".into(),
+        name: Some("Meera Textiles".into()),
+        phone: Some(phone("+919000000777")),
+        notes: vec!["asked about cotton yarn".into()],
+        raw: "{}".into(),
+        ..Default::default()
+    };
+    let out = store.record_leads(&[lead], now).await.unwrap();
+    let buyer = buyer_of(&out[0]);
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("orders.csv");
+    std::fs::write(
+        &csv,
+        "Invoice No,Party Name,Amount,Due Date,IndiaMART Lead ID\n\
+         L-1,Meera Textiles Pvt Ltd,\"₹42,000\",15-12-2026,indiamart:2900000777\n\
+         L-2,Somebody,\"₹1,000\",15-12-2026,indiamart:404\n\
+         L-3,Regular Buyer,\"₹5,000\",15-12-2026,\n",
+    )
+    .unwrap();
+    let cfg = ImportConfig {
+        rejects_dir: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    };
+    let report = import_file(&store, &csv, &cfg, now, &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(report.invoices_created, 2, "{report:?}");
+    assert_eq!(report.rejected, 1, "{report:?}");
+    let l1 = store.find_invoice("L-1").await.unwrap().unwrap();
+    assert_eq!(l1.buyer_id, buyer);
+    assert!(store.find_invoice("L-2").await.unwrap().is_none());
+    let rejects = store.list_rejects(None).await.unwrap();
+    assert_eq!(rejects.len(), 1);
+    assert_eq!(rejects[0].line, 3);
+    assert_eq!(rejects[0].column.as_deref(), Some("IndiaMART Lead ID"));
+    assert!(rejects[0].reason.contains("no lead"), "{:?}", rejects[0]);
+    // No buyer was made from the lead row's name.
+    let names: Vec<String> = store
+        .list_buyers(&Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.name)
+        .collect();
+    assert!(!names.iter().any(|n| n.contains("Pvt")), "{names:?}");
+    assert!(names.contains(&"Regular Buyer".to_string()), "{names:?}");
 }

@@ -32,10 +32,12 @@ pub enum Field {
     TimeZone,
     Consent,
     Notes,
+    /// The marketplace lead the order came from (`indiamart:2900000001`).
+    Lead,
 }
 
 impl Field {
-    pub const ALL: [Field; 22] = [
+    pub const ALL: [Field; 23] = [
         Field::InvoiceNumber,
         Field::BuyerName,
         Field::BuyerKey,
@@ -58,6 +60,7 @@ impl Field {
         Field::TimeZone,
         Field::Consent,
         Field::Notes,
+        Field::Lead,
     ];
 
     /// The snake_case name used in configuration and JSON (`invoice_number`).
@@ -85,6 +88,7 @@ impl Field {
             Field::TimeZone => "time_zone",
             Field::Consent => "consent",
             Field::Notes => "notes",
+            Field::Lead => "lead",
         }
     }
 
@@ -268,6 +272,19 @@ impl Field {
                 "comment",
                 "narration",
             ],
+            Field::Lead => &[
+                "lead",
+                "lead id",
+                "lead ref",
+                "indiamart lead",
+                "indiamart lead id",
+                "tradeindia lead",
+                "unique query id",
+                "query id",
+                "enquiry id",
+                "inquiry id",
+                "rfi id",
+            ],
         }
     }
 
@@ -296,6 +313,7 @@ impl Field {
             Field::TimeZone => "time zone",
             Field::Consent => "consent",
             Field::Notes => "notes",
+            Field::Lead => "lead",
         }
     }
 

@@ -172,6 +172,9 @@ pub struct InvoiceRecord {
     /// application derives it from the amounts.
     pub status: Option<InvoiceStatus>,
     pub notes: Option<String>,
+    /// The marketplace lead the order came from, as written
+    /// (`indiamart:2900000001`): the invoice goes to that lead's buyer.
+    pub lead: Option<String>,
 }
 
 /// One good row.

@@ -454,6 +454,7 @@ impl Layout {
             amount_paid,
             status,
             notes: self.text(raw, Field::Notes),
+            lead: self.text(raw, Field::Lead),
         };
         let source_hash = row_hash(&buyer, &invoice);
         Ok(ImportRow {
@@ -672,7 +673,10 @@ fn row_hash(buyer: &BuyerRecord, invoice: &InvoiceRecord) -> String {
         ("notes", opt(&invoice.notes)),
     ];
     let mut hasher = Sha256::new();
-    for (name, value) in fields {
+    // A lead reference counts only where there is one, so rows without it
+    // hash as they always did.
+    let lead = invoice.lead.as_ref().map(|l| ("lead", l.clone()));
+    for (name, value) in fields.into_iter().chain(lead) {
         hasher.update(name.as_bytes());
         hasher.update(b"=");
         // Values may contain newlines; length-prefix them so no two rows
