@@ -1,13 +1,14 @@
 //! Leads from the marketplaces, each source's sync state, and sync runs.
 //!
-//! Each lead is one transaction: the lead row is inserted first under its
-//! `(source, external_id)` key (`ON CONFLICT DO NOTHING`: a known key is a
-//! `Duplicate` and nothing else happens; two recorders of the same lead at
-//! once: the second waits for the first, then finds the key taken). The
-//! transaction then takes the buyers' advisory lock, which every buyer
-//! insert takes (ids may be drawn from the sequence in bulk under it), so
-//! matching and creating buyers never race an upsert or another lead. The
-//! merge itself is [`merge_lead`], shared with the SQLite backend.
+//! Leads are stored in batches, one transaction each: the lead rows are
+//! inserted first under their `(source, external_id)` key (`ON CONFLICT DO
+//! NOTHING`: a known key is a `Duplicate` and nothing else happens; two
+//! recorders of the same lead at once: the second waits for the first,
+//! then finds the key taken). The transaction then takes the buyers'
+//! advisory lock, which every buyer insert takes (ids are drawn from the
+//! sequence in bulk under it), so matching and creating buyers never race
+//! an upsert or another batch. What the batch does to the ledger is planned
+//! in memory by [`plan_lead_batch`], shared with the SQLite backend.
 //!
 //! A call reservation reads the source's row `FOR UPDATE` and books the
 //! call in the same transaction: of several processes asking at once, the
@@ -16,20 +17,17 @@
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
-use tagada_core::BuyerId;
-use tagada_core::ledger::NoteKind;
+use std::collections::{HashMap, HashSet};
+
+use tagada_core::{BuyerId, CountryCode, Phone};
 use tagada_store::{
-    BuyerContact, CallReservation, LeadFilter, LeadOutcome, LeadSourcePatch, LeadSourceState,
-    LeadStore, MatchedBy, NewLead, NewNote, NewSyncRun, Result, StoreError, StoredLead, SyncRun,
-    lead_buyer_name, lead_notes, merge_lead, normalise,
+    BuyerContact, BuyerRef, CallReservation, LeadCandidates, LeadFilter, LeadOutcome,
+    LeadSourcePatch, LeadSourceState, LeadStore, NewLead, NewSyncRun, Result, StoreError,
+    StoredLead, SyncRun, normalise, plan_lead_batch,
 };
 
 use crate::conv::{corrupt, db, micros, normalize_name, opt_micros, opt_ts, ts};
-use crate::ledger::{fetch_buyer_locked, insert_note};
-use crate::{PostgresStore, lock, locks};
-
-/// Why a lead gets no buyer.
-const NOTHING_TO_KNOW_THEM_BY: &str = "no name, number, e-mail or company";
+use crate::{PostgresStore, lock, locks, reserve_ids};
 
 #[derive(Debug, FromRow)]
 struct LeadRow {
@@ -154,218 +152,304 @@ fn norm(v: Option<&str>) -> Option<String> {
     v.map(normalise).filter(|s| !s.is_empty())
 }
 
-/// The lowest-id buyer this lead belongs to, and how it was found.
-async fn find_buyer(
-    conn: &mut PgConnection,
-    lead: &NewLead,
-    company_norm: Option<&str>,
-    city_norm: Option<&str>,
-) -> Result<Option<(i64, MatchedBy)>> {
-    if let Some(p) = &lead.phone {
-        let id: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM buyers WHERE whatsapp = $1 ORDER BY id LIMIT 1")
-                .bind(p.as_str())
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(db)?;
-        if let Some(id) = id {
-            return Ok(Some((id, MatchedBy::Phone)));
-        }
-    }
-    if let Some(email) = &lead.email {
-        let id: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM buyers WHERE email IS NOT NULL AND lower(email) = lower($1) \
-             ORDER BY id LIMIT 1",
-        )
-        .bind(email)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?;
-        if let Some(id) = id {
-            return Ok(Some((id, MatchedBy::Email)));
-        }
-    }
-    if let (Some(company), Some(city)) = (company_norm, city_norm) {
-        let id: Option<i64> = sqlx::query_scalar(
-            "SELECT min(buyer_id) FROM leads \
-             WHERE company_norm = $1 AND city_norm = $2 AND buyer_id IS NOT NULL",
-        )
-        .bind(company)
-        .bind(city)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db)?;
-        if let Some(id) = id {
-            return Ok(Some((id, MatchedBy::CompanyAndCity)));
-        }
-    }
-    Ok(None)
+type ContactRow = (
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn contact(row: &ContactRow) -> Result<BuyerContact> {
+    Ok(BuyerContact {
+        name: row.1.clone(),
+        company: row.2.clone(),
+        whatsapp: row
+            .3
+            .clone()
+            .map(|p| Phone::try_from(p).map_err(|e| corrupt("buyers", e)))
+            .transpose()?,
+        email: row.4.clone(),
+        country: row
+            .5
+            .as_deref()
+            .map(|c| CountryCode::parse(c).map_err(|e| corrupt("buyers", e)))
+            .transpose()?,
+    })
 }
 
-/// Leaves the lead's notes on its buyer: one system note per conflict, then
-/// one note per thing the lead says.
-async fn write_notes(
+/// Stores a batch of leads and applies the new ones, in the caller's
+/// transaction: the leads inserted in one statement (a known one is a
+/// duplicate), then, under the buyers' lock, the buyers they may match read
+/// in three, the batch planned in memory ([`plan_lead_batch`]), and its new
+/// buyers, fills, notes and the leads' outcomes written, each set in one
+/// statement.
+async fn record_batch(
     conn: &mut PgConnection,
-    buyer: BuyerId,
-    lead: &NewLead,
-    conflicts: &[String],
+    leads: &[NewLead],
     now: Timestamp,
-) -> Result<()> {
-    let at = lead.received_at.unwrap_or(now);
-    let system = conflicts.iter().map(|c| (NoteKind::System, c.clone()));
-    let said = lead_notes(lead).into_iter().map(|n| (NoteKind::Note, n));
-    for (kind, text) in system.chain(said) {
-        insert_note(
-            &mut *conn,
-            &NewNote {
-                buyer_id: buyer,
-                invoice_id: None,
-                at,
-                kind,
-                author: Some(lead.source.clone()),
-                text,
-            },
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// Records one lead in its own transaction.
-async fn record_one(tx: &mut PgConnection, lead: &NewLead, now: Timestamp) -> Result<LeadOutcome> {
-    if let Err(e) = serde_json::from_str::<serde_json::Value>(&lead.raw) {
-        return Err(StoreError::Invalid(format!(
-            "{}: the raw lead is not JSON: {e}",
-            tagada_store::lead_label(lead)
-        )));
-    }
-    let lead_id: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO leads (source, external_id, received_at, outcome, payload, created_at) \
-         VALUES ($1, $2, $3, 'received', $4::jsonb, $5) \
-         ON CONFLICT (source, external_id) DO NOTHING RETURNING id",
-    )
-    .bind(&lead.source)
-    .bind(&lead.external_id)
-    .bind(opt_micros(lead.received_at))
-    .bind(&lead.raw)
-    .bind(micros(now))
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(db)?;
-    let Some(lead_id) = lead_id else {
-        return Ok(LeadOutcome::Duplicate);
-    };
-
-    // Every buyer insert takes this lock (see `reserve_ids`), and holding it
-    // keeps the match and the creation below one step.
-    lock(&mut *tx, locks::BUYERS).await?;
-    let company_norm = norm(lead.company.as_deref());
-    let city_norm = norm(lead.city.as_deref());
-    let found = find_buyer(
-        &mut *tx,
-        lead,
-        company_norm.as_deref(),
-        city_norm.as_deref(),
-    )
-    .await?;
-
-    let (outcome, buyer_id, label) = match found {
-        Some((id, by)) => {
-            let buyer = fetch_buyer_locked(&mut *tx, id)
-                .await?
-                .ok_or_else(|| corrupt("leads", format!("buyer {id} vanished")))?;
-            let contact = BuyerContact {
-                name: buyer.name,
-                company: buyer.company,
-                whatsapp: buyer.whatsapp,
-                email: buyer.email,
-                country: buyer.country,
-            };
-            let merge = merge_lead(&contact, lead);
-            if merge.changes_anything() {
-                let whatsapp = merge.whatsapp.as_ref().map(|p| p.as_str());
-                sqlx::query(
-                    "UPDATE buyers SET company = coalesce(company, $1), \
-                     whatsapp = coalesce(whatsapp, $2), phone_raw = coalesce(phone_raw, $2), \
-                     email = coalesce(email, $3), country = coalesce(country, $4), \
-                     updated_at = $5 WHERE id = $6",
-                )
-                .bind(&merge.company)
-                .bind(whatsapp)
-                .bind(&merge.email)
-                .bind(merge.country.as_ref().map(|c| c.as_str()))
-                .bind(micros(now))
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-            }
-            let buyer = BuyerId::new(id);
-            write_notes(&mut *tx, buyer, lead, &merge.conflicts, now).await?;
-            let conflicts = u32::try_from(merge.conflicts.len()).unwrap_or(u32::MAX);
-            (
-                LeadOutcome::Matched {
-                    buyer,
-                    by,
-                    conflicts,
-                },
-                Some(id),
-                format!("matched:{}", by.as_str()),
-            )
+) -> Result<Vec<LeadOutcome>> {
+    for lead in leads {
+        if let Err(e) = serde_json::from_str::<serde_json::Value>(&lead.raw) {
+            return Err(StoreError::Invalid(format!(
+                "{}: the raw lead is not JSON: {e}",
+                tagada_store::lead_label(lead)
+            )));
         }
-        None => match lead_buyer_name(lead)
-            .map(|n| n.trim().to_string())
-            .filter(|n| !n.is_empty())
-        {
-            None => (
-                LeadOutcome::Skipped {
-                    reason: NOTHING_TO_KNOW_THEM_BY.into(),
-                },
-                None,
-                format!("skipped: {NOTHING_TO_KNOW_THEM_BY}"),
-            ),
-            Some(name) => {
-                // No time zone: the country's applies, as for imported
-                // buyers without one. No consent: a lead is not consent.
-                let whatsapp = lead.phone.as_ref().map(|p| p.as_str());
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO buyers (name, name_norm, company, whatsapp, phone_raw, email, \
-                     country, updated_at) VALUES ($1, $2, $3, $4, $4, $5, $6, $7) RETURNING id",
-                )
-                .bind(&name)
-                .bind(normalize_name(&name))
-                .bind(&lead.company)
-                .bind(whatsapp)
-                .bind(&lead.email)
-                .bind(lead.country.as_ref().map(|c| c.as_str()))
-                .bind(micros(now))
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db)?;
-                let buyer = BuyerId::new(id);
-                write_notes(&mut *tx, buyer, lead, &[], now).await?;
-                (
-                    LeadOutcome::NewBuyer { buyer },
-                    Some(id),
-                    "new_buyer".to_string(),
-                )
-            }
-        },
-    };
-
-    sqlx::query(
-        "UPDATE leads SET buyer_id = $1, outcome = $2, company_norm = $3, city_norm = $4 \
-         WHERE id = $5",
+    }
+    let inserted: Vec<(String, String, i64)> = sqlx::query_as(
+        "INSERT INTO leads (source, external_id, received_at, outcome, company_norm, city_norm, \
+         payload, created_at) \
+         SELECT s, e, r, 'pending', c, t, p::jsonb, $7 \
+         FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[]) \
+         AS v(s, e, r, c, t, p) \
+         ON CONFLICT (source, external_id) DO NOTHING RETURNING source, external_id, id",
     )
-    .bind(buyer_id)
-    .bind(&label)
-    .bind(&company_norm)
-    .bind(&city_norm)
-    .bind(lead_id)
-    .execute(&mut *tx)
+    .bind(leads.iter().map(|l| l.source.clone()).collect::<Vec<_>>())
+    .bind(
+        leads
+            .iter()
+            .map(|l| l.external_id.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        leads
+            .iter()
+            .map(|l| opt_micros(l.received_at))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        leads
+            .iter()
+            .map(|l| norm(l.company.as_deref()))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        leads
+            .iter()
+            .map(|l| norm(l.city.as_deref()))
+            .collect::<Vec<_>>(),
+    )
+    .bind(leads.iter().map(|l| l.raw.clone()).collect::<Vec<_>>())
+    .bind(micros(now))
+    .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    Ok(outcome)
+    let mut inserted: HashMap<(String, String), i64> = inserted
+        .into_iter()
+        .map(|(s, e, id)| ((s, e), id))
+        .collect();
+    let mut fresh = Vec::new();
+    let mut lead_ids = Vec::new();
+    for (i, lead) in leads.iter().enumerate() {
+        if let Some(id) = inserted.remove(&(lead.source.clone(), lead.external_id.clone())) {
+            fresh.push(i);
+            lead_ids.push(id);
+        }
+    }
+    if fresh.is_empty() {
+        return Ok(vec![LeadOutcome::Duplicate; leads.len()]);
+    }
+    // Every buyer insert takes this lock (see `reserve_ids`), and holding it
+    // keeps the matching and the creation below one step.
+    lock(&mut *conn, locks::BUYERS).await?;
+
+    let mut phones: Vec<String> = Vec::new();
+    let mut emails: Vec<String> = Vec::new();
+    let mut companies: Vec<String> = Vec::new();
+    let mut pairs: HashSet<(String, String)> = HashSet::new();
+    for &i in &fresh {
+        let l = &leads[i];
+        if let Some(p) = &l.phone {
+            phones.push(p.as_str().to_string());
+        }
+        if let Some(e) = l
+            .email
+            .as_deref()
+            .map(|e| e.trim().to_lowercase())
+            .filter(|e| !e.is_empty())
+        {
+            emails.push(e);
+        }
+        if let (Some(c), Some(t)) = (norm(l.company.as_deref()), norm(l.city.as_deref())) {
+            companies.push(c.clone());
+            pairs.insert((c, t));
+        }
+    }
+    for v in [&mut phones, &mut emails, &mut companies] {
+        v.sort_unstable();
+        v.dedup();
+    }
+    let by_phone: Vec<ContactRow> = sqlx::query_as(
+        "SELECT id, name, company, whatsapp, email, country FROM buyers WHERE whatsapp = ANY($1)",
+    )
+    .bind(&phones)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    let by_email: Vec<ContactRow> = sqlx::query_as(
+        "SELECT id, name, company, whatsapp, email, country FROM buyers \
+         WHERE email IS NOT NULL AND lower(email) = ANY($1)",
+    )
+    .bind(&emails)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    let by_company: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT company_norm, city_norm, min(buyer_id) FROM leads \
+         WHERE buyer_id IS NOT NULL AND city_norm IS NOT NULL AND company_norm = ANY($1) \
+         GROUP BY company_norm, city_norm",
+    )
+    .bind(&companies)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    let mut candidates = LeadCandidates::default();
+    for row in by_phone.iter().chain(&by_email) {
+        candidates
+            .contacts
+            .insert(BuyerId::new(row.0), contact(row)?);
+    }
+    for row in &by_phone {
+        if let Some(p) = &row.3 {
+            let e = candidates
+                .by_phone
+                .entry(p.clone())
+                .or_insert(BuyerId::new(row.0));
+            *e = (*e).min(BuyerId::new(row.0));
+        }
+    }
+    for row in &by_email {
+        if let Some(k) = row.4.as_deref().map(|e| e.trim().to_lowercase()) {
+            let e = candidates.by_email.entry(k).or_insert(BuyerId::new(row.0));
+            *e = (*e).min(BuyerId::new(row.0));
+        }
+    }
+    let mut missing: Vec<i64> = Vec::new();
+    for (c, t, id) in by_company {
+        if pairs.contains(&(c.clone(), t.clone())) {
+            let id = BuyerId::new(id);
+            if !candidates.contacts.contains_key(&id) {
+                missing.push(id.get());
+            }
+            candidates.by_company_city.insert((c, t), id);
+        }
+    }
+    if !missing.is_empty() {
+        let rows: Vec<ContactRow> = sqlx::query_as(
+            "SELECT id, name, company, whatsapp, email, country FROM buyers WHERE id = ANY($1)",
+        )
+        .bind(&missing)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        for row in &rows {
+            candidates
+                .contacts
+                .insert(BuyerId::new(row.0), contact(row)?);
+        }
+    }
+
+    let plan = plan_lead_batch(leads, &fresh, &candidates, now);
+
+    let mut new_ids = Vec::with_capacity(plan.new_buyers.len());
+    if !plan.new_buyers.is_empty() {
+        let first = reserve_ids(&mut *conn, "buyers", plan.new_buyers.len()).await?;
+        new_ids.extend((0..plan.new_buyers.len() as i64).map(|k| BuyerId::new(first + k)));
+        let b = &plan.new_buyers;
+        let phones: Vec<Option<String>> = b
+            .iter()
+            .map(|b| b.whatsapp.as_ref().map(|p| p.as_str().to_string()))
+            .collect();
+        sqlx::query(
+            "INSERT INTO buyers (id, name, name_norm, company, whatsapp, phone_raw, email, \
+             country, updated_at) \
+             SELECT id, n, nn, c, w, w, e, k, $8 FROM UNNEST($1::bigint[], $2::text[], \
+             $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) \
+             AS v(id, n, nn, c, w, e, k)",
+        )
+        .bind(new_ids.iter().map(|i| i.get()).collect::<Vec<_>>())
+        .bind(
+            b.iter()
+                .map(|b| b.name.trim().to_string())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            b.iter()
+                .map(|b| normalize_name(&b.name))
+                .collect::<Vec<_>>(),
+        )
+        .bind(b.iter().map(|b| b.company.clone()).collect::<Vec<_>>())
+        .bind(&phones)
+        .bind(b.iter().map(|b| b.email.clone()).collect::<Vec<_>>())
+        .bind(
+            b.iter()
+                .map(|b| b.country.as_ref().map(|c| c.as_str().to_string()))
+                .collect::<Vec<_>>(),
+        )
+        .bind(micros(now))
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    }
+    let id_of = |b: BuyerRef| match b {
+        BuyerRef::Stored(id) => id,
+        BuyerRef::New(k) => new_ids[k],
+    };
+    for (id, f) in &plan.fills {
+        let phone = f.whatsapp.as_ref().map(|p| p.as_str().to_string());
+        sqlx::query(
+            "UPDATE buyers SET company = coalesce(company, $1), whatsapp = coalesce(whatsapp, $2), \
+             phone_raw = coalesce(phone_raw, $2), email = coalesce(email, $3), \
+             country = coalesce(country, $4), updated_at = $5 WHERE id = $6",
+        )
+        .bind(&f.company)
+        .bind(&phone)
+        .bind(&f.email)
+        .bind(f.country.as_ref().map(|c| c.as_str().to_string()))
+        .bind(micros(now))
+        .bind(id.get())
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    }
+    if !plan.notes.is_empty() {
+        let n = &plan.notes;
+        sqlx::query(
+            "INSERT INTO notes (buyer_id, at, kind, author, text) \
+             SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[])",
+        )
+        .bind(n.iter().map(|n| id_of(n.buyer).get()).collect::<Vec<_>>())
+        .bind(n.iter().map(|n| micros(n.at)).collect::<Vec<_>>())
+        .bind(n.iter().map(|n| n.kind.as_str()).collect::<Vec<_>>())
+        .bind(n.iter().map(|n| n.author.clone()).collect::<Vec<_>>())
+        .bind(n.iter().map(|n| n.text.clone()).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    }
+    sqlx::query(
+        "UPDATE leads AS l SET buyer_id = v.b, outcome = v.o \
+         FROM UNNEST($1::bigint[], $2::bigint[], $3::text[]) AS v(id, b, o) WHERE l.id = v.id",
+    )
+    .bind(&lead_ids)
+    .bind(
+        plan.leads
+            .iter()
+            .map(|l| l.buyer.map(|b| id_of(b).get()))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        plan.leads
+            .iter()
+            .map(|l| l.label.clone())
+            .collect::<Vec<_>>(),
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(plan.outcomes(leads.len(), &new_ids))
 }
 
 /// Creates the source's row if it has none, then reads it locked.
@@ -393,9 +477,7 @@ impl LeadStore for PostgresStore {
         let mut out = Vec::with_capacity(leads.len());
         for chunk in leads.chunks(tagada_store::LEADS_PER_TRANSACTION) {
             let mut tx = self.begin().await?;
-            for lead in chunk {
-                out.push(record_one(&mut tx, lead, now).await?);
-            }
+            out.extend(record_batch(&mut tx, chunk, now).await?);
             tx.commit().await.map_err(db)?;
         }
         Ok(out)

@@ -1,24 +1,24 @@
-//! Leads: each one stored once and applied to the ledger in one `BEGIN
-//! IMMEDIATE` transaction (the matching and merging rules are tagada-store's
-//! [`merge_lead`] and friends); each source's budget and state in
-//! `lead_sources`, booked with one conditional `UPDATE`.
+//! Leads: stored in batches, each one `BEGIN IMMEDIATE` transaction with
+//! what it does to the ledger, planned in memory by tagada-store's
+//! [`plan_lead_batch`] (shared with the PostgreSQL backend); each source's
+//! budget and state in `lead_sources`, booked with one conditional
+//! `UPDATE`.
+
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
-use tagada_core::ledger::NoteKind;
 use tagada_core::{BuyerId, CountryCode};
 use tagada_store::{
-    BuyerContact, CallReservation, LeadFilter, LeadOutcome, LeadSourcePatch, LeadSourceState,
-    LeadStore, MatchedBy, NewLead, NewNote, NewSyncRun, Result, StoredLead, SyncRun,
-    lead_buyer_name, lead_notes, merge_lead, normalise,
+    BuyerContact, BuyerRef, CallReservation, LeadCandidates, LeadFilter, LeadOutcome,
+    LeadSourcePatch, LeadSourceState, LeadStore, NewLead, NewSyncRun, Result, StoredLead, SyncRun,
+    normalise, plan_lead_batch,
 };
 
 use crate::SqliteStore;
 use crate::conv::{corrupt, db, micros, normalize_name, opt_micros, opt_ts, phone, ts};
-use crate::ledger::insert_note;
-
-const SKIPPED: &str = "no name, number, e-mail or company";
+use crate::ledger::fetch_in;
 
 type ContactRow = (
     i64,
@@ -29,65 +29,7 @@ type ContactRow = (
     Option<String>,
 );
 
-macro_rules! contact_cols {
-    () => {
-        "SELECT id, name, company, whatsapp, email, country FROM buyers WHERE "
-    };
-}
-
-/// The buyer a lead belongs to, and how it was found.
-async fn find_buyer(
-    conn: &mut SqliteConnection,
-    lead: &NewLead,
-    company_norm: Option<&str>,
-    city_norm: Option<&str>,
-) -> Result<Option<(ContactRow, MatchedBy)>> {
-    if let Some(p) = &lead.phone {
-        let row: Option<ContactRow> =
-            sqlx::query_as(concat!(contact_cols!(), "whatsapp = ? ORDER BY id LIMIT 1"))
-                .bind(p.as_str())
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(db)?;
-        if let Some(r) = row {
-            return Ok(Some((r, MatchedBy::Phone)));
-        }
-    }
-    if let Some(e) = lead
-        .email
-        .as_deref()
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-    {
-        let row: Option<ContactRow> = sqlx::query_as(concat!(
-            contact_cols!(),
-            "email IS NOT NULL AND lower(email) = lower(?) ORDER BY id LIMIT 1"
-        ))
-        .bind(e)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?;
-        if let Some(r) = row {
-            return Ok(Some((r, MatchedBy::Email)));
-        }
-    }
-    if let (Some(company), Some(city)) = (company_norm, city_norm) {
-        let row: Option<ContactRow> = sqlx::query_as(concat!(
-            contact_cols!(),
-            "id = (SELECT min(buyer_id) FROM leads WHERE buyer_id IS NOT NULL \
-             AND company_norm = ? AND city_norm = ?)"
-        ))
-        .bind(company)
-        .bind(city)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?;
-        if let Some(r) = row {
-            return Ok(Some((r, MatchedBy::CompanyAndCity)));
-        }
-    }
-    Ok(None)
-}
+const CONTACT_COLS: &str = "SELECT id, name, company, whatsapp, email, country FROM buyers WHERE";
 
 fn contact(row: &ContactRow) -> Result<BuyerContact> {
     Ok(BuyerContact {
@@ -103,130 +45,237 @@ fn contact(row: &ContactRow) -> Result<BuyerContact> {
     })
 }
 
-fn non_blank(s: Option<&str>) -> Option<String> {
-    s.map(normalise).filter(|s| !s.is_empty())
+fn refs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
 }
 
-/// Stores one lead and applies it, in the caller's transaction.
-async fn record_one(
+/// Rows per multi-row statement (at most 8 values each).
+const ROWS: usize = 400;
+
+/// Stores a batch of leads and applies the new ones, in the caller's
+/// transaction: the leads inserted in a few statements (a known one is a
+/// duplicate), the buyers they may match read in three, the batch planned
+/// in memory ([`plan_lead_batch`]), then its new buyers, fills, notes and
+/// the leads' outcomes written.
+async fn record_batch(
     conn: &mut SqliteConnection,
-    lead: &NewLead,
+    leads: &[NewLead],
     now: Timestamp,
-) -> Result<LeadOutcome> {
-    if serde_json::from_str::<serde_json::Value>(&lead.raw).is_err() {
-        return Err(tagada_store::StoreError::Invalid(format!(
-            "{} lead {}: the raw payload is not JSON",
-            lead.source, lead.external_id
-        )));
+) -> Result<Vec<LeadOutcome>> {
+    for lead in leads {
+        if serde_json::from_str::<serde_json::Value>(&lead.raw).is_err() {
+            return Err(tagada_store::StoreError::Invalid(format!(
+                "{} lead {}: the raw payload is not JSON",
+                lead.source, lead.external_id
+            )));
+        }
     }
-    let company_norm = non_blank(lead.company.as_deref());
-    let city_norm = non_blank(lead.city.as_deref());
-    let id: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO leads (source, external_id, received_at, outcome, company_norm, city_norm, \
-         payload, created_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?) \
-         ON CONFLICT (source, external_id) DO NOTHING RETURNING id",
+    let norm = |s: Option<&str>| s.map(normalise).filter(|s| !s.is_empty());
+    let mut inserted: HashMap<(String, String), i64> = HashMap::new();
+    for chunk in leads.chunks(ROWS) {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO leads (source, external_id, received_at, outcome, company_norm, \
+             city_norm, payload, created_at) ",
+        );
+        qb.push_values(chunk, |mut row, lead| {
+            row.push_bind(lead.source.clone())
+                .push_bind(lead.external_id.clone())
+                .push_bind(opt_micros(lead.received_at))
+                .push_bind("pending")
+                .push_bind(norm(lead.company.as_deref()))
+                .push_bind(norm(lead.city.as_deref()))
+                .push_bind(lead.raw.clone())
+                .push_bind(micros(now));
+        });
+        qb.push(" ON CONFLICT (source, external_id) DO NOTHING RETURNING source, external_id, id");
+        let rows: Vec<(String, String, i64)> = qb
+            .build_query_as()
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?;
+        inserted.extend(rows.into_iter().map(|(s, e, id)| ((s, e), id)));
+    }
+    let mut fresh = Vec::new();
+    let mut lead_ids = Vec::new();
+    for (i, lead) in leads.iter().enumerate() {
+        if let Some(id) = inserted.remove(&(lead.source.clone(), lead.external_id.clone())) {
+            fresh.push(i);
+            lead_ids.push(id);
+        }
+    }
+    if fresh.is_empty() {
+        return Ok(vec![LeadOutcome::Duplicate; leads.len()]);
+    }
+
+    // The stored buyers the new leads may match.
+    let mut candidates = LeadCandidates::default();
+    let mut phones: Vec<String> = Vec::new();
+    let mut emails: Vec<String> = Vec::new();
+    let mut companies: Vec<String> = Vec::new();
+    let mut pairs: HashSet<(String, String)> = HashSet::new();
+    for &i in &fresh {
+        let l = &leads[i];
+        if let Some(p) = &l.phone {
+            phones.push(p.as_str().to_string());
+        }
+        if let Some(e) = l
+            .email
+            .as_deref()
+            .map(|e| e.trim().to_lowercase())
+            .filter(|e| !e.is_empty())
+        {
+            emails.push(e);
+        }
+        if let (Some(c), Some(t)) = (norm(l.company.as_deref()), norm(l.city.as_deref())) {
+            companies.push(c.clone());
+            pairs.insert((c, t));
+        }
+    }
+    for v in [&mut phones, &mut emails, &mut companies] {
+        v.sort_unstable();
+        v.dedup();
+    }
+    let by_phone: Vec<ContactRow> =
+        fetch_in(&mut *conn, CONTACT_COLS, "whatsapp", &refs(&phones), "").await?;
+    let by_email: Vec<ContactRow> = fetch_in(
+        &mut *conn,
+        "SELECT id, name, company, whatsapp, email, country FROM buyers \
+         WHERE email IS NOT NULL AND",
+        "lower(email)",
+        &refs(&emails),
+        "",
     )
-    .bind(&lead.source)
-    .bind(&lead.external_id)
-    .bind(opt_micros(lead.received_at))
-    .bind(&company_norm)
-    .bind(&city_norm)
-    .bind(&lead.raw)
-    .bind(micros(now))
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?;
-    let Some(lead_id) = id else {
-        return Ok(LeadOutcome::Duplicate);
-    };
-    let at = lead.received_at.unwrap_or(now);
-    let note = |buyer: BuyerId, kind: NoteKind, text: String| NewNote {
-        buyer_id: buyer,
-        invoice_id: None,
-        at,
-        kind,
-        author: Some(lead.source.clone()),
-        text,
-    };
-    let found = find_buyer(conn, lead, company_norm.as_deref(), city_norm.as_deref()).await?;
-    let (outcome, buyer, label) = match found {
-        Some((row, by)) => {
-            let buyer = BuyerId::new(row.0);
-            let merge = merge_lead(&contact(&row)?, lead);
-            if merge.changes_anything() {
-                sqlx::query(
-                    "UPDATE buyers SET company = coalesce(company, ?), \
-                     whatsapp = coalesce(whatsapp, ?), email = coalesce(email, ?), \
-                     country = coalesce(country, ?), updated_at = ? WHERE id = ?",
-                )
-                .bind(&merge.company)
-                .bind(merge.whatsapp.as_ref().map(|p| p.as_str().to_string()))
-                .bind(&merge.email)
-                .bind(merge.country.as_ref().map(|c| c.as_str().to_string()))
-                .bind(micros(now))
-                .bind(row.0)
-                .execute(&mut *conn)
-                .await
-                .map_err(db)?;
-            }
-            for text in &merge.conflicts {
-                insert_note(conn, &note(buyer, NoteKind::System, text.clone())).await?;
-            }
-            (
-                LeadOutcome::Matched {
-                    buyer,
-                    by,
-                    conflicts: merge.conflicts.len() as u32,
-                },
-                Some(buyer),
-                format!("matched:{}", by.as_str()),
-            )
-        }
-        None => match lead_buyer_name(lead) {
-            None => (
-                LeadOutcome::Skipped {
-                    reason: SKIPPED.into(),
-                },
-                None,
-                format!("skipped: {SKIPPED}"),
-            ),
-            Some(name) => {
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO buyers (name, name_norm, company, whatsapp, email, country, \
-                     updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                )
-                .bind(&name)
-                .bind(normalize_name(&name))
-                .bind(&lead.company)
-                .bind(lead.phone.as_ref().map(|p| p.as_str().to_string()))
-                .bind(&lead.email)
-                .bind(lead.country.as_ref().map(|c| c.as_str().to_string()))
-                .bind(micros(now))
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(db)?;
-                let buyer = BuyerId::new(id);
-                (
-                    LeadOutcome::NewBuyer { buyer },
-                    Some(buyer),
-                    "new_buyer".to_string(),
-                )
-            }
-        },
-    };
-    if let Some(buyer) = buyer {
-        for text in lead_notes(lead) {
-            insert_note(conn, &note(buyer, NoteKind::Note, text)).await?;
+    .await?;
+    let by_company: Vec<(String, String, i64)> = fetch_in(
+        &mut *conn,
+        "SELECT company_norm, city_norm, min(buyer_id) FROM leads \
+         WHERE buyer_id IS NOT NULL AND city_norm IS NOT NULL AND",
+        "company_norm",
+        &refs(&companies),
+        "GROUP BY company_norm, city_norm",
+    )
+    .await?;
+    for row in by_phone.iter().chain(&by_email) {
+        let id = BuyerId::new(row.0);
+        candidates.contacts.insert(id, contact(row)?);
+    }
+    for row in &by_phone {
+        if let Some(p) = &row.3 {
+            let e = candidates
+                .by_phone
+                .entry(p.clone())
+                .or_insert(BuyerId::new(row.0));
+            *e = (*e).min(BuyerId::new(row.0));
         }
     }
-    sqlx::query("UPDATE leads SET buyer_id = ?, outcome = ? WHERE id = ?")
-        .bind(buyer.map(BuyerId::get))
-        .bind(label)
-        .bind(lead_id)
+    for row in &by_email {
+        if let Some(k) = row.4.as_deref().map(|e| e.trim().to_lowercase()) {
+            let e = candidates.by_email.entry(k).or_insert(BuyerId::new(row.0));
+            *e = (*e).min(BuyerId::new(row.0));
+        }
+    }
+    let mut missing: Vec<i64> = Vec::new();
+    for (c, t, id) in by_company {
+        if pairs.contains(&(c.clone(), t.clone())) {
+            let id = BuyerId::new(id);
+            if !candidates.contacts.contains_key(&id) {
+                missing.push(id.get());
+            }
+            candidates.by_company_city.insert((c, t), id);
+        }
+    }
+    missing.sort_unstable();
+    missing.dedup();
+    let rows: Vec<ContactRow> = fetch_in(&mut *conn, CONTACT_COLS, "id", &missing, "").await?;
+    for row in &rows {
+        candidates
+            .contacts
+            .insert(BuyerId::new(row.0), contact(row)?);
+    }
+
+    let plan = plan_lead_batch(leads, &fresh, &candidates, now);
+
+    // New buyers, with the next ids (the write transaction holds the only
+    // writer).
+    let mut new_ids = Vec::with_capacity(plan.new_buyers.len());
+    if !plan.new_buyers.is_empty() {
+        let max: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM buyers")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+        new_ids.extend((1..=plan.new_buyers.len() as i64).map(|k| BuyerId::new(max + k)));
+        let numbered: Vec<_> = new_ids.iter().zip(&plan.new_buyers).collect();
+        for chunk in numbered.chunks(ROWS) {
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO buyers (id, name, name_norm, company, whatsapp, phone_raw, email, \
+                 country, updated_at) ",
+            );
+            qb.push_values(chunk, |mut row, (id, b)| {
+                row.push_bind(id.get())
+                    .push_bind(b.name.trim().to_string())
+                    .push_bind(normalize_name(&b.name))
+                    .push_bind(b.company.clone())
+                    .push_bind(b.whatsapp.as_ref().map(|p| p.as_str().to_string()))
+                    .push_bind(b.whatsapp.as_ref().map(|p| p.as_str().to_string()))
+                    .push_bind(b.email.clone())
+                    .push_bind(b.country.as_ref().map(|c| c.as_str().to_string()))
+                    .push_bind(micros(now));
+            });
+            qb.build().execute(&mut *conn).await.map_err(db)?;
+        }
+    }
+    let id_of = |b: BuyerRef| match b {
+        BuyerRef::Stored(id) => id,
+        BuyerRef::New(k) => new_ids[k],
+    };
+    for (id, f) in &plan.fills {
+        sqlx::query(
+            "UPDATE buyers SET company = coalesce(company, ?1), whatsapp = coalesce(whatsapp, ?2), \
+             phone_raw = coalesce(phone_raw, ?2), email = coalesce(email, ?3), \
+             country = coalesce(country, ?4), updated_at = ?5 WHERE id = ?6",
+        )
+        .bind(&f.company)
+        .bind(f.whatsapp.as_ref().map(|p| p.as_str().to_string()))
+        .bind(&f.email)
+        .bind(f.country.as_ref().map(|c| c.as_str().to_string()))
+        .bind(micros(now))
+        .bind(id.get())
         .execute(&mut *conn)
         .await
         .map_err(db)?;
-    Ok(outcome)
+    }
+    for chunk in plan.notes.chunks(ROWS) {
+        let mut qb: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT INTO notes (buyer_id, at, kind, author, text) ");
+        qb.push_values(chunk, |mut row, n| {
+            row.push_bind(id_of(n.buyer).get())
+                .push_bind(micros(n.at))
+                .push_bind(n.kind.as_str())
+                .push_bind(n.author.clone())
+                .push_bind(n.text.clone());
+        });
+        qb.build().execute(&mut *conn).await.map_err(db)?;
+    }
+    let outcomes: Vec<_> = plan
+        .leads
+        .iter()
+        .zip(&lead_ids)
+        .map(|(l, lead_id)| (*lead_id, l.buyer.map(|b| id_of(b).get()), l.label.clone()))
+        .collect();
+    for chunk in outcomes.chunks(ROWS) {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("WITH v (id, buyer_id, outcome) AS (");
+        qb.push_values(chunk, |mut row, (id, buyer, label)| {
+            row.push_bind(*id)
+                .push_bind(*buyer)
+                .push_bind(label.clone());
+        });
+        qb.push(
+            ") UPDATE leads SET buyer_id = v.buyer_id, outcome = v.outcome FROM v \
+             WHERE leads.id = v.id",
+        );
+        qb.build().execute(&mut *conn).await.map_err(db)?;
+    }
+    Ok(plan.outcomes(leads.len(), &new_ids))
 }
 
 type SourceRow = (
@@ -291,9 +340,7 @@ impl LeadStore for SqliteStore {
         let mut out = Vec::with_capacity(leads.len());
         for chunk in leads.chunks(tagada_store::LEADS_PER_TRANSACTION) {
             let mut tx = self.write().await?;
-            for lead in chunk {
-                out.push(record_one(&mut tx, lead, now).await?);
-            }
+            out.extend(record_batch(&mut tx, chunk, now).await?);
             tx.commit().await.map_err(db)?;
         }
         Ok(out)

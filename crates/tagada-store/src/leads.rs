@@ -340,6 +340,63 @@ mod tests {
         assert_eq!(lead_notes(&lead()), vec!["IndiaMART lead 123: Need 500 kg"]);
     }
 
+    /// Within a batch, a later lead finds the buyer an earlier one created
+    /// (by number) or enriched (by the e-mail it filled); a stored buyer
+    /// wins over one the batch created.
+    #[test]
+    fn a_batch_matches_what_its_earlier_leads_created_or_filled() {
+        let p = |n: &str| Phone::try_from(n.to_string()).unwrap();
+        let stored = BuyerId::new(5);
+        let mut candidates = LeadCandidates::default();
+        candidates.contacts.insert(
+            stored,
+            BuyerContact {
+                name: "Stored Buyer".into(),
+                whatsapp: Some(p("+919000000009")),
+                ..Default::default()
+            },
+        );
+        candidates.by_phone.insert("+919000000009".into(), stored);
+        let l = |id: &str, phone: Option<&str>, email: Option<&str>| NewLead {
+            source: INDIAMART.into(),
+            external_id: id.into(),
+            name: Some(format!("Person {id}")),
+            phone: phone.map(p),
+            email: email.map(str::to_string),
+            ..Default::default()
+        };
+        let leads = vec![
+            l("1", Some("+919000000001"), None),
+            l("2", Some("+919000000001"), Some("two@example.com")),
+            l("3", None, Some("TWO@example.com ")),
+            l("4", Some("+919000000009"), Some("stored@example.com")),
+            l("5", None, Some("stored@example.com")),
+        ];
+        let plan = plan_lead_batch(&leads, &[0, 1, 2, 3, 4], &candidates, Timestamp::UNIX_EPOCH);
+        assert_eq!(plan.new_buyers.len(), 1);
+        assert_eq!(plan.new_buyers[0].email.as_deref(), Some("two@example.com"));
+        let buyers: Vec<_> = plan.leads.iter().map(|l| (l.buyer, l.matched_by)).collect();
+        assert_eq!(
+            buyers,
+            vec![
+                (Some(BuyerRef::New(0)), None),
+                (Some(BuyerRef::New(0)), Some(MatchedBy::Phone)),
+                (Some(BuyerRef::New(0)), Some(MatchedBy::Email)),
+                (Some(BuyerRef::Stored(stored)), Some(MatchedBy::Phone)),
+                (Some(BuyerRef::Stored(stored)), Some(MatchedBy::Email)),
+            ]
+        );
+        assert_eq!(plan.fills.len(), 1);
+        assert_eq!(plan.fills[0].1.email.as_deref(), Some("stored@example.com"));
+        let outcomes = plan.outcomes(5, &[BuyerId::new(42)]);
+        assert_eq!(
+            outcomes[0],
+            LeadOutcome::NewBuyer {
+                buyer: BuyerId::new(42)
+            }
+        );
+    }
+
     #[test]
     fn a_lead_with_nothing_to_call_the_buyer_by_has_no_name() {
         let mut l = lead();
@@ -350,5 +407,289 @@ mod tests {
         l.phone = None;
         l.email = None;
         assert_eq!(lead_buyer_name(&l), None);
+    }
+}
+
+/// A buyer a batch of leads refers to: one already stored, or the `k`-th
+/// the batch creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BuyerRef {
+    Stored(BuyerId),
+    New(usize),
+}
+
+/// What the store holds of the buyers a batch of leads may match, read
+/// before planning it (each map keeps the lowest id, as a one-by-one
+/// lookup would find).
+#[derive(Debug, Clone, Default)]
+pub struct LeadCandidates {
+    pub contacts: std::collections::HashMap<BuyerId, BuyerContact>,
+    /// E.164 number → buyer.
+    pub by_phone: std::collections::HashMap<String, BuyerId>,
+    /// E-mail, trimmed and lower-cased → buyer.
+    pub by_email: std::collections::HashMap<String, BuyerId>,
+    /// (company, city) as [`normalise`] writes them → the lowest buyer of a
+    /// stored lead with them.
+    pub by_company_city: std::collections::HashMap<(String, String), BuyerId>,
+}
+
+/// A buyer a batch creates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadBuyer {
+    pub name: String,
+    pub company: Option<String>,
+    pub whatsapp: Option<Phone>,
+    pub email: Option<String>,
+    pub country: Option<CountryCode>,
+}
+
+/// What one new lead of a batch becomes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedLead {
+    /// Its index in the batch.
+    pub index: usize,
+    pub buyer: Option<BuyerRef>,
+    /// How it was matched (`None`: a new buyer, or skipped).
+    pub matched_by: Option<MatchedBy>,
+    pub conflicts: u32,
+    /// The lead row's `outcome` (`new_buyer`, `matched:phone`, `skipped: …`).
+    pub label: String,
+    pub company_norm: Option<String>,
+    pub city_norm: Option<String>,
+}
+
+/// A note a batch writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedNote {
+    pub buyer: BuyerRef,
+    pub kind: tagada_core::ledger::NoteKind,
+    pub at: Timestamp,
+    pub author: String,
+    pub text: String,
+}
+
+/// Everything a batch of new leads does to the ledger, decided in memory
+/// (one rule for both backends, applying the leads one after the other as
+/// [`LeadStore::record_leads`](crate::LeadStore::record_leads) describes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeadBatchPlan {
+    pub leads: Vec<PlannedLead>,
+    pub new_buyers: Vec<LeadBuyer>,
+    /// Fields to fill on stored buyers (only empty ones; one entry per
+    /// buyer, the first lead to fill a field wins).
+    pub fills: Vec<(BuyerId, LeadMerge)>,
+    pub notes: Vec<PlannedNote>,
+}
+
+/// The reason a lead with nothing to know its buyer by is kept alone.
+pub const NO_CONTACT: &str = "no name, number, e-mail or company";
+
+fn email_key(e: &str) -> Option<String> {
+    let k = e.trim().to_lowercase();
+    (!k.is_empty()).then_some(k)
+}
+
+fn norm_opt(s: Option<&str>) -> Option<String> {
+    s.map(normalise).filter(|s| !s.is_empty())
+}
+
+/// Plans the new leads of a batch (`fresh`: their indexes in `leads`, in
+/// order) against the stored candidates.
+pub fn plan_lead_batch(
+    leads: &[NewLead],
+    fresh: &[usize],
+    candidates: &LeadCandidates,
+    now: Timestamp,
+) -> LeadBatchPlan {
+    use std::collections::HashMap;
+    use tagada_core::ledger::NoteKind;
+    let mut plan = LeadBatchPlan::default();
+    // What the batch has learnt so far: buyers it created, and fills.
+    let mut contacts: HashMap<BuyerRef, BuyerContact> = candidates
+        .contacts
+        .iter()
+        .map(|(id, c)| (BuyerRef::Stored(*id), c.clone()))
+        .collect();
+    let mut by_phone: HashMap<String, BuyerRef> = HashMap::new();
+    let mut by_email: HashMap<String, BuyerRef> = HashMap::new();
+    let mut by_company_city: HashMap<(String, String), BuyerRef> = HashMap::new();
+    let mut fills: HashMap<BuyerId, LeadMerge> = HashMap::new();
+    let mut fill_order: Vec<BuyerId> = Vec::new();
+    for &i in fresh {
+        let lead = &leads[i];
+        let company_norm = norm_opt(lead.company.as_deref());
+        let city_norm = norm_opt(lead.city.as_deref());
+        // Stored buyers first (lower ids), then those of this batch.
+        let found = lead
+            .phone
+            .as_ref()
+            .and_then(|p| {
+                candidates
+                    .by_phone
+                    .get(p.as_str())
+                    .map(|id| BuyerRef::Stored(*id))
+                    .or_else(|| by_phone.get(p.as_str()).copied())
+            })
+            .map(|b| (b, MatchedBy::Phone))
+            .or_else(|| {
+                let k = email_key(lead.email.as_deref()?)?;
+                candidates
+                    .by_email
+                    .get(&k)
+                    .map(|id| BuyerRef::Stored(*id))
+                    .or_else(|| by_email.get(&k).copied())
+                    .map(|b| (b, MatchedBy::Email))
+            })
+            .or_else(|| {
+                let key = (company_norm.clone()?, city_norm.clone()?);
+                candidates
+                    .by_company_city
+                    .get(&key)
+                    .map(|id| BuyerRef::Stored(*id))
+                    .or_else(|| by_company_city.get(&key).copied())
+                    .map(|b| (b, MatchedBy::CompanyAndCity))
+            });
+        let at = lead.received_at.unwrap_or(now);
+        let note = |buyer: BuyerRef, kind: NoteKind, text: String| PlannedNote {
+            buyer,
+            kind,
+            at,
+            author: lead.source.clone(),
+            text,
+        };
+        let (buyer, matched_by, conflicts, label) = match found {
+            Some((buyer, by)) => {
+                let current = contacts.get(&buyer).cloned().unwrap_or_default();
+                let merge = merge_lead(&current, lead);
+                if merge.changes_anything() {
+                    let c = contacts.entry(buyer).or_default();
+                    if c.company.is_none() {
+                        c.company.clone_from(&merge.company);
+                    }
+                    if c.whatsapp.is_none() {
+                        c.whatsapp.clone_from(&merge.whatsapp);
+                    }
+                    if c.email.is_none() {
+                        c.email.clone_from(&merge.email);
+                    }
+                    if c.country.is_none() {
+                        c.country.clone_from(&merge.country);
+                    }
+                    match buyer {
+                        BuyerRef::Stored(id) => {
+                            let f = fills.entry(id).or_insert_with(|| {
+                                fill_order.push(id);
+                                LeadMerge::default()
+                            });
+                            f.company = f.company.take().or_else(|| merge.company.clone());
+                            f.whatsapp = f.whatsapp.take().or_else(|| merge.whatsapp.clone());
+                            f.email = f.email.take().or_else(|| merge.email.clone());
+                            f.country = f.country.take().or_else(|| merge.country.clone());
+                        }
+                        BuyerRef::New(k) => {
+                            let b = &mut plan.new_buyers[k];
+                            b.company = b.company.take().or_else(|| merge.company.clone());
+                            b.whatsapp = b.whatsapp.take().or_else(|| merge.whatsapp.clone());
+                            b.email = b.email.take().or_else(|| merge.email.clone());
+                            b.country = b.country.take().or_else(|| merge.country.clone());
+                        }
+                    }
+                    if let Some(p) = &merge.whatsapp {
+                        by_phone.entry(p.as_str().to_string()).or_insert(buyer);
+                    }
+                    if let Some(k) = merge.email.as_deref().and_then(email_key) {
+                        by_email.entry(k).or_insert(buyer);
+                    }
+                }
+                for text in &merge.conflicts {
+                    plan.notes.push(note(buyer, NoteKind::System, text.clone()));
+                }
+                (
+                    Some(buyer),
+                    Some(by),
+                    merge.conflicts.len() as u32,
+                    format!("matched:{}", by.as_str()),
+                )
+            }
+            None => match lead_buyer_name(lead) {
+                None => (None, None, 0, format!("skipped: {NO_CONTACT}")),
+                Some(name) => {
+                    let k = plan.new_buyers.len();
+                    let buyer = BuyerRef::New(k);
+                    plan.new_buyers.push(LeadBuyer {
+                        name: name.clone(),
+                        company: lead.company.clone(),
+                        whatsapp: lead.phone.clone(),
+                        email: lead.email.clone(),
+                        country: lead.country.clone(),
+                    });
+                    contacts.insert(
+                        buyer,
+                        BuyerContact {
+                            name,
+                            company: lead.company.clone(),
+                            whatsapp: lead.phone.clone(),
+                            email: lead.email.clone(),
+                            country: lead.country.clone(),
+                        },
+                    );
+                    if let Some(p) = &lead.phone {
+                        by_phone.entry(p.as_str().to_string()).or_insert(buyer);
+                    }
+                    if let Some(k) = lead.email.as_deref().and_then(email_key) {
+                        by_email.entry(k).or_insert(buyer);
+                    }
+                    (Some(buyer), None, 0, "new_buyer".to_string())
+                }
+            },
+        };
+        if let Some(b) = buyer {
+            for text in lead_notes(lead) {
+                plan.notes.push(note(b, NoteKind::Note, text));
+            }
+            if let (Some(c), Some(t)) = (&company_norm, &city_norm) {
+                by_company_city.entry((c.clone(), t.clone())).or_insert(b);
+            }
+        }
+        plan.leads.push(PlannedLead {
+            index: i,
+            buyer,
+            matched_by,
+            conflicts,
+            label,
+            company_norm,
+            city_norm,
+        });
+    }
+    plan.fills = fill_order
+        .into_iter()
+        .filter_map(|id| fills.remove(&id).map(|f| (id, f)))
+        .collect();
+    plan
+}
+
+impl LeadBatchPlan {
+    /// The outcome of each lead of the batch (`Duplicate` for those not
+    /// fresh), with the ids `new_ids` gave the batch's new buyers.
+    pub fn outcomes(&self, batch_len: usize, new_ids: &[BuyerId]) -> Vec<LeadOutcome> {
+        let mut out = vec![LeadOutcome::Duplicate; batch_len];
+        for l in &self.leads {
+            let id = |b: BuyerRef| match b {
+                BuyerRef::Stored(id) => id,
+                BuyerRef::New(k) => new_ids[k],
+            };
+            out[l.index] = match (l.buyer, l.matched_by) {
+                (None, _) => LeadOutcome::Skipped {
+                    reason: NO_CONTACT.into(),
+                },
+                (Some(b), None) => LeadOutcome::NewBuyer { buyer: id(b) },
+                (Some(b), Some(by)) => LeadOutcome::Matched {
+                    buyer: id(b),
+                    by,
+                    conflicts: l.conflicts,
+                },
+            };
+        }
+        out
     }
 }
