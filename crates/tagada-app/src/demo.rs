@@ -50,10 +50,11 @@ const RECEIPT_WAIT: Duration = Duration::from_secs(2);
 /// How long after a reminder a buyer who answers does so.
 const REPLY_AFTER: SignedDuration = SignedDuration::from_mins(20);
 
-/// A lead source for the demo: `tagada demo` plugs in the real IndiaMART
-/// client talking to a local fake whose clock follows the simulation.
+/// The lead sources of the demo: `tagada demo` plugs in the real IndiaMART
+/// and TradeIndia clients talking to local fakes whose clocks follow the
+/// simulation.
 pub trait DemoLeads: Send + Sync {
-    fn api(&self) -> &dyn crate::leads::LeadApi;
+    fn apis(&self) -> Vec<&dyn crate::leads::LeadApi>;
     /// The simulated clock was set to `now`.
     fn clock_set(&self, now: Timestamp);
 }
@@ -626,9 +627,9 @@ pub async fn run_demo(
                     lines.push((now, line));
                 }
             }
-            // New marketplace leads, within the API's call budget.
-            if let Some(l) = leads {
-                let (_, r) = crate::leads::sync_step(store, l.api(), clock, &lead_sync).await?;
+            // New marketplace leads, within each API's call budget.
+            for api in leads.map(|l| l.apis()).unwrap_or_default() {
+                let (_, r) = crate::leads::sync_step(store, api, clock, &lead_sync).await?;
                 if r.leads_new > 0 {
                     summary.leads += r.leads_new;
                     summary.lead_buyers_new += r.buyers_new;
@@ -637,7 +638,7 @@ pub async fn run_demo(
                         now,
                         format!(
                             "  + leads     {}: {} new lead(s): {} new buyer(s), {} matched to buyers in the ledger",
-                            l.api().source(),
+                            api.source(),
                             r.leads_new,
                             r.buyers_new,
                             r.buyers_matched
@@ -786,11 +787,12 @@ pub async fn run_demo(
         writeln!(out, "  {tally}")?;
     }
     if let Some(l) = leads {
+        let sources: Vec<&str> = l.apis().iter().map(|a| a.source()).collect();
         writeln!(
             out,
             "  leads: {} from {} ({} new buyers, no consent until they order; {} matched to buyers in the ledger)",
             summary.leads,
-            l.api().source(),
+            sources.join(" and "),
             summary.lead_buyers_new,
             summary.lead_buyers_matched
         )?;

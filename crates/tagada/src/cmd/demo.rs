@@ -98,7 +98,7 @@ pub async fn run(
     .await?;
     let figures = whatsapp.figures();
     whatsapp.stop().await;
-    leads.fake.shutdown().await;
+    leads.stop().await;
     if args.json {
         crate::output::print_json(&DemoJson {
             summary: &summary,
@@ -326,12 +326,16 @@ impl DemoWhatsApp for LocalWhatsApp {
     }
 }
 
-/// IndiaMART for the demo: the real client and a local fake holding a few
-/// leads of the simulated month (some from the sample buyers' numbers), its
-/// clock following the simulation and its 5-minute rule on.
+/// IndiaMART and TradeIndia for the demo: the real clients and local fakes
+/// holding a few leads of the simulated month, their clocks following the
+/// simulation and IndiaMART's 5-minute rule on.
 struct LocalLeads {
-    fake: tagada_fakes::indiamart::IndiaMartFake,
-    api: tagada_app::leads::IndiaMartApi,
+    indiamart: tagada_fakes::indiamart::IndiaMartFake,
+    tradeindia: tagada_fakes::tradeindia::TradeIndiaFake,
+    apis: (
+        tagada_app::leads::IndiaMartApi,
+        tagada_app::leads::TradeIndiaApi,
+    ),
 }
 
 impl LocalLeads {
@@ -340,6 +344,8 @@ impl LocalLeads {
         planner: &tagada_core::cadence::PlannerConfig,
     ) -> anyhow::Result<LocalLeads> {
         use tagada_fakes::indiamart::{IndiaMartFake, IndiaMartFakeConfig};
+        use tagada_fakes::marketplace::FakeClock;
+        use tagada_fakes::tradeindia::{TradeIndiaFake, TradeIndiaFakeConfig};
         let zone = planner.home_zone();
         let start = opts.start.to_zoned_datetime(zone.clone())?.timestamp();
         let end = opts
@@ -347,25 +353,58 @@ impl LocalLeads {
             .checked_add(jiff::Span::new().days(i64::from(opts.days)))?
             .to_zoned_datetime(zone)?
             .timestamp();
-        let fake = IndiaMartFake::start(IndiaMartFakeConfig {
+        let from = start - jiff::SignedDuration::from_hours(72);
+        let indiamart = IndiaMartFake::start(IndiaMartFakeConfig {
             leads: 12,
-            leads_from: start - jiff::SignedDuration::from_hours(72),
+            leads_from: from,
             leads_to: end,
-            clock: tagada_fakes::marketplace::FakeClock::Frozen(start),
+            clock: FakeClock::Frozen(start),
             ..Default::default()
         })
         .await?;
-        let api = tagada_app::leads::IndiaMartApi::with_key(&fake.base_url(), &fake.config().key)
-            .map_err(anyhow::Error::msg)?;
-        Ok(LocalLeads { fake, api })
+        let tradeindia = TradeIndiaFake::start(TradeIndiaFakeConfig {
+            inquiries: 6,
+            inquiries_from: from,
+            inquiries_to: end,
+            clock: FakeClock::Frozen(start),
+            ..Default::default()
+        })
+        .await?;
+        let im = tagada_app::leads::IndiaMartApi::with_key(
+            &indiamart.base_url(),
+            &indiamart.config().key,
+        )
+        .map_err(anyhow::Error::msg)?;
+        let c = tradeindia.config();
+        let ti = tagada_app::leads::TradeIndiaConfig {
+            enabled: true,
+            user_id: c.user_id.clone(),
+            profile_id: c.profile_id.clone(),
+            key: tagada_app::whatsapp::Secret::new(c.key.clone()),
+            base_url: tradeindia.base_url(),
+            ..Default::default()
+        }
+        .api()
+        .map_err(anyhow::Error::msg)?;
+        Ok(LocalLeads {
+            indiamart,
+            tradeindia,
+            apis: (im, ti),
+        })
+    }
+
+    async fn stop(self) {
+        self.indiamart.shutdown().await;
+        self.tradeindia.shutdown().await;
     }
 }
 
 impl tagada_app::demo::DemoLeads for LocalLeads {
-    fn api(&self) -> &dyn tagada_app::leads::LeadApi {
-        &self.api
+    fn apis(&self) -> Vec<&dyn tagada_app::leads::LeadApi> {
+        vec![&self.apis.0, &self.apis.1]
     }
     fn clock_set(&self, now: Timestamp) {
-        self.fake.set_clock(now);
+        self.indiamart.set_clock(now);
+        self.tradeindia.set_clock(now);
     }
 }

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
 use jiff::SignedDuration;
 use tagada_app::leads::{
     LeadApi, SyncOptions, SyncReport, SyncState, estimate, resume, start_backfill, sync_step,
@@ -198,6 +199,19 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             source: api.source().to_string(),
             ..Default::default()
         };
+        // Walking many windows: a bar of calls, with the time the budget
+        // still needs.
+        let bar = if keep_going && !args.json {
+            ProgressBar::new(0)
+        } else {
+            ProgressBar::hidden()
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} call(s)")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_message(api.source().to_string());
         loop {
             let (state, report) =
                 sync_step(store.as_ref(), api.as_ref(), ctx.clock.as_ref(), &opts).await?;
@@ -211,7 +225,16 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                     break;
                 }
                 SyncState::Called => {
-                    if !args.json {
+                    bar.set_length(u64::from(total.calls) + calls_left);
+                    bar.set_position(u64::from(total.calls));
+                    bar.set_message(format!(
+                        "{}: {} new lead(s), {} behind, ~{} left",
+                        api.source(),
+                        total.leads_new,
+                        human(behind),
+                        human(time_left)
+                    ));
+                    if !args.json && !keep_going {
                         eprintln!(
                             "{}: {} new, {} already in{}; {} behind now, about {} call(s) and {} left",
                             api.source(),
@@ -257,6 +280,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        bar.finish_and_clear();
         reports.push(total);
     }
     if args.json {
