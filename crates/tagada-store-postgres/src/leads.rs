@@ -17,13 +17,13 @@
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use tagada_core::{BuyerId, CountryCode, Phone};
 use tagada_store::{
-    BuyerContact, BuyerRef, CallReservation, LeadCandidates, LeadFilter, LeadOutcome,
-    LeadSourcePatch, LeadSourceState, LeadStore, NewLead, NewSyncRun, Result, StoreError,
-    StoredLead, SyncRun, normalise, plan_lead_batch,
+    BuyerContact, BuyerRef, CallReservation, CandidateKeys, LeadCandidates, LeadFilter,
+    LeadOutcome, LeadSourcePatch, LeadSourceState, LeadStore, NewLead, NewSyncRun, Result,
+    StoreError, StoredLead, SyncRun, norm_opt, plan_lead_batch,
 };
 
 use crate::conv::{corrupt, db, micros, normalize_name, opt_micros, opt_ts, ts};
@@ -147,11 +147,6 @@ macro_rules! sync_run_cols {
     };
 }
 
-/// A normalised value, `None` when blank.
-fn norm(v: Option<&str>) -> Option<String> {
-    v.map(normalise).filter(|s| !s.is_empty())
-}
-
 type ContactRow = (
     i64,
     String,
@@ -222,13 +217,13 @@ async fn record_batch(
     .bind(
         leads
             .iter()
-            .map(|l| norm(l.company.as_deref()))
+            .map(|l| norm_opt(l.company.as_deref()))
             .collect::<Vec<_>>(),
     )
     .bind(
         leads
             .iter()
-            .map(|l| norm(l.city.as_deref()))
+            .map(|l| norm_opt(l.city.as_deref()))
             .collect::<Vec<_>>(),
     )
     .bind(leads.iter().map(|l| l.raw.clone()).collect::<Vec<_>>())
@@ -255,36 +250,11 @@ async fn record_batch(
     // keeps the matching and the creation below one step.
     lock(&mut *conn, locks::BUYERS).await?;
 
-    let mut phones: Vec<String> = Vec::new();
-    let mut emails: Vec<String> = Vec::new();
-    let mut companies: Vec<String> = Vec::new();
-    let mut pairs: HashSet<(String, String)> = HashSet::new();
-    for &i in &fresh {
-        let l = &leads[i];
-        if let Some(p) = &l.phone {
-            phones.push(p.as_str().to_string());
-        }
-        if let Some(e) = l
-            .email
-            .as_deref()
-            .map(|e| e.trim().to_lowercase())
-            .filter(|e| !e.is_empty())
-        {
-            emails.push(e);
-        }
-        if let (Some(c), Some(t)) = (norm(l.company.as_deref()), norm(l.city.as_deref())) {
-            companies.push(c.clone());
-            pairs.insert((c, t));
-        }
-    }
-    for v in [&mut phones, &mut emails, &mut companies] {
-        v.sort_unstable();
-        v.dedup();
-    }
+    let keys = CandidateKeys::of(leads, &fresh);
     let by_phone: Vec<ContactRow> = sqlx::query_as(
         "SELECT id, name, company, whatsapp, email, country FROM buyers WHERE whatsapp = ANY($1)",
     )
-    .bind(&phones)
+    .bind(&keys.phones)
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
@@ -292,7 +262,7 @@ async fn record_batch(
         "SELECT id, name, company, whatsapp, email, country FROM buyers \
          WHERE email IS NOT NULL AND lower(email) = ANY($1)",
     )
-    .bind(&emails)
+    .bind(&keys.emails)
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
@@ -301,41 +271,24 @@ async fn record_batch(
          WHERE buyer_id IS NOT NULL AND city_norm IS NOT NULL AND company_norm = ANY($1) \
          GROUP BY company_norm, city_norm",
     )
-    .bind(&companies)
+    .bind(&keys.companies)
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
     let mut candidates = LeadCandidates::default();
     for row in by_phone.iter().chain(&by_email) {
-        candidates
-            .contacts
-            .insert(BuyerId::new(row.0), contact(row)?);
+        candidates.add_contact(BuyerId::new(row.0), contact(row)?);
     }
-    for row in &by_phone {
-        if let Some(p) = &row.3 {
-            let e = candidates
-                .by_phone
-                .entry(p.clone())
-                .or_insert(BuyerId::new(row.0));
-            *e = (*e).min(BuyerId::new(row.0));
-        }
-    }
-    for row in &by_email {
-        if let Some(k) = row.4.as_deref().map(|e| e.trim().to_lowercase()) {
-            let e = candidates.by_email.entry(k).or_insert(BuyerId::new(row.0));
-            *e = (*e).min(BuyerId::new(row.0));
-        }
-    }
-    let mut missing: Vec<i64> = Vec::new();
-    for (c, t, id) in by_company {
-        if pairs.contains(&(c.clone(), t.clone())) {
-            let id = BuyerId::new(id);
-            if !candidates.contacts.contains_key(&id) {
-                missing.push(id.get());
-            }
-            candidates.by_company_city.insert((c, t), id);
-        }
-    }
+    let missing: Vec<i64> = candidates
+        .add_company_city(
+            &keys,
+            by_company
+                .into_iter()
+                .map(|(c, t, id)| (c, t, BuyerId::new(id))),
+        )
+        .iter()
+        .map(|id| id.get())
+        .collect();
     if !missing.is_empty() {
         let rows: Vec<ContactRow> = sqlx::query_as(
             "SELECT id, name, company, whatsapp, email, country FROM buyers WHERE id = ANY($1)",
@@ -345,9 +298,7 @@ async fn record_batch(
         .await
         .map_err(db)?;
         for row in &rows {
-            candidates
-                .contacts
-                .insert(BuyerId::new(row.0), contact(row)?);
+            candidates.add_contact(BuyerId::new(row.0), contact(row)?);
         }
     }
 

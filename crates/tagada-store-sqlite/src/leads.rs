@@ -4,16 +4,16 @@
 //! budget and state in `lead_sources`, booked with one conditional
 //! `UPDATE`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use tagada_core::{BuyerId, CountryCode};
 use tagada_store::{
-    BuyerContact, BuyerRef, CallReservation, LeadCandidates, LeadFilter, LeadOutcome,
-    LeadSourcePatch, LeadSourceState, LeadStore, NewLead, NewSyncRun, Result, StoredLead, SyncRun,
-    normalise, plan_lead_batch,
+    BuyerContact, BuyerRef, CallReservation, CandidateKeys, LeadCandidates, LeadFilter,
+    LeadOutcome, LeadSourcePatch, LeadSourceState, LeadStore, NewLead, NewSyncRun, Result,
+    StoredLead, SyncRun, norm_opt, plan_lead_batch,
 };
 
 use crate::SqliteStore;
@@ -70,7 +70,6 @@ async fn record_batch(
             )));
         }
     }
-    let norm = |s: Option<&str>| s.map(normalise).filter(|s| !s.is_empty());
     let mut inserted: HashMap<(String, String), i64> = HashMap::new();
     for chunk in leads.chunks(ROWS) {
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
@@ -82,8 +81,8 @@ async fn record_batch(
                 .push_bind(lead.external_id.clone())
                 .push_bind(opt_micros(lead.received_at))
                 .push_bind("pending")
-                .push_bind(norm(lead.company.as_deref()))
-                .push_bind(norm(lead.city.as_deref()))
+                .push_bind(norm_opt(lead.company.as_deref()))
+                .push_bind(norm_opt(lead.city.as_deref()))
                 .push_bind(lead.raw.clone())
                 .push_bind(micros(now));
         });
@@ -108,41 +107,21 @@ async fn record_batch(
     }
 
     // The stored buyers the new leads may match.
-    let mut candidates = LeadCandidates::default();
-    let mut phones: Vec<String> = Vec::new();
-    let mut emails: Vec<String> = Vec::new();
-    let mut companies: Vec<String> = Vec::new();
-    let mut pairs: HashSet<(String, String)> = HashSet::new();
-    for &i in &fresh {
-        let l = &leads[i];
-        if let Some(p) = &l.phone {
-            phones.push(p.as_str().to_string());
-        }
-        if let Some(e) = l
-            .email
-            .as_deref()
-            .map(|e| e.trim().to_lowercase())
-            .filter(|e| !e.is_empty())
-        {
-            emails.push(e);
-        }
-        if let (Some(c), Some(t)) = (norm(l.company.as_deref()), norm(l.city.as_deref())) {
-            companies.push(c.clone());
-            pairs.insert((c, t));
-        }
-    }
-    for v in [&mut phones, &mut emails, &mut companies] {
-        v.sort_unstable();
-        v.dedup();
-    }
-    let by_phone: Vec<ContactRow> =
-        fetch_in(&mut *conn, CONTACT_COLS, "whatsapp", &refs(&phones), "").await?;
+    let keys = CandidateKeys::of(leads, &fresh);
+    let by_phone: Vec<ContactRow> = fetch_in(
+        &mut *conn,
+        CONTACT_COLS,
+        "whatsapp",
+        &refs(&keys.phones),
+        "",
+    )
+    .await?;
     let by_email: Vec<ContactRow> = fetch_in(
         &mut *conn,
         "SELECT id, name, company, whatsapp, email, country FROM buyers \
          WHERE email IS NOT NULL AND",
         "lower(email)",
-        &refs(&emails),
+        &refs(&keys.emails),
         "",
     )
     .await?;
@@ -151,46 +130,27 @@ async fn record_batch(
         "SELECT company_norm, city_norm, min(buyer_id) FROM leads \
          WHERE buyer_id IS NOT NULL AND city_norm IS NOT NULL AND",
         "company_norm",
-        &refs(&companies),
+        &refs(&keys.companies),
         "GROUP BY company_norm, city_norm",
     )
     .await?;
+    let mut candidates = LeadCandidates::default();
     for row in by_phone.iter().chain(&by_email) {
-        let id = BuyerId::new(row.0);
-        candidates.contacts.insert(id, contact(row)?);
+        candidates.add_contact(BuyerId::new(row.0), contact(row)?);
     }
-    for row in &by_phone {
-        if let Some(p) = &row.3 {
-            let e = candidates
-                .by_phone
-                .entry(p.clone())
-                .or_insert(BuyerId::new(row.0));
-            *e = (*e).min(BuyerId::new(row.0));
-        }
-    }
-    for row in &by_email {
-        if let Some(k) = row.4.as_deref().map(|e| e.trim().to_lowercase()) {
-            let e = candidates.by_email.entry(k).or_insert(BuyerId::new(row.0));
-            *e = (*e).min(BuyerId::new(row.0));
-        }
-    }
-    let mut missing: Vec<i64> = Vec::new();
-    for (c, t, id) in by_company {
-        if pairs.contains(&(c.clone(), t.clone())) {
-            let id = BuyerId::new(id);
-            if !candidates.contacts.contains_key(&id) {
-                missing.push(id.get());
-            }
-            candidates.by_company_city.insert((c, t), id);
-        }
-    }
-    missing.sort_unstable();
-    missing.dedup();
+    let missing: Vec<i64> = candidates
+        .add_company_city(
+            &keys,
+            by_company
+                .into_iter()
+                .map(|(c, t, id)| (c, t, BuyerId::new(id))),
+        )
+        .iter()
+        .map(|id| id.get())
+        .collect();
     let rows: Vec<ContactRow> = fetch_in(&mut *conn, CONTACT_COLS, "id", &missing, "").await?;
     for row in &rows {
-        candidates
-            .contacts
-            .insert(BuyerId::new(row.0), contact(row)?);
+        candidates.add_contact(BuyerId::new(row.0), contact(row)?);
     }
 
     let plan = plan_lead_batch(leads, &fresh, &candidates, now);

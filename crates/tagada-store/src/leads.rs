@@ -489,8 +489,86 @@ fn email_key(e: &str) -> Option<String> {
     (!k.is_empty()).then_some(k)
 }
 
-fn norm_opt(s: Option<&str>) -> Option<String> {
+/// [`normalise`]d, `None` when blank: how a lead's company and city are
+/// stored and compared.
+pub fn norm_opt(s: Option<&str>) -> Option<String> {
     s.map(normalise).filter(|s| !s.is_empty())
+}
+
+/// What to look up before planning a batch: the new leads' numbers,
+/// e-mails ([`LeadCandidates::by_email`]'s keys) and companies, and the
+/// (company, city) pairs they name. Sorted, without repeats.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CandidateKeys {
+    pub phones: Vec<String>,
+    pub emails: Vec<String>,
+    pub companies: Vec<String>,
+    pub pairs: std::collections::HashSet<(String, String)>,
+}
+
+impl CandidateKeys {
+    pub fn of(leads: &[NewLead], fresh: &[usize]) -> CandidateKeys {
+        let mut k = CandidateKeys::default();
+        for &i in fresh {
+            let l = &leads[i];
+            if let Some(p) = &l.phone {
+                k.phones.push(p.as_str().to_string());
+            }
+            if let Some(e) = l.email.as_deref().and_then(email_key) {
+                k.emails.push(e);
+            }
+            if let (Some(c), Some(t)) =
+                (norm_opt(l.company.as_deref()), norm_opt(l.city.as_deref()))
+            {
+                k.companies.push(c.clone());
+                k.pairs.insert((c, t));
+            }
+        }
+        for v in [&mut k.phones, &mut k.emails, &mut k.companies] {
+            v.sort_unstable();
+            v.dedup();
+        }
+        k
+    }
+}
+
+impl LeadCandidates {
+    /// A stored buyer found by one of the batch's numbers or e-mails (the
+    /// lowest id keeps each key).
+    pub fn add_contact(&mut self, id: BuyerId, contact: BuyerContact) {
+        if let Some(p) = &contact.whatsapp {
+            let e = self.by_phone.entry(p.as_str().to_string()).or_insert(id);
+            *e = (*e).min(id);
+        }
+        if let Some(k) = contact.email.as_deref().and_then(email_key) {
+            let e = self.by_email.entry(k).or_insert(id);
+            *e = (*e).min(id);
+        }
+        self.contacts.insert(id, contact);
+    }
+
+    /// The lowest buyer of stored leads per (company, city), from a lookup
+    /// by company; keeps the pairs the batch names and returns the buyers
+    /// whose contacts are still to be read.
+    pub fn add_company_city(
+        &mut self,
+        keys: &CandidateKeys,
+        rows: impl IntoIterator<Item = (String, String, BuyerId)>,
+    ) -> Vec<BuyerId> {
+        let mut missing = Vec::new();
+        for (c, t, id) in rows {
+            let pair = (c, t);
+            if keys.pairs.contains(&pair) {
+                if !self.contacts.contains_key(&id) {
+                    missing.push(id);
+                }
+                self.by_company_city.insert(pair, id);
+            }
+        }
+        missing.sort_unstable();
+        missing.dedup();
+        missing
+    }
 }
 
 /// Plans the new leads of a batch (`fresh`: their indexes in `leads`, in
