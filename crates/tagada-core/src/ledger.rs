@@ -191,6 +191,10 @@ pub struct Invoice {
     /// Bumped when the invoice is reopened (dispute resolved, due date moved):
     /// its cadence starts again under new reminder keys.
     pub reminder_cycle: u32,
+    /// The unguessable token of the invoice's pay page (`/pay/<token>`),
+    /// given by the store when the invoice is created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pay_token: Option<String>,
 }
 
 impl Invoice {
@@ -472,6 +476,7 @@ mod tests {
             cadence_override: None,
             paid_at: None,
             reminder_cycle: 0,
+            pay_token: None,
         }
     }
 

@@ -324,6 +324,7 @@ mod tests {
             cadence_override: None,
             paid_at: None,
             reminder_cycle: 0,
+            pay_token: None,
         }
     }
 

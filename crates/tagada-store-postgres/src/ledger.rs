@@ -234,6 +234,11 @@ pub(crate) fn stops_reminders(event: Option<&InvoiceEvent>, inv: &Invoice) -> bo
         )
 }
 
+/// Whether a payment report says which invoice it pays.
+fn names_invoice(p: &NewPayment) -> bool {
+    p.invoice_id.is_some() || p.invoice_number.is_some()
+}
+
 fn transition_error(e: TransitionError) -> StoreError {
     match e {
         TransitionError::NotAllowed { .. } => StoreError::Conflict(e.to_string()),
@@ -812,11 +817,16 @@ impl LedgerStore for PostgresStore {
             ));
         }
         let mut tx = self.begin().await?;
+        let mut allocate: Option<i64> = None;
         if let Some(reference) = &p.reference
             && let Some(dup) = duplicate_of(&mut tx, p, reference).await?
         {
-            tx.commit().await.map_err(db)?;
-            return Ok(dup);
+            if dup.payment.invoice_id.is_some() || !names_invoice(p) {
+                tx.commit().await.map_err(db)?;
+                return Ok(dup);
+            }
+            // Kept before without an invoice; this report names one: allocate it.
+            allocate = Some(dup.payment.id.get());
         }
 
         let named = match (p.invoice_id, &p.invoice_number) {
@@ -874,23 +884,38 @@ impl LedgerStore for PostgresStore {
             });
         }
 
-        let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO payments (invoice_id, buyer_id, amount_minor, currency, received_at, \
-             method, reference, flag, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (method, reference) WHERE reference IS NOT NULL DO NOTHING RETURNING id",
-        )
-        .bind(invoice.as_ref().map(|i| i.id.get()))
-        .bind(buyer_id.map(BuyerId::get))
-        .bind(p.amount.minor())
-        .bind(p.amount.currency().code())
-        .bind(micros(p.received_at))
-        .bind(p.method.as_str())
-        .bind(&p.reference)
-        .bind(&flag)
-        .bind(micros(now))
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db)?;
+        let id: Option<i64> = match allocate {
+            // Only while still unallocated: of two reports allocating it at
+            // once, the second finds it taken and returns it as a duplicate.
+            Some(existing) => sqlx::query_scalar(
+                "UPDATE payments SET invoice_id = $1, buyer_id = $2, flag = $3 \
+                 WHERE id = $4 AND invoice_id IS NULL RETURNING id",
+            )
+            .bind(invoice.as_ref().map(|i| i.id.get()))
+            .bind(buyer_id.map(BuyerId::get))
+            .bind(&flag)
+            .bind(existing)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?,
+            None => sqlx::query_scalar(
+                "INSERT INTO payments (invoice_id, buyer_id, amount_minor, currency, received_at, \
+                 method, reference, flag, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 ON CONFLICT (method, reference) WHERE reference IS NOT NULL DO NOTHING RETURNING id",
+            )
+            .bind(invoice.as_ref().map(|i| i.id.get()))
+            .bind(buyer_id.map(BuyerId::get))
+            .bind(p.amount.minor())
+            .bind(p.amount.currency().code())
+            .bind(micros(p.received_at))
+            .bind(p.method.as_str())
+            .bind(&p.reference)
+            .bind(&flag)
+            .bind(micros(now))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?,
+        };
         let Some(id) = id else {
             // another transaction recorded this reference since we looked
             tx.rollback().await.map_err(db)?;
@@ -904,11 +929,19 @@ impl LedgerStore for PostgresStore {
         let mut cancelled_messages = 0;
         if let Some(next) = moved {
             write_invoice_state(&mut tx, &next, now).await?;
-            if stops_reminders(None, &next) {
-                let reason = format!("invoice {}: payment received", next.status);
-                cancelled_messages =
-                    cancel_for_invoices(&mut tx, &[next.id.get()], &reason, now).await?;
-            }
+            // Paid: nothing more to send. Partly paid: what is queued shows
+            // the old amount; the next plan queues it again with the new one.
+            let reason = if stops_reminders(None, &next) {
+                format!("invoice {}: payment received", next.status)
+            } else {
+                format!(
+                    "invoice {}: payment received, {} outstanding (planned again)",
+                    next.status,
+                    next.outstanding()
+                )
+            };
+            cancelled_messages =
+                cancel_for_invoices(&mut tx, &[next.id.get()], &reason, now).await?;
             invoice = Some(next);
         }
         tx.commit().await.map_err(db)?;

@@ -27,7 +27,7 @@ macro_rules! invoice_cols {
         "id, number, buyer_id, order_date::text AS order_date, invoice_date::text AS invoice_date, \
          due_date::text AS due_date, credit_days, amount_minor, amount_paid_minor, currency, \
          status, snoozed_until::text AS snoozed_until, paused, cadence_override, paid_at, \
-         reminder_cycle"
+         reminder_cycle, pay_token"
     };
 }
 pub(crate) use invoice_cols;
@@ -167,6 +167,7 @@ pub(crate) struct InvoiceRow {
     pub cadence_override: Option<String>,
     pub paid_at: Option<i64>,
     pub reminder_cycle: i64,
+    pub pay_token: Option<String>,
 }
 
 impl TryFrom<InvoiceRow> for Invoice {
@@ -190,6 +191,7 @@ impl TryFrom<InvoiceRow> for Invoice {
             cadence_override: r.cadence_override,
             paid_at: opt_ts(T, r.paid_at)?,
             reminder_cycle: u32::try_from(r.reminder_cycle).map_err(|e| corrupt(T, e))?,
+            pay_token: r.pay_token,
         })
     }
 }

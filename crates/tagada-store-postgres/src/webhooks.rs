@@ -34,11 +34,24 @@ pub(crate) async fn insert_event(
     at: Timestamp,
     outcome: WebhookOutcome,
 ) -> Result<Option<i64>> {
+    insert_event_from(WHATSAPP, conn, key, raw, at, outcome).await
+}
+
+/// Keeps an event of `source` once under its key: `None` when the key is
+/// already known.
+pub(crate) async fn insert_event_from(
+    source: &str,
+    conn: &mut PgConnection,
+    key: &str,
+    raw: &str,
+    at: Timestamp,
+    outcome: WebhookOutcome,
+) -> Result<Option<i64>> {
     sqlx::query_scalar(
         "INSERT INTO webhook_events (source, event_key, received_at, payload, outcome) \
          VALUES ($1, $2, $3, $4::jsonb, $5) ON CONFLICT (source, event_key) DO NOTHING RETURNING id",
     )
-    .bind(WHATSAPP)
+    .bind(source)
     .bind(key)
     .bind(micros(at))
     .bind(raw)

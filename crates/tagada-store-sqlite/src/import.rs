@@ -123,7 +123,7 @@ async fn insert_invoices(
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO invoices (id, number, buyer_id, order_date, invoice_date, due_date, \
              credit_days, amount_minor, amount_paid_minor, currency, status, source, source_hash, \
-             notes, created_at, updated_at) ",
+             notes, created_at, updated_at, pay_token) ",
         );
         qb.push_values(chunk.iter().enumerate(), |mut b, (i, r)| {
             b.push_bind(base + i as i64)
@@ -141,7 +141,8 @@ async fn insert_invoices(
                 .push_bind(r.source_hash.as_str())
                 .push_bind(r.notes.as_deref())
                 .push_bind(now)
-                .push_bind(now);
+                .push_bind(now)
+                .push("lower(hex(randomblob(16)))");
         });
         qb.build()
             .persistent(cache_write(chunk.len()))

@@ -212,6 +212,11 @@ pub(crate) fn stops_reminders(event: Option<&InvoiceEvent>, inv: &Invoice) -> bo
         )
 }
 
+/// Whether a payment report says which invoice it pays.
+fn names_invoice(p: &NewPayment) -> bool {
+    p.invoice_id.is_some() || p.invoice_number.is_some()
+}
+
 fn transition_error(e: TransitionError) -> StoreError {
     match e {
         TransitionError::NotAllowed { .. } => StoreError::Conflict(e.to_string()),
@@ -720,6 +725,7 @@ impl LedgerStore for SqliteStore {
             ));
         }
         let mut tx = self.write().await?;
+        let mut allocate: Option<i64> = None;
         if let Some(reference) = &p.reference {
             let existing: Option<PaymentRow> = sqlx::query_as(concat!(
                 "SELECT ",
@@ -733,17 +739,21 @@ impl LedgerStore for SqliteStore {
             .map_err(db)?;
             if let Some(row) = existing {
                 let payment = Payment::try_from(row)?;
-                let invoice = match payment.invoice_id {
-                    Some(i) => fetch_invoice(&mut tx, i.get()).await?,
-                    None => None,
-                };
-                tx.commit().await.map_err(db)?;
-                return Ok(PaymentOutcome {
-                    payment,
-                    invoice,
-                    cancelled_messages: 0,
-                    duplicate: true,
-                });
+                if payment.invoice_id.is_some() || !names_invoice(p) {
+                    let invoice = match payment.invoice_id {
+                        Some(i) => fetch_invoice(&mut tx, i.get()).await?,
+                        None => None,
+                    };
+                    tx.commit().await.map_err(db)?;
+                    return Ok(PaymentOutcome {
+                        payment,
+                        invoice,
+                        cancelled_messages: 0,
+                        duplicate: true,
+                    });
+                }
+                // Kept before without an invoice; this report names one: allocate it.
+                allocate = Some(payment.id.get());
             }
         }
 
@@ -793,31 +803,52 @@ impl LedgerStore for SqliteStore {
             });
         }
 
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO payments (invoice_id, buyer_id, amount_minor, currency, received_at, \
-             method, reference, flag, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(invoice.as_ref().map(|i| i.id.get()))
-        .bind(buyer_id.map(BuyerId::get))
-        .bind(p.amount.minor())
-        .bind(p.amount.currency().code())
-        .bind(micros(p.received_at))
-        .bind(p.method.as_str())
-        .bind(&p.reference)
-        .bind(&flag)
-        .bind(micros(now))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
+        let id: i64 = match allocate {
+            Some(existing) => {
+                sqlx::query("UPDATE payments SET invoice_id = ?, buyer_id = ?, flag = ? WHERE id = ?")
+                    .bind(invoice.as_ref().map(|i| i.id.get()))
+                    .bind(buyer_id.map(BuyerId::get))
+                    .bind(&flag)
+                    .bind(existing)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                existing
+            }
+            None => sqlx::query_scalar(
+                "INSERT INTO payments (invoice_id, buyer_id, amount_minor, currency, received_at, \
+                 method, reference, flag, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            )
+            .bind(invoice.as_ref().map(|i| i.id.get()))
+            .bind(buyer_id.map(BuyerId::get))
+            .bind(p.amount.minor())
+            .bind(p.amount.currency().code())
+            .bind(micros(p.received_at))
+            .bind(p.method.as_str())
+            .bind(&p.reference)
+            .bind(&flag)
+            .bind(micros(now))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?,
+        };
 
         let mut cancelled_messages = 0;
         if let Some(next) = moved {
             write_invoice_state(&mut tx, &next, now).await?;
-            if stops_reminders(None, &next) {
-                let reason = format!("invoice {}: payment received", next.status);
-                cancelled_messages =
-                    cancel_for_invoices(&mut tx, &[next.id.get()], &reason, now).await?;
-            }
+            // Paid: nothing more to send. Partly paid: what is queued shows
+            // the old amount; the next plan queues it again with the new one.
+            let reason = if stops_reminders(None, &next) {
+                format!("invoice {}: payment received", next.status)
+            } else {
+                format!(
+                    "invoice {}: payment received, {} outstanding (planned again)",
+                    next.status,
+                    next.outstanding()
+                )
+            };
+            cancelled_messages =
+                cancel_for_invoices(&mut tx, &[next.id.get()], &reason, now).await?;
             invoice = Some(next);
         }
         tx.commit().await.map_err(db)?;

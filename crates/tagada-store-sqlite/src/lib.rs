@@ -15,6 +15,7 @@ mod inbox;
 mod leads;
 mod ledger;
 mod outbox;
+mod payments;
 mod plan;
 mod report;
 mod rows;

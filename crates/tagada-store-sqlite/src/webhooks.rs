@@ -31,11 +31,24 @@ pub(crate) async fn insert_event(
     at: Timestamp,
     outcome: WebhookOutcome,
 ) -> Result<Option<i64>> {
+    insert_event_from(WHATSAPP, conn, key, raw, at, outcome).await
+}
+
+/// Keeps an event of `source` once under its key: `None` when the key is
+/// already known.
+pub(crate) async fn insert_event_from(
+    source: &str,
+    conn: &mut SqliteConnection,
+    key: &str,
+    raw: &str,
+    at: Timestamp,
+    outcome: WebhookOutcome,
+) -> Result<Option<i64>> {
     sqlx::query_scalar(
         "INSERT INTO webhook_events (source, event_key, received_at, payload, outcome) \
          VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, event_key) DO NOTHING RETURNING id",
     )
-    .bind(WHATSAPP)
+    .bind(source)
     .bind(key)
     .bind(micros(at))
     .bind(raw)

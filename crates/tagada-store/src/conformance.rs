@@ -30,10 +30,12 @@ use tagada_core::{BuyerId, Currency, InvoiceId, Money, OutboxId, Phone};
 mod inbox;
 mod leads;
 mod limits;
+mod payments;
 mod webhooks;
 pub use inbox::*;
 pub use leads::*;
 pub use limits::*;
+pub use payments::*;
 pub use webhooks::*;
 
 use crate::{
@@ -104,6 +106,10 @@ macro_rules! conformance_tests {
             wave_calls_match_the_single_ones,
             leads_recorded_once_and_matched,
             lead_source_budget_and_runs,
+            payment_links_saved_found_updated,
+            pay_tokens_open_their_invoice,
+            unallocated_payment_allocated_later,
+            gateway_events_kept_once,
         );
     };
     (@checks $setup:path; $($check:ident),* $(,)?) => {
@@ -1658,7 +1664,8 @@ pub async fn record_payment_partial_then_full<S: Store + 'static>(store: S) {
         .await
         .unwrap();
     assert!(!first.duplicate);
-    assert_eq!(first.cancelled_messages, 0);
+    // the queued reminder shows the old amount: cancelled, planned again
+    assert_eq!(first.cancelled_messages, 1);
     assert_eq!(first.payment.flag, None);
     assert_eq!(first.payment.invoice_id, Some(inv.id));
     assert_eq!(first.payment.buyer_id, Some(a.id));
@@ -1671,7 +1678,14 @@ pub async fn record_payment_partial_then_full<S: Store + 'static>(store: S) {
     assert_eq!(after.amount_paid, inr(40_000));
     assert_eq!(after.paid_at, None);
     assert_eq!(store.get_invoice(inv.id).await.unwrap(), after);
-    assert_eq!(status_of(&store, ids[0]).await, OutboxStatus::Pending);
+    assert_eq!(status_of(&store, ids[0]).await, OutboxStatus::Cancelled);
+    // the same step can be queued again, with the new amount
+    let again = enqueue(
+        &store,
+        vec![message(&a, vec![item(&after, 0)], t(5_000), "r2")],
+        t(120),
+    )
+    .await;
 
     let second = store
         .record_payment(&pay(inr(60_000), t(200), "UTR2"), t(210))
@@ -1682,10 +1696,13 @@ pub async fn record_payment_partial_then_full<S: Store + 'static>(store: S) {
     assert_eq!(after.amount_paid, inr(100_000));
     assert_eq!(after.paid_at, Some(t(200)));
     assert_eq!(second.cancelled_messages, 1);
-    assert_eq!(status_of(&store, ids[0]).await, OutboxStatus::Cancelled);
+    assert_eq!(status_of(&store, again[0]).await, OutboxStatus::Cancelled);
     assert_eq!(
         reminders_of(&store, inv.id).await,
-        BTreeMap::from([((0, 0), vec![OutboxStatus::Cancelled])])
+        BTreeMap::from([(
+            (0, 0),
+            vec![OutboxStatus::Cancelled, OutboxStatus::Cancelled]
+        )])
     );
 
     let listed = store.list_payments(Some(inv.id)).await.unwrap();

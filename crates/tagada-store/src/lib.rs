@@ -8,11 +8,13 @@
 pub mod conformance;
 mod inbox;
 pub mod leads;
+mod payments;
 mod records;
 mod webhooks;
 
 pub use inbox::*;
 pub use leads::*;
+pub use payments::*;
 pub use records::*;
 pub use webhooks::*;
 
@@ -354,6 +356,7 @@ pub trait Store:
     + WebhookStore
     + LeadStore
     + InboxStore
+    + PaymentLinkStore
     + Migrate
     + std::fmt::Debug
 {
@@ -368,6 +371,7 @@ impl<T> Store for T where
         + WebhookStore
         + LeadStore
         + InboxStore
+        + PaymentLinkStore
         + Migrate
         + std::fmt::Debug
 {

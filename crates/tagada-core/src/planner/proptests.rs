@@ -262,6 +262,7 @@ fn world() -> impl Strategy<Value = World> {
                                 _ => None,
                             },
                             reminder_cycle: g.cycle,
+                            pay_token: None,
                         }
                     })
                     .collect();

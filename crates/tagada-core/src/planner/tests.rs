@@ -42,6 +42,7 @@ pub(super) fn invoice(id: i64, buyer: i64, due: Date, rupees: i64) -> Invoice {
         cadence_override: None,
         paid_at: None,
         reminder_cycle: 0,
+        pay_token: None,
     }
 }
 

@@ -1,0 +1,313 @@
+//! Checks of [`PaymentLinkStore`](crate::PaymentLinkStore) and of payments
+//! reported before their invoice is known.
+
+use std::collections::HashSet;
+
+use jiff::civil::date;
+use tagada_core::ledger::{InvoiceStatus, PaymentMethod};
+use tagada_core::outbox::OutboxStatus;
+
+use super::{add_buyer, add_invoice, enqueue, inr, invoice, item, message, status_of, t, usd};
+use crate::{
+    NewPayment, NewPaymentLink, PaymentLinkFilter, PaymentLinkLookup, PaymentLinkUpdate, Store,
+    WebhookOutcome,
+};
+
+/// Links are stored once per `(gateway, remote_id)`, found by any of their
+/// keys, listed open or all, and their paid amount never moves back.
+pub async fn payment_links_saved_found_updated<S: Store + 'static>(store: S) {
+    let a = add_buyer(&store, "Acme Traders", 1).await;
+    let inv = add_invoice(
+        &store,
+        invoice("L-1", a.id, date(2026, 11, 1), inr(100_000)),
+        t(0),
+    )
+    .await;
+    let new = |remote: &str, reference: &str, amount| NewPaymentLink {
+        invoice_id: inv.id,
+        gateway: "razorpay".into(),
+        remote_id: remote.into(),
+        reference_id: reference.into(),
+        url: format!("https://rzp.example/{remote}"),
+        amount,
+        status: "open".into(),
+        order_id: None,
+        expires_at: Some(t(10_000)),
+    };
+    assert_eq!(
+        store.count_payment_links(inv.id, "razorpay").await.unwrap(),
+        0
+    );
+    let first = store
+        .save_payment_link(&new("plink_1", "L-1", inr(100_000)), t(10))
+        .await
+        .unwrap();
+    assert_eq!(first.amount_paid, inr(0));
+    assert!(first.is_open_at(t(20)));
+    assert!(!first.is_open_at(t(10_000)));
+    // saving again refreshes, never duplicates
+    let again = store
+        .save_payment_link(&new("plink_1", "L-1", inr(100_000)), t(11))
+        .await
+        .unwrap();
+    assert_eq!(again.id, first.id);
+    assert_eq!(
+        store.count_payment_links(inv.id, "razorpay").await.unwrap(),
+        1
+    );
+    let second = store
+        .save_payment_link(&new("plink_2", "L-1-2", inr(60_000)), t(12))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.count_payment_links(inv.id, "razorpay").await.unwrap(),
+        2
+    );
+    assert_eq!(
+        store.count_payment_links(inv.id, "stripe").await.unwrap(),
+        0
+    );
+
+    let moved = store
+        .update_payment_link(
+            second.id,
+            &PaymentLinkUpdate {
+                status: Some("partially_paid".into()),
+                amount_paid: Some(inr(20_000)),
+                order_id: Some("order_9".into()),
+            },
+            t(20),
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.amount_paid, inr(20_000));
+    assert_eq!(moved.order_id.as_deref(), Some("order_9"));
+    // an older report (less paid, no order id) does not move it back
+    let kept = store
+        .update_payment_link(
+            second.id,
+            &PaymentLinkUpdate {
+                status: None,
+                amount_paid: Some(inr(10_000)),
+                order_id: None,
+            },
+            t(21),
+        )
+        .await
+        .unwrap();
+    assert_eq!(kept.amount_paid, inr(20_000));
+    assert_eq!(kept.status, "partially_paid");
+    assert_eq!(kept.order_id.as_deref(), Some("order_9"));
+
+    let find = |remote: Option<&str>, order: Option<&str>, reference: Option<&str>| {
+        let lookup = PaymentLinkLookup {
+            remote_id: remote.map(str::to_string),
+            order_id: order.map(str::to_string),
+            reference_id: reference.map(str::to_string),
+        };
+        let store = &store;
+        async move { store.find_payment_link("razorpay", &lookup).await.unwrap() }
+    };
+    assert_eq!(
+        find(Some("plink_1"), None, None).await.unwrap().id,
+        first.id
+    );
+    assert_eq!(
+        find(None, Some("order_9"), None).await.unwrap().id,
+        second.id
+    );
+    assert_eq!(find(None, None, Some("L-1-2")).await.unwrap().id, second.id);
+    assert_eq!(
+        find(Some("plink_unknown"), Some("order_9"), None)
+            .await
+            .unwrap()
+            .id,
+        second.id
+    );
+    assert!(find(Some("plink_unknown"), None, None).await.is_none());
+    assert!(
+        store
+            .find_payment_link(
+                "stripe",
+                &PaymentLinkLookup {
+                    remote_id: Some("plink_1".into()),
+                    ..Default::default()
+                }
+            )
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    store
+        .update_payment_link(
+            first.id,
+            &PaymentLinkUpdate {
+                status: Some("cancelled".into()),
+                ..Default::default()
+            },
+            t(30),
+        )
+        .await
+        .unwrap();
+    let open = store
+        .list_payment_links(&PaymentLinkFilter {
+            open_only: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        open.iter().map(|l| l.id).collect::<Vec<_>>(),
+        vec![second.id]
+    );
+    let all = store
+        .list_payment_links(&PaymentLinkFilter {
+            invoice: Some(inv.id),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        all.iter().map(|l| l.id).collect::<Vec<_>>(),
+        vec![second.id, first.id]
+    );
+}
+
+/// Every invoice gets its own unguessable token, and the token opens it.
+pub async fn pay_tokens_open_their_invoice<S: Store + 'static>(store: S) {
+    let a = add_buyer(&store, "Acme Traders", 1).await;
+    let mut tokens = HashSet::new();
+    for n in 0..20 {
+        let inv = add_invoice(
+            &store,
+            invoice(&format!("T-{n}"), a.id, date(2026, 11, 1), inr(1_000)),
+            t(0),
+        )
+        .await;
+        let token = inv
+            .pay_token
+            .clone()
+            .expect("a new invoice has a pay token");
+        assert!(token.len() >= 32, "{token} is too short to be unguessable");
+        assert!(!token.contains(&inv.number));
+        assert!(tokens.insert(token.clone()), "token {token} given twice");
+        let found = store.find_invoice_by_pay_token(&token).await.unwrap();
+        assert_eq!(found.map(|i| i.id), Some(inv.id));
+        assert_eq!(
+            store.get_invoice(inv.id).await.unwrap().pay_token,
+            Some(token)
+        );
+    }
+    assert!(
+        store
+            .find_invoice_by_pay_token("0123456789abcdef0123456789abcdef")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// A gateway payment first reported without its invoice (a bare
+/// `payment.captured`) is kept, flagged; the report that names the invoice
+/// allocates that same payment, once.
+pub async fn unallocated_payment_allocated_later<S: Store + 'static>(store: S) {
+    let a = add_buyer(&store, "Acme Traders", 1).await;
+    let inv = add_invoice(
+        &store,
+        invoice("U-1", a.id, date(2026, 11, 1), usd(50_000)),
+        t(0),
+    )
+    .await;
+    let ids = enqueue(
+        &store,
+        vec![message(&a, vec![item(&inv, 0)], t(5_000), "u")],
+        t(1),
+    )
+    .await;
+    let bare = NewPayment {
+        invoice_number: None,
+        invoice_id: None,
+        buyer_id: None,
+        amount: usd(50_000),
+        received_at: t(100),
+        method: PaymentMethod::Razorpay,
+        reference: Some("pay_1".into()),
+    };
+    let kept = store.record_payment(&bare, t(101)).await.unwrap();
+    assert!(!kept.duplicate);
+    assert!(kept.payment.flag.is_some());
+    assert_eq!(kept.invoice, None);
+    assert_eq!(status_of(&store, ids[0]).await, OutboxStatus::Pending);
+
+    let named = NewPayment {
+        invoice_id: Some(inv.id),
+        ..bare.clone()
+    };
+    let allocated = store.record_payment(&named, t(102)).await.unwrap();
+    assert!(!allocated.duplicate);
+    assert_eq!(allocated.payment.id, kept.payment.id);
+    assert_eq!(allocated.payment.flag, None);
+    assert_eq!(allocated.payment.invoice_id, Some(inv.id));
+    assert_eq!(allocated.cancelled_messages, 1);
+    let after = store.get_invoice(inv.id).await.unwrap();
+    assert_eq!(after.status, InvoiceStatus::Paid);
+    assert_eq!(after.amount_paid, usd(50_000));
+    assert_eq!(status_of(&store, ids[0]).await, OutboxStatus::Cancelled);
+
+    // reported again (both ways): nothing changes
+    for p in [&bare, &named] {
+        let again = store.record_payment(p, t(103)).await.unwrap();
+        assert!(again.duplicate);
+        assert_eq!(again.payment.id, kept.payment.id);
+    }
+    assert_eq!(
+        store.get_invoice(inv.id).await.unwrap().amount_paid,
+        usd(50_000)
+    );
+    let listed = store.list_payments(None).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].invoice_id, Some(inv.id));
+}
+
+/// Gateway events are kept once per `(gateway, event id)`, apart from
+/// WhatsApp's.
+pub async fn gateway_events_kept_once<S: Store + 'static>(store: S) {
+    assert!(!store.gateway_event_seen("razorpay", "evt_1").await.unwrap());
+    assert!(
+        store
+            .record_gateway_event("razorpay", "evt_1", "{}", WebhookOutcome::Applied, t(1))
+            .await
+            .unwrap()
+    );
+    assert!(store.gateway_event_seen("razorpay", "evt_1").await.unwrap());
+    assert!(!store.gateway_event_seen("stripe", "evt_1").await.unwrap());
+    assert!(
+        !store
+            .record_gateway_event("razorpay", "evt_1", "{}", WebhookOutcome::Applied, t(2))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .record_gateway_event(
+                "stripe",
+                "evt_1",
+                r#"{"a":1}"#,
+                WebhookOutcome::Ignored,
+                t(3)
+            )
+            .await
+            .unwrap()
+    );
+    let kept = store.list_webhook_events("razorpay").await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].outcome, WebhookOutcome::Applied);
+    assert!(
+        store
+            .list_webhook_events("whatsapp")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
