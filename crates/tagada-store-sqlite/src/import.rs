@@ -32,7 +32,7 @@ enum Known {
         id: i64,
         buyer_id: i64,
         hash: String,
-        current: Option<Invoice>,
+        current: Option<Box<Invoice>>,
     },
     /// Created by this batch: index into the insert list.
     New { index: usize },
@@ -296,7 +296,7 @@ impl ImportStore for SqliteStore {
             for inv in full {
                 let inv = Invoice::try_from(inv)?;
                 if let Some(Known::Stored { current, .. }) = known.get_mut(inv.number.as_str()) {
-                    *current = Some(inv);
+                    *current = Some(Box::new(inv));
                 }
             }
         }
@@ -373,7 +373,7 @@ impl ImportStore for SqliteStore {
                             id: InvoiceId::new(*id),
                         }));
                         hash.clone_from(&row.source_hash);
-                        *current = Some(next.clone());
+                        *current = Some(Box::new(next.clone()));
                         updates.insert(*id, (next, row));
                     }
                 }
