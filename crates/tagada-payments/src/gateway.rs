@@ -154,7 +154,9 @@ pub enum SignatureError {
     #[error("signature does not match the body")]
     Mismatch,
     /// Stripe: the signed timestamp is outside the tolerance.
-    #[error("signature timestamp {age_secs} s away from now, over the {tolerance_secs} s tolerance")]
+    #[error(
+        "signature timestamp {age_secs} s away from now, over the {tolerance_secs} s tolerance"
+    )]
     Stale { age_secs: i64, tolerance_secs: i64 },
 }
 
@@ -210,3 +212,7 @@ pub enum GatewayError {
     #[error("{gateway} answered something unreadable: {message}")]
     Malformed { gateway: Gateway, message: String },
 }
+
+/// HTTP plumbing the two gateway clients share (client building, error
+/// classification, the unix-time fields both APIs use).
+pub(crate) mod wire;
