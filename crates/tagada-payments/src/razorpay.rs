@@ -584,24 +584,58 @@ pub fn verify_webhook(
     body: &[u8],
     signature_header: Option<&str>,
 ) -> Result<(), SignatureError> {
-    let header = signature_header
+    verify_hex(secret, body, signature_header, "X-Razorpay-Signature")
+}
+
+/// Checks that `given` is the hex HMAC-SHA256 of `message` under `secret`,
+/// in constant time; `what` names the signature in errors.
+fn verify_hex(
+    secret: &[u8],
+    message: &[u8],
+    given: Option<&str>,
+    what: &str,
+) -> Result<(), SignatureError> {
+    let given = given
         .map(str::trim)
         .filter(|h| !h.is_empty())
         .ok_or(SignatureError::Missing)?;
-    let given = hex::decode(header)
-        .map_err(|_| SignatureError::Malformed("X-Razorpay-Signature is not hex".into()))?;
+    let given =
+        hex::decode(given).map_err(|_| SignatureError::Malformed(format!("{what} is not hex")))?;
     if given.len() != 32 {
         return Err(SignatureError::Malformed(format!(
-            "X-Razorpay-Signature has {} bytes, not 32",
+            "{what} has {} bytes, not 32",
             given.len()
         )));
     }
-    let expected = sign(secret, body);
+    let expected = sign(secret, message);
     if bool::from(expected.as_slice().ct_eq(&given)) {
         Ok(())
     } else {
         Err(SignatureError::Mismatch)
     }
+}
+
+/// Checks the `razorpay_signature` query parameter Razorpay adds when it
+/// redirects the buyer to a link's `callback_url`: hex HMAC-SHA256, keyed
+/// with the API key secret, of
+/// `razorpay_payment_link_id|razorpay_payment_link_reference_id|razorpay_payment_link_status|razorpay_payment_id`.
+/// A redirect is only a hint (the buyer's browser carries it); the webhook
+/// or a fetch is what records a payment.
+pub fn verify_payment_link_callback(
+    key_secret: &[u8],
+    link_id: &str,
+    reference_id: &str,
+    status: &str,
+    payment_id: &str,
+    signature: &str,
+) -> Result<(), SignatureError> {
+    let message = format!("{link_id}|{reference_id}|{status}|{payment_id}");
+    verify_hex(
+        key_secret,
+        message.as_bytes(),
+        Some(signature),
+        "razorpay_signature",
+    )
 }
 
 /// HMAC-SHA256 of `body` keyed with `secret`.
