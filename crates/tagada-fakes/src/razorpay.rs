@@ -1209,13 +1209,13 @@ fn validate_create(
                     ));
                 }
             }
-            if let Some(email) = c.get("email").and_then(Value::as_str) {
-                if !email.contains('@') || email.starts_with('@') || email.ends_with('@') {
-                    return Err(bad(
-                        "The email must be a valid email address.",
-                        Some("customer.email"),
-                    ));
-                }
+            if let Some(email) = c.get("email").and_then(Value::as_str)
+                && (!email.contains('@') || email.starts_with('@') || email.ends_with('@'))
+            {
+                return Err(bad(
+                    "The email must be a valid email address.",
+                    Some("customer.email"),
+                ));
             }
             Value::Object(c.clone())
         }

@@ -777,19 +777,19 @@ async fn handle(
                         (request_id.clone(), idem_key.clone()),
                     );
                     let text = v.to_string();
-                    if let Some(k) = &idem_key {
-                        if !s.is_server_error() {
-                            shared.lock().idempotency.insert(
-                                k.clone(),
-                                Remembered {
-                                    method: method.to_string(),
-                                    path: uri.path().to_owned(),
-                                    body: body.to_vec(),
-                                    status: s,
-                                    answer: text.clone(),
-                                },
-                            );
-                        }
+                    if let Some(k) = &idem_key
+                        && !s.is_server_error()
+                    {
+                        shared.lock().idempotency.insert(
+                            k.clone(),
+                            Remembered {
+                                method: method.to_string(),
+                                path: uri.path().to_owned(),
+                                body: body.to_vec(),
+                                status: s,
+                                answer: text.clone(),
+                            },
+                        );
                     }
                     (s, text, events)
                 }
@@ -1055,13 +1055,12 @@ fn create(shared: &Shared, st: &mut StState, body: &[u8]) -> Result<Value, Refus
             .and_then(Value::as_str)
             .filter(|n| !n.trim().is_empty())
             .ok_or_else(|| missing(&format!("{at}[price_data][product_data][name]")))?;
-        if let Some(d) = pd.get("product_data").and_then(Value::as_object) {
-            if let Some(k) = d
+        if let Some(d) = pd.get("product_data").and_then(Value::as_object)
+            && let Some(k) = d
                 .keys()
                 .find(|k| !matches!(k.as_str(), "name" | "description"))
-            {
-                return Err(unknown(&format!("{at}[price_data][product_data][{k}]")));
-            }
+        {
+            return Err(unknown(&format!("{at}[price_data][product_data][{k}]")));
         }
         let amount_param = format!("{at}[price_data][unit_amount]");
         let raw = pd
@@ -1121,27 +1120,27 @@ fn create(shared: &Shared, st: &mut StState, body: &[u8]) -> Result<Value, Refus
         ("success_url", Some(success_url)),
         ("cancel_url", text("cancel_url")),
     ] {
-        if let Some(u) = url {
-            if !(u.starts_with("https://") || u.starts_with("http://")) {
-                return Err(invalid("Not a valid URL", Some(k)));
-            }
+        if let Some(u) = url
+            && !(u.starts_with("https://") || u.starts_with("http://"))
+        {
+            return Err(invalid("Not a valid URL", Some(k)));
         }
     }
-    if let Some(r) = text("client_reference_id") {
-        if r.chars().count() > 200 {
-            return Err(invalid(
-                "client_reference_id must be at most 200 characters.",
-                Some("client_reference_id"),
-            ));
-        }
+    if let Some(r) = text("client_reference_id")
+        && r.chars().count() > 200
+    {
+        return Err(invalid(
+            "client_reference_id must be at most 200 characters.",
+            Some("client_reference_id"),
+        ));
     }
-    if let Some(e) = text("customer_email") {
-        if !e.contains('@') {
-            return Err(invalid(
-                &format!("Invalid email address: {e}"),
-                Some("customer_email"),
-            ));
-        }
+    if let Some(e) = text("customer_email")
+        && !e.contains('@')
+    {
+        return Err(invalid(
+            &format!("Invalid email address: {e}"),
+            Some("customer_email"),
+        ));
     }
     let metadata = check_metadata(p.get("metadata"), "metadata")?;
     let mut pi_metadata = Value::Object(Map::new());
@@ -1227,9 +1226,18 @@ fn create(shared: &Shared, st: &mut StState, body: &[u8]) -> Result<Value, Refus
         "subscription": null,
         "success_url": success_url,
         "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
-        "ui_mode": "hosted",
+        "ui_mode": null,
         "url": format!("{}/c/pay/{id}", shared.base_url()),
         "wallet_options": null,
+        "adaptive_pricing": {"enabled": false},
+        "discounts": [],
+        "collected_information": null,
+        "permissions": null,
+        "origin_context": null,
+        "currency_conversion": null,
+        "customer_account": null,
+        "integration_identifier": null,
+        "managed_payments": {"enabled": false},
     });
     if let (Some(s), Value::Object(r)) = (session.as_object_mut(), rest) {
         s.extend(r);

@@ -194,10 +194,10 @@ impl NewCheckoutSession {
         for (k, v) in &self.metadata {
             f.push((format!("payment_intent_data[metadata][{k}]"), v.clone()));
         }
-        if let Some(email) = self.customer_email.as_deref().map(str::trim) {
-            if !email.is_empty() {
-                f.push(("customer_email".into(), email.to_owned()));
-            }
+        if let Some(email) = self.customer_email.as_deref().map(str::trim)
+            && !email.is_empty()
+        {
+            f.push(("customer_email".into(), email.to_owned()));
         }
         f.push(("success_url".into(), self.success_url.clone()));
         if let Some(url) = &self.cancel_url {
