@@ -13,10 +13,21 @@
 //!   5-minute rule, key blocks and seeded leads.
 //! * [`tradeindia`]: TradeIndia's `my_inquiry` endpoint, with paging and its
 //!   error answers.
+//! * [`razorpay`]: Razorpay Payment Links (create, fetch, list, cancel) with
+//!   simulated buyers (full, partial and failed payments, expiry) and
+//!   signed webhooks.
+//! * [`stripe`]: Stripe Checkout Sessions (create, retrieve, expire, form
+//!   bodies, idempotency keys) with simulated buyers (card and delayed
+//!   payments) and signed events.
+//! * [`gateway_hooks`]: the webhook delivery both payment fakes share:
+//!   duplicates, held and shuffled deliveries, retries, replay.
 
+pub mod gateway_hooks;
 pub mod indiamart;
 pub mod marketplace;
 pub mod meta;
+pub mod razorpay;
+pub mod stripe;
 pub mod tradeindia;
 
 pub use meta::{AcceptedMessage, FakeTemplate, Fault, MetaFake, MetaFakeConfig, WebhookBehaviour};

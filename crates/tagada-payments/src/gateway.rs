@@ -212,3 +212,7 @@ pub enum GatewayError {
     #[error("{gateway} answered something unreadable: {message}")]
     Malformed { gateway: Gateway, message: String },
 }
+
+/// HTTP plumbing the two gateway clients share (client building, error
+/// classification, the unix-time fields both APIs use).
+pub(crate) mod wire;
