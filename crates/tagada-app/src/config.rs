@@ -163,6 +163,7 @@ pub struct AppSections {
     pub http: HttpConfig,
     pub indiamart: crate::leads::IndiaMartConfig,
     pub tradeindia: crate::leads::TradeIndiaConfig,
+    pub payments: crate::payments::PaymentsConfig,
     pub log: LogConfig,
 }
 

@@ -134,6 +134,21 @@ pub fn recheck(buyer: &Buyer, invoices: &[Invoice], today: jiff::civil::Date) ->
     None
 }
 
+/// A payment recorded between the claim and now: the message shows an
+/// amount that is no longer owed (the next plan queues it again).
+fn paid_since_claim(claimed: &[Invoice], now: &[Invoice]) -> Option<String> {
+    now.iter().find_map(|inv| {
+        let before = claimed.iter().find(|c| c.id == inv.id)?;
+        (inv.amount_paid != before.amount_paid).then(|| {
+            format!(
+                "invoice {}: a payment arrived since it was planned ({} outstanding now)",
+                inv.number,
+                inv.outstanding()
+            )
+        })
+    })
+}
+
 /// How soon a message held back by the messaging limit is looked at again.
 const LIMIT_RECHECK: SignedDuration = SignedDuration::from_mins(15);
 
@@ -311,8 +326,13 @@ impl Step<'_> {
                 // A reply answers the buyer (even a STOP): only the window matters.
                 let last = store.last_inbound_at(buyer.id).await?;
                 window_closed(last, clock.now())
+            } else if msg.message.template_key == crate::payments::RECEIPT_TEMPLATE_KEY {
+                // A thank-you is about a paid invoice: only the buyer matters.
+                recheck(&buyer, &[], today)
             } else {
-                recheck(&buyer, &current.invoices(msg)?, today)
+                let now_invoices = current.invoices(msg)?;
+                recheck(&buyer, &now_invoices, today)
+                    .or_else(|| paid_since_claim(&msg.invoices, &now_invoices))
             };
             if let Some(reason) = stop {
                 outcomes.push((msg, AttemptOutcome::Cancelled { reason }));

@@ -476,6 +476,7 @@ impl Act<'_> {
                 self.entry.message_id
             ),
             invoice_ids,
+            not_before: None,
         };
         if self.store.enqueue_reply(&reply, self.now).await?.is_some() {
             self.replies += 1;

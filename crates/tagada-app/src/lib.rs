@@ -13,6 +13,7 @@ pub mod dispatch;
 pub mod import;
 pub mod inbound;
 pub mod leads;
+pub mod payments;
 pub mod planning;
 pub mod templates;
 pub mod webhooks;

@@ -128,7 +128,8 @@ impl ConsentPolicy {
 pub struct SellerConfig {
     /// The name buyers know the seller by.
     pub company: String,
-    /// Public base URL; payment links are `{base}/pay/{invoice_number}`.
+    /// Public base URL of `tagada serve`: a reminder's payment link is the
+    /// invoice's pay page, `{base}/pay/{token}`.
     pub payment_link_base_url: String,
 }
 
@@ -142,7 +143,16 @@ impl Default for SellerConfig {
 }
 
 impl SellerConfig {
-    /// The placeholder payment link for an invoice, the number percent-encoded
+    /// The pay page of the invoice whose pay token is `token`.
+    pub fn pay_page(&self, token: &str) -> String {
+        format!(
+            "{}/pay/{token}",
+            self.payment_link_base_url.trim_end_matches('/')
+        )
+    }
+
+    /// The placeholder payment link for an invoice that has no pay token
+    /// yet (plans of invoices not stored), the number percent-encoded
     /// (`INV/26-27/001` → `INV%2F26-27%2F001`).
     pub fn payment_link(&self, invoice_number: &str) -> String {
         let base = self.payment_link_base_url.trim_end_matches('/');
@@ -915,6 +925,7 @@ mod tests {
             "http",
             "indiamart",
             "tradeindia",
+            "payments",
             "log",
         ] {
             table.remove(app_section);

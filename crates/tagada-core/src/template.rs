@@ -880,7 +880,12 @@ pub fn default_templates() -> Vec<TemplateSpec> {
             params: d.params.iter().map(|p| p.to_string()).collect(),
             param_count: None,
             header_document: None,
-            buttons: default_buttons(),
+            // a receipt asks nothing of the buyer
+            buttons: if d.key == "payment_received" {
+                Vec::new()
+            } else {
+                default_buttons()
+            },
         })
         .collect();
     out.sort_by(|a, b| (&a.key, &a.language).cmp(&(&b.key, &b.language)));
@@ -888,6 +893,44 @@ pub fn default_templates() -> Vec<TemplateSpec> {
 }
 
 const DEFAULTS: &[Def] = &[
+    // -------------------------------------------------------- payment_received
+    // The thank-you queued when an invoice is paid in full.
+    Def {
+        key: "payment_received",
+        language: "en",
+        whatsapp_name: "payment_received",
+        body: "Dear {{ buyer_name }},\n\nThank you! We have received your payment for invoice {{ invoice_numbers }} ({{ invoices[0].amount }}); it is now settled in full.\n\nWith regards,\n{{ seller_company }}",
+        params: &[
+            "buyer_name",
+            "invoice_numbers",
+            "invoices[0].amount",
+            "seller_company",
+        ],
+    },
+    Def {
+        key: "payment_received",
+        language: "hi",
+        whatsapp_name: "payment_received",
+        body: "नमस्ते {{ buyer_name }} जी,\n\nधन्यवाद! इनवॉइस {{ invoice_numbers }} ({{ invoices[0].amount }}) का आपका भुगतान हमें मिल गया है; यह इनवॉइस अब पूरी तरह चुकता है।\n\nसादर,\n{{ seller_company }}",
+        params: &[
+            "buyer_name",
+            "invoice_numbers",
+            "invoices[0].amount",
+            "seller_company",
+        ],
+    },
+    Def {
+        key: "payment_received",
+        language: "es",
+        whatsapp_name: "payment_received",
+        body: "Estimado/a {{ buyer_name }}:\n\n¡Gracias! Hemos recibido su pago de la factura {{ invoice_numbers }} ({{ invoices[0].amount }}); queda saldada por completo.\n\nAtentamente,\n{{ seller_company }}",
+        params: &[
+            "buyer_name",
+            "invoice_numbers",
+            "invoices[0].amount",
+            "seller_company",
+        ],
+    },
     // ---------------------------------------------------------------- upcoming
     Def {
         key: "upcoming",

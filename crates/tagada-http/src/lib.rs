@@ -8,10 +8,18 @@
 //! | `GET /webhooks/whatsapp` | Meta's subscription handshake (`hub.challenge`)   |
 //! | `POST /webhooks/whatsapp`| signed WhatsApp notifications (statuses, replies) |
 //! | `POST /webhooks/indiamart/<token>` | IndiaMART's Push API (a lead)          |
+//! | `GET /pay/<token>`       | a buyer's pay page (UPI QR, gateway buttons)      |
+//! | `GET /pay/<token>/qr.png`| the UPI QR code                                   |
+//! | `POST /pay/<token>/<gateway>` | makes or reuses a gateway link, redirects    |
+//! | `POST /webhooks/razorpay`| signed Razorpay events (payments, links)          |
+//! | `POST /webhooks/stripe`  | signed Stripe events (Checkout Sessions)          |
 
 mod health;
 mod indiamart;
+mod payments;
 mod whatsapp;
+
+pub use payments::{PaymentsHttp, render_page};
 
 use std::sync::Arc;
 
@@ -69,6 +77,8 @@ pub struct HttpState {
     pub max_body_bytes: usize,
     /// The token of IndiaMART's push URL; `None`: push is not served.
     pub indiamart_push: Option<Secret>,
+    /// Pay pages and gateway webhooks; `None`: not served.
+    pub payments: Option<PaymentsHttp>,
 }
 
 /// The whole router.
@@ -80,6 +90,9 @@ pub fn router(state: HttpState) -> Router {
     }
     if state.indiamart_push.is_some() {
         app = app.merge(indiamart::routes());
+    }
+    if state.payments.is_some() {
+        app = app.merge(payments::routes());
     }
     app.layer(DefaultBodyLimit::max(limit)).with_state(state)
 }

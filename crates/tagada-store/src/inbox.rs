@@ -123,6 +123,10 @@ pub struct NewReply {
     pub dedupe_key: String,
     /// The invoices it is about (its timeline shows the reply).
     pub invoice_ids: Vec<InvoiceId>,
+    /// Not before this instant (a receipt waits for the buyer's business
+    /// hours); `None`: due now.
+    #[serde(default)]
+    pub not_before: Option<Timestamp>,
 }
 
 /// The timeline line of an inbound message: what the buyer sent, then what

@@ -466,7 +466,10 @@ impl<'a> Planner<'a> {
                 outstanding: c.invoice.outstanding(),
                 due_date: c.invoice.due_date,
                 days_overdue: c.invoice.days_overdue(send_day),
-                payment_link: seller.payment_link(&c.invoice.number),
+                payment_link: match &c.invoice.pay_token {
+                    Some(token) => seller.pay_page(token),
+                    None => seller.payment_link(&c.invoice.number),
+                },
             })
             .collect();
         let ctx = MessageContext {

@@ -372,6 +372,7 @@ pub async fn reply_queued_once_and_outlives_cancellations<S: Store + 'static>(st
         message: RenderedMessage::text("stop", "You will not get more reminders.", "en"),
         dedupe_key: "reply:wamid.R1:stop".into(),
         invoice_ids: vec![inv.id],
+        not_before: None,
     };
     let id = store
         .enqueue_reply(&reply, t(10))

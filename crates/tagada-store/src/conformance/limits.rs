@@ -112,6 +112,7 @@ pub async fn recipients_counted_over_24_hours<S: Store + 'static>(store: S) {
                 message: RenderedMessage::text("ack", "Thank you", "en"),
                 dedupe_key: "reply:wamid.C:ack".into(),
                 invoice_ids: vec![],
+                not_before: None,
             },
             t(-1),
         )
