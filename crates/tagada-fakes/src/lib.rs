@@ -30,4 +30,7 @@ pub mod razorpay;
 pub mod stripe;
 pub mod tradeindia;
 
+pub use gateway_hooks::{ApiFault, HookBehaviour, HookDelivery, RecordedRequest};
 pub use meta::{AcceptedMessage, FakeTemplate, Fault, MetaFake, MetaFakeConfig, WebhookBehaviour};
+pub use razorpay::{RazorpayFake, RazorpayFakeConfig};
+pub use stripe::{StripeFake, StripeFakeConfig};

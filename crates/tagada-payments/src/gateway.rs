@@ -213,6 +213,27 @@ pub enum GatewayError {
     Malformed { gateway: Gateway, message: String },
 }
 
+impl GatewayError {
+    /// Whether the same call may simply be made again later (429, 5xx,
+    /// timeouts, connection failures).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, GatewayError::Transient { .. })
+    }
+
+    /// Whether the client refused the request itself, before sending it
+    /// (an amount or currency the gateway cannot take): a
+    /// [`GatewayError::Rejected`] with `status` 0.
+    pub fn refused_before_sending(&self) -> bool {
+        matches!(
+            self,
+            GatewayError::Rejected {
+                status: wire::REFUSED_LOCALLY,
+                ..
+            }
+        )
+    }
+}
+
 /// HTTP plumbing the two gateway clients share (client building, error
 /// classification, the unix-time fields both APIs use).
 pub(crate) mod wire;

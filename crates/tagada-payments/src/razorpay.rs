@@ -369,7 +369,9 @@ impl RazorpayClient {
     /// Creates a Payment Link (`POST /v1/payment_links`). Safe to retry
     /// after a transient failure: a second create with the same
     /// `reference_id` is refused ([`is_duplicate_reference`]), and the
-    /// caller then looks the first one up.
+    /// caller then looks the first one up. What
+    /// [`NewRazorpayLink::request_body`] refuses is never sent
+    /// ([`GatewayError::refused_before_sending`]).
     pub async fn create_link(&self, req: &NewRazorpayLink) -> Result<RemoteLink, GatewayError> {
         let body = req.request_body()?;
         let url = format!("{}/v1/payment_links", self.base_url);

@@ -273,7 +273,11 @@ impl StripeClient {
         &self.base_url
     }
 
-    /// Creates a Checkout Session (`POST /v1/checkout/sessions`).
+    /// Creates a Checkout Session (`POST /v1/checkout/sessions`). An amount
+    /// Stripe cannot take ([`stripe_amount`]) is refused before sending
+    /// ([`GatewayError::refused_before_sending`]). With an
+    /// `idempotency_key`, a retry after a transient failure returns the
+    /// session the first attempt made, if it made one.
     pub async fn create_checkout_session(
         &self,
         req: &NewCheckoutSession,

@@ -334,7 +334,10 @@ async fn amounts_go_over_in_razorpays_units() {
     let sent_before = fake.requests().len();
     req.reference_id = "INV-KWD-2".into();
     req.amount = Money::from_minor(1_255, Currency::KWD);
-    match rzp.create_link(&req).await.unwrap_err() {
+    let refused = rzp.create_link(&req).await.unwrap_err();
+    assert!(refused.refused_before_sending());
+    assert!(!refused.is_retryable());
+    match refused {
         GatewayError::Rejected { status, field, .. } => {
             assert_eq!(status, 0, "refused before sending");
             assert_eq!(field.as_deref(), Some("amount"));
@@ -361,6 +364,7 @@ async fn errors_are_classified() {
     for _ in 0..3 {
         let e = rzp.fetch_link(&link.id).await.unwrap_err();
         assert!(matches!(e, GatewayError::Transient { .. }), "{e:?}");
+        assert!(e.is_retryable() && !e.refused_before_sending());
     }
     let e = rzp.fetch_link(&link.id).await.unwrap_err();
     assert!(matches!(e, GatewayError::Malformed { .. }), "{e:?}");

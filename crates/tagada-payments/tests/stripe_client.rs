@@ -268,6 +268,7 @@ async fn amounts_go_over_in_stripes_units() {
         matches!(err, GatewayError::Rejected { status: 0, .. }),
         "{err:?}"
     );
+    assert!(err.refused_before_sending());
     assert_eq!(fake.requests().len(), before, "nothing was sent");
 }
 
