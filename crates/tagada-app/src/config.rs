@@ -331,6 +331,10 @@ impl Config {
                     .join("; "),
             )
         })?;
+        self.app
+            .payments
+            .validate(&self.planner.seller.company)
+            .map_err(ConfigError::Invalid)?;
         Ok(())
     }
 }

@@ -66,6 +66,35 @@ impl Ctx {
     }
 }
 
+impl Ctx {
+    /// What the pay pages and gateway webhooks of `tagada serve` need.
+    pub fn payments_http(&self) -> tagada_http::PaymentsHttp {
+        let app = &self.config.app;
+        tagada_http::PaymentsHttp {
+            cfg: Arc::new(app.payments.clone()),
+            planner: Arc::new(self.config.planner.clone()),
+            gateways: tagada_app::payments::Gateways::from_config(&app.payments),
+            home_country: app.import.default_country.clone(),
+        }
+    }
+
+    /// The payment use cases over `store` and `gateways`.
+    pub fn pay_context<'a>(
+        &'a self,
+        store: &'a dyn Store,
+        gateways: &'a tagada_app::payments::Gateways,
+    ) -> tagada_app::payments::PayContext<'a> {
+        tagada_app::payments::PayContext {
+            store,
+            gateways,
+            cfg: &self.config.app.payments,
+            planner: &self.config.planner,
+            clock: self.clock.as_ref(),
+            home_country: &self.config.app.import.default_country,
+        }
+    }
+}
+
 /// Opens the backend the URL names and brings its schema up to date.
 pub async fn open_store(db: &DatabaseConfig) -> anyhow::Result<Arc<dyn Store>> {
     let url = db.url.as_str();

@@ -196,6 +196,7 @@ impl LocalWhatsApp {
             inbox: Arc::new(tokio::sync::Notify::new()),
             max_body_bytes: 1 << 20,
             indiamart_push: None,
+            payments: None,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

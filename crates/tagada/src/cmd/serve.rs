@@ -97,7 +97,9 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             .push_token
             .is_set()
             .then(|| ctx.config.app.indiamart.push_token.clone()),
+        payments: Some(ctx.payments_http()),
     };
+    let pay = &ctx.config.app.payments;
     println!("tagada serving on http://{addr}");
     if wa.enabled {
         println!("  WhatsApp webhook: http://{addr}/webhooks/whatsapp");
@@ -106,6 +108,19 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     }
     if ctx.config.app.indiamart.push_token.is_set() {
         println!("  IndiaMART push:   http://{addr}/webhooks/indiamart/<indiamart.push_token>");
+    }
+    println!("  pay pages:        http://{addr}/pay/<token> (links in reminders use seller.payment_link_base_url)");
+    for (enabled, secret_set, name) in [
+        (pay.razorpay.enabled, pay.razorpay.webhook_secret.is_set(), "razorpay"),
+        (pay.stripe.enabled, pay.stripe.webhook_secret.is_set(), "stripe"),
+    ] {
+        match (enabled, secret_set) {
+            (true, true) => println!("  {name} webhook:{:pad$}http://{addr}/webhooks/{name}", "", pad = 9 - name.len()),
+            (true, false) => println!(
+                "  {name}: no webhook secret set, so its webhook refuses every call; payments are found by polling only"
+            ),
+            _ => {}
+        }
     }
     println!("  health:           http://{addr}/healthz");
     let lead_apis = lead_apis(ctx);
@@ -216,7 +231,34 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         }
     };
 
-    let (served, (), report, ()) = tokio::join!(server, inbox_loop, worker_loop, sync_loop);
+    // Open gateway links are polled now and then: the safety net when a
+    // webhook is missed.
+    let poll_loop = async {
+        let every = pay.poll_interval_secs;
+        let gateways = tagada_app::payments::Gateways::from_config(pay);
+        if every == 0 || (gateways.razorpay.is_none() && gateways.stripe.is_none()) {
+            return;
+        }
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = tokio::time::sleep(std::time::Duration::from_secs(every)) => {}
+            }
+            match ctx.pay_context(store.as_ref(), &gateways).poll_open_links().await {
+                Ok(r) if r.payments_recorded > 0 || r.closed > 0 => tracing::info!(
+                    links = r.links,
+                    payments = r.payments_recorded,
+                    closed = r.closed,
+                    "payment links polled"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "polling payment links failed; will retry"),
+            }
+        }
+    };
+
+    let (served, (), report, (), ()) =
+        tokio::join!(server, inbox_loop, worker_loop, sync_loop, poll_loop);
     served.context("the HTTP server failed")?;
     if let Some(report) = report {
         return Ok(super::run::stopped(&report));
