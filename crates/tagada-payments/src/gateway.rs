@@ -154,7 +154,9 @@ pub enum SignatureError {
     #[error("signature does not match the body")]
     Mismatch,
     /// Stripe: the signed timestamp is outside the tolerance.
-    #[error("signature timestamp {age_secs} s away from now, over the {tolerance_secs} s tolerance")]
+    #[error(
+        "signature timestamp {age_secs} s away from now, over the {tolerance_secs} s tolerance"
+    )]
     Stale { age_secs: i64, tolerance_secs: i64 },
 }
 
