@@ -419,30 +419,46 @@ fn strip_time(s: &str) -> &str {
     s
 }
 
-/// Reads a date in the first of `formats` that fits.
+/// Reads a date in the first of `formats` that fits with a plausible year
+/// (`32/12/26` also fits `%Y/%m/%d`, as the year 32).
 pub(crate) fn parse_date(text: &str, formats: &[String]) -> Result<Date, String> {
     let t = text.trim();
     if t.is_empty() {
         return Err("no date given".to_string());
     }
     let short = strip_time(t);
+    let mut implausible: Option<i16> = None;
     for candidate in [t, short] {
         for format in formats {
             if let Ok(date) = strtime::parse(format, candidate).and_then(|b| b.to_date()) {
-                if !YEARS.contains(&date.year()) {
-                    return Err(format!("`{t}`: the year {} is out of range", date.year()));
+                if YEARS.contains(&date.year()) {
+                    return Ok(date);
                 }
-                return Ok(date);
+                implausible.get_or_insert(date.year());
             }
         }
         if candidate == short {
             break;
         }
     }
-    Err(format!(
-        "`{t}` is not a date in the forms tried ({})",
-        formats.join(", ")
-    ))
+    if let Some(year) = implausible.filter(|y| *y >= 1900) {
+        return Err(format!("`{t}`: the year {year} is out of range"));
+    }
+    let defaults = formats.len() == DEFAULT_DATE_FORMATS.len()
+        && formats
+            .iter()
+            .zip(DEFAULT_DATE_FORMATS)
+            .all(|(a, b)| a == b);
+    if defaults {
+        Err(format!(
+            "`{t}` is not a date (expected a form like 05/12/26, 05-12-2026, 05 Dec 2026 or 2026-12-05)"
+        ))
+    } else {
+        Err(format!(
+            "`{t}` is not a date in the configured forms ({})",
+            formats.join(", ")
+        ))
+    }
 }
 
 /// Whether the row reads as a summary line: opening or closing balance,

@@ -15,12 +15,13 @@
 //!    several open invoices, the credit is [`MatchOutcome::References`] if
 //!    its amount equals their combined outstanding (one transfer settling
 //!    them all), a suggestion listing them otherwise.
-//! 3. **Buyer and amount**: no number named, but the remitter is a known
-//!    buyer (the credit's counterparty, else a buyer's name written as whole
-//!    words in the narration; names compared without case, punctuation, a
-//!    leading `M/S` or trailing `Pvt Ltd`, `Private Limited`, `LLP`, `& Co`,
-//!    even cut short as banks do: `ACME TRADERS PRIVA`) and exactly one of
-//!    their open invoices is outstanding for exactly this amount in this
+//! 3. **Buyer and amount**: no open invoice's number named, nor one a
+//!    character off (see 4), but the remitter is a known buyer (the
+//!    credit's counterparty, else a buyer's name written as whole words in
+//!    the narration; names compared without case, punctuation, a leading
+//!    `M/S` or trailing `Pvt Ltd`, `Private Limited`, `LLP`, `& Co`, even
+//!    cut short as banks do: `ACME TRADERS PRIVA`) and exactly one of their
+//!    open invoices is outstanding for exactly this amount in this
 //!    currency. Several → a suggestion listing them.
 //! 4. **Suggestions** (never recorded automatically), each with why:
 //!    a number in the narration one character off an open invoice's (one
@@ -542,10 +543,13 @@ impl<'a> Matcher<'a> {
             return outcome;
         }
         let payers = remitters(credit, &self.names);
-        if let Some(outcome) = self.by_buyer_amount(credit, &payers, &mut suggestions) {
+        // Numbers one character off come first: when the narration names a
+        // number that is not open, an amount that fits is not enough.
+        let odd_number = self.number_near_misses(credit, &mut suggestions);
+        if let Some(outcome) = self.by_buyer_amount(credit, &payers, odd_number, &mut suggestions) {
             return outcome;
         }
-        self.near_misses(credit, &payers, &mut suggestions);
+        self.amount_near_misses(credit, &payers, &mut suggestions);
         if suggestions.0.is_empty() {
             MatchOutcome::Unmatched
         } else {
@@ -681,6 +685,7 @@ impl<'a> Matcher<'a> {
         &mut self,
         credit: &StatementCredit,
         payers: &[BuyerId],
+        odd_number: bool,
         suggestions: &mut Suggestions,
     ) -> Option<MatchOutcome> {
         let amount = credit.amount;
@@ -694,6 +699,17 @@ impl<'a> Matcher<'a> {
             })
             .collect();
         if let [i] = exact.as_slice() {
+            if odd_number {
+                let inv = self.open[*i].invoice;
+                suggestions.add(
+                    inv,
+                    format!(
+                        "the only open invoice of {} for exactly {amount}, but the narration names another number",
+                        self.buyer_name(inv.buyer_id)
+                    ),
+                );
+                return None;
+            }
             let o = &mut self.open[*i];
             o.remaining = 0;
             return Some(MatchOutcome::BuyerAmount {
@@ -716,13 +732,10 @@ impl<'a> Matcher<'a> {
         None
     }
 
-    /// Step 4: numbers one character off, amounts that fit.
-    fn near_misses(
-        &self,
-        credit: &StatementCredit,
-        payers: &[BuyerId],
-        suggestions: &mut Suggestions,
-    ) {
+    /// Step 4a: numbers in the narration one character off an open
+    /// invoice's, or equal but for leading zeros. Whether there were any.
+    fn number_near_misses(&self, credit: &StatementCredit, suggestions: &mut Suggestions) -> bool {
+        let before = suggestions.0.len();
         let amount = credit.amount;
         let text = credit.narration.as_str();
         let text_runs = runs(text);
@@ -765,6 +778,17 @@ impl<'a> Matcher<'a> {
                 }
             }
         }
+        suggestions.0.len() > before
+    }
+
+    /// Step 4b: invoices whose outstanding fits the amount.
+    fn amount_near_misses(
+        &self,
+        credit: &StatementCredit,
+        payers: &[BuyerId],
+        suggestions: &mut Suggestions,
+    ) {
+        let amount = credit.amount;
         if payers.is_empty() {
             let same: Vec<&Open<'_>> = self
                 .open
@@ -850,7 +874,7 @@ fn windows(text: &str, text_runs: &[Run]) -> Vec<(usize, usize)> {
             let window = &text_runs[at..at + len];
             let chars: usize = window.iter().map(|r| r.text.len()).sum();
             let has_digit = window.iter().any(|r| r.kind == Kind::Digit);
-            if chars >= 4 && chars <= 24 && has_digit && whole(text, text_runs, at, len) {
+            if (4..=24).contains(&chars) && has_digit && whole(text, text_runs, at, len) {
                 out.push((at, len));
             }
         }

@@ -271,7 +271,7 @@ pub fn read_statement(
             file: file_name.to_string(),
         });
     }
-    let format = opts.format.unwrap_or_else(|| detect_format(&text));
+    let format = opts.format.unwrap_or_else(|| detect_text(&text));
     match format {
         StatementFormat::Csv => csv::read(file_name, &text, opts),
         StatementFormat::Camt053 => camt053::read(file_name, &text),
@@ -279,10 +279,15 @@ pub fn read_statement(
     }
 }
 
-/// The format a statement's text looks like: XML is camt.053, SWIFT tags at
+/// The format a statement file looks like: XML is camt.053, SWIFT tags at
 /// the start of lines (`:20:`, `:25:`, `:60F:`, `:61:`) or a `{1:` block
-/// header are MT940, anything else CSV.
-pub fn detect_format(text: &str) -> StatementFormat {
+/// header are MT940, anything else CSV. This is what [`read_statement`]
+/// does when [`StatementOptions::format`] is `None`.
+pub fn detect_format(bytes: &[u8]) -> StatementFormat {
+    detect_text(&decode_text(bytes))
+}
+
+fn detect_text(text: &str) -> StatementFormat {
     let start = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
     if start.starts_with('<') {
         return StatementFormat::Camt053;
@@ -425,24 +430,26 @@ mod tests {
 
     #[test]
     fn formats_are_told_from_content() {
+        let detect = |s: &str| detect_format(s.as_bytes());
         assert_eq!(
-            detect_format("<?xml version=\"1.0\"?><Document/>"),
+            detect("<?xml version=\"1.0\"?><Document/>"),
+            StatementFormat::Camt053
+        );
+        assert_eq!(detect("\u{feff}\r\n  <Document>"), StatementFormat::Camt053);
+        assert_eq!(
+            detect_format(b"\xFF\xFE<\x00D\x00"),
             StatementFormat::Camt053
         );
         assert_eq!(
-            detect_format("\u{feff}\r\n  <Document>"),
-            StatementFormat::Camt053
-        );
-        assert_eq!(
-            detect_format("{1:F01BANKINBBAXXX0000000000}{2:O940}{4:\r\n:20:X\r\n-}"),
+            detect("{1:F01BANKINBBAXXX0000000000}{2:O940}{4:\r\n:20:X\r\n-}"),
             StatementFormat::Mt940
         );
         assert_eq!(
-            detect_format(":20:STMT\n:25:123\n:28C:1/1\n"),
+            detect(":20:STMT\n:25:123\n:28C:1/1\n"),
             StatementFormat::Mt940
         );
         assert_eq!(
-            detect_format("Date,Narration,Amount\n05/12/26,NEFT :20: odd,100\n"),
+            detect("Date,Narration,Amount\n05/12/26,NEFT :20: odd,100\n"),
             StatementFormat::Csv
         );
     }

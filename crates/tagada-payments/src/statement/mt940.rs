@@ -304,11 +304,9 @@ pub(super) fn read(file: &str, text: &str) -> Result<Statement, StatementError> 
         }
         match field.tag.as_str() {
             "-" | "20" => currency = Err("no opening balance (:60F:) gives the currency".into()),
-            "25" => {
-                if statement.account.is_none() {
-                    let account = field.lines.concat().trim().to_string();
-                    statement.account = Some(account).filter(|a| !a.is_empty());
-                }
+            "25" if statement.account.is_none() => {
+                let account = field.lines.concat().trim().to_string();
+                statement.account = Some(account).filter(|a| !a.is_empty());
             }
             "60F" | "60M" => {
                 currency = balance_currency(field);
