@@ -12,6 +12,7 @@
 use std::collections::HashSet;
 
 use jiff::civil::date;
+use proptest::prelude::*;
 use tagada_core::ledger::{Buyer, Invoice, InvoiceStatus};
 use tagada_core::{BuyerId, Currency, InvoiceId, Money};
 use tagada_payments::statement::{
@@ -574,4 +575,73 @@ fn whole_file_failures_name_the_file() {
             file: "empty.csv".into()
         }
     );
+}
+
+/// A fixture with a few bytes changed, inserted or cut.
+fn mangled(base: &'static [u8]) -> impl Strategy<Value = Vec<u8>> {
+    let edits = prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..8);
+    (edits, any::<prop::sample::Index>(), any::<bool>()).prop_map(move |(edits, cut, truncate)| {
+        let mut bytes = base.to_vec();
+        for (at, byte, kind) in edits {
+            let i = at.index(bytes.len() + 1);
+            match kind {
+                0 if i < bytes.len() => bytes[i] = byte,
+                1 => bytes.insert(i, byte),
+                _ if i < bytes.len() => {
+                    bytes.remove(i);
+                }
+                _ => {}
+            }
+        }
+        if truncate {
+            bytes.truncate(cut.index(bytes.len() + 1));
+        }
+        bytes
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Damaged files give rejects or an error, never a panic, whichever
+    /// reader is forced on them; and whatever is read can be matched.
+    #[test]
+    fn damaged_files_never_panic(
+        bytes in prop_oneof![
+            mangled(HDFC),
+            mangled(SBI),
+            mangled(ICICI),
+            mangled(CAMT),
+            mangled(MT940),
+        ],
+    ) {
+        for format in [None, Some(StatementFormat::Csv), Some(StatementFormat::Camt053), Some(StatementFormat::Mt940)] {
+            let opts = StatementOptions { format, ..StatementOptions::default() };
+            if let Ok(s) = read_statement("x", &bytes, &opts) {
+                prop_assert!(s.credits.iter().all(|c| c.amount.is_positive()));
+                let m = matched(&s);
+                prop_assert_eq!(m.len(), s.credits.len());
+            }
+        }
+    }
+
+    /// MT940 lines built from the pieces a `:61:` and `:86:` are made of,
+    /// with non-ASCII letters among them.
+    #[test]
+    fn mt940_fragments_never_panic(
+        lines in prop::collection::vec(
+            (
+                prop::sample::select(vec![":20:", ":25:", ":60F:", ":61:", ":86:", ":86:166?", ":61:2612051205C1,00NTRF", ":62F:", "", "{4:", "-}"]),
+                "[0-9CDRNTFS,/?é€ ]{0,40}",
+            ),
+            0..12,
+        ),
+    ) {
+        let mut text = String::from(":20:X\r\n:60F:C261204INR0,\r\n");
+        for (tag, body) in &lines {
+            text.push_str(&format!("{tag}{body}\r\n"));
+        }
+        let opts = StatementOptions { format: Some(StatementFormat::Mt940), ..StatementOptions::default() };
+        let _ = read_statement("x.sta", text.as_bytes(), &opts);
+    }
 }

@@ -189,12 +189,14 @@ fn parse_61(field: &Field) -> Result<Line61, String> {
     let amount = rest[..amount_len].to_string();
     rest = &rest[amount_len..];
     // Transaction type: N, F or S and three characters.
-    if rest.len() < 4 || !rest.starts_with(['N', 'F', 'S']) {
-        return Err(format!(
-            "expected a transaction type (NTRF, NMSC, S103...) after the amount, found `{rest}`"
-        ));
-    }
-    rest = &rest[4..];
+    rest = match rest.get(4..) {
+        Some(after) if rest.starts_with(['N', 'F', 'S']) => after,
+        _ => {
+            return Err(format!(
+                "expected a transaction type (NTRF, NMSC, S103...) after the amount, found `{rest}`"
+            ));
+        }
+    };
     let (owner, bank) = match rest.split_once("//") {
         Some((o, b)) => (o, Some(b)),
         None => (rest, None),
@@ -242,8 +244,10 @@ fn information(field: &Field) -> (String, Option<String>) {
     }
     let mut remittance = String::new();
     let mut name = String::new();
-    for part in whole[3..].split('?').filter(|p| p.len() >= 2) {
-        let (code, value) = part.split_at(2);
+    for part in whole[3..].split('?') {
+        let (Some(code), Some(value)) = (part.get(..2), part.get(2..)) else {
+            continue;
+        };
         match code {
             "20" | "21" | "22" | "23" | "24" | "25" | "26" | "27" | "28" | "29" => {
                 remittance.push_str(value);
