@@ -37,6 +37,9 @@ use crate::whatsapp::Secret;
 /// sending one.
 pub const RECEIPT_TEMPLATE_KEY: &str = "payment_received";
 
+/// Open links fetched at most to learn which one an order belongs to.
+const ORDER_LOOKUPS: u32 = 20;
+
 /// `[payments]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -178,9 +181,7 @@ impl PaymentsConfig {
         }
         if self.razorpay.enabled {
             if self.razorpay.key_id.trim().is_empty() || !self.razorpay.key_secret.is_set() {
-                return Err(
-                    "payments.razorpay: enabled without key_id and key_secret".to_string()
-                );
+                return Err("payments.razorpay: enabled without key_id and key_secret".to_string());
             }
             if let Some(c) = self
                 .razorpay
@@ -372,7 +373,10 @@ impl Gateways {
             Arc::new(tagada_payments::razorpay::RazorpayClient::new(
                 &cfg.razorpay.base_url,
                 &cfg.razorpay.key_id,
-                cfg.razorpay.key_secret.to_secret_string().unwrap_or_default(),
+                cfg.razorpay
+                    .key_secret
+                    .to_secret_string()
+                    .unwrap_or_default(),
             )) as Arc<dyn LinkGateway>
         });
         let stripe = (cfg.stripe.enabled).then(|| {
@@ -515,7 +519,11 @@ impl PayContext<'_> {
     /// an open one for exactly that amount is reused; open ones for another
     /// amount are cancelled; otherwise a new one is created (with a new
     /// reference suffix).
-    pub async fn gateway_link(&self, token: &str, gateway: Gateway) -> Result<PaymentLink, PayError> {
+    pub async fn gateway_link(
+        &self,
+        token: &str,
+        gateway: Gateway,
+    ) -> Result<PaymentLink, PayError> {
         let (invoice, buyer) = self.invoice_for(token).await?;
         let outstanding = invoice.outstanding();
         if !invoice.status.is_open() || !outstanding.is_positive() {
@@ -525,14 +533,20 @@ impl PayContext<'_> {
             });
         }
         let client = match self.gateways.get(gateway) {
-            Some(c) if self.methods(&invoice, &buyer).contains(&PayMethod::Gateway(gateway)) => {
+            Some(c)
+                if self
+                    .methods(&invoice, &buyer)
+                    .contains(&PayMethod::Gateway(gateway)) =>
+            {
                 c.clone()
             }
             _ => return Err(PayError::NotOffered(gateway.to_string())),
         };
         let now = self.clock.now();
         // a link about to expire is not handed out
-        let soon = now.saturating_add(SignedDuration::from_mins(10)).unwrap_or(now);
+        let soon = now
+            .saturating_add(SignedDuration::from_mins(10))
+            .unwrap_or(now);
         let open = self
             .store
             .list_payment_links(&PaymentLinkFilter {
@@ -732,32 +746,69 @@ impl PayContext<'_> {
             ),
         };
         self.store
-            .record_gateway_event(
-                source,
-                &event.event_id,
-                raw,
-                kept,
-                self.clock.now(),
-            )
+            .record_gateway_event(source, &event.event_id, raw, kept, self.clock.now())
             .await?;
         Ok(outcome)
     }
 
+    /// The stored link an event is about. A bare payment event names only
+    /// the order, which Razorpay makes at the first attempt to pay: when no
+    /// stored link has that order yet, the newest open links that have none
+    /// are fetched from the gateway to learn theirs.
     async fn find_link(
         &self,
         gateway: Gateway,
         link: &LinkRef,
     ) -> Result<Option<PaymentLink>, StoreError> {
-        self.store
-            .find_payment_link(
-                gateway.as_str(),
-                &PaymentLinkLookup {
-                    remote_id: link.link_id.clone(),
-                    order_id: link.order_id.clone(),
-                    reference_id: link.reference_id.clone(),
-                },
-            )
-            .await
+        let lookup = PaymentLinkLookup {
+            remote_id: link.link_id.clone(),
+            order_id: link.order_id.clone(),
+            reference_id: link.reference_id.clone(),
+        };
+        if let Some(found) = self
+            .store
+            .find_payment_link(gateway.as_str(), &lookup)
+            .await?
+        {
+            return Ok(Some(found));
+        }
+        let (Some(order), None, Some(client)) =
+            (&link.order_id, &link.link_id, self.gateways.get(gateway))
+        else {
+            return Ok(None);
+        };
+        let open = self
+            .store
+            .list_payment_links(&PaymentLinkFilter {
+                gateway: Some(gateway.as_str().to_string()),
+                open_only: true,
+                limit: Some(ORDER_LOOKUPS),
+                ..Default::default()
+            })
+            .await?;
+        for l in open.into_iter().filter(|l| l.order_id.is_none()) {
+            let Ok(remote) = client.fetch(&l.remote_id).await else {
+                continue;
+            };
+            let Some(learned) = remote.order_id else {
+                continue;
+            };
+            let updated = self
+                .store
+                .update_payment_link(
+                    l.id,
+                    &PaymentLinkUpdate {
+                        order_id: Some(learned.clone()),
+                        ..Default::default()
+                    },
+                    self.clock.now(),
+                )
+                .await?;
+            if &learned == order {
+                return Ok(Some(updated));
+            }
+        }
+        Ok(None)
     }
 
     /// Records a captured payment against the invoice its link belongs to
@@ -792,7 +843,9 @@ impl PayContext<'_> {
             )
             .await?;
         if let Some(l) = &link {
-            let paid_so_far = payment.link_amount_paid.filter(|m| m.currency() == l.amount.currency());
+            let paid_so_far = payment
+                .link_amount_paid
+                .filter(|m| m.currency() == l.amount.currency());
             let status = paid_so_far.map(|paid| {
                 if paid.minor() >= l.amount.minor() {
                     LinkStatus::Paid
@@ -843,7 +896,9 @@ impl PayContext<'_> {
                     self.cancel_link(client.as_ref(), link, "the invoice is paid")
                         .await
                 }
-                None => tracing::warn!(link = %link.remote_id, gateway = %link.gateway, "an open link of a paid invoice cannot be cancelled: its gateway is not configured"),
+                None => {
+                    tracing::warn!(link = %link.remote_id, gateway = %link.gateway, "an open link of a paid invoice cannot be cancelled: its gateway is not configured")
+                }
             }
         }
         if self.cfg.thank_you {
@@ -1078,10 +1133,7 @@ mod tests {
             ]
         );
         cfg.stripe.countries = vec![CountryCode::parse("DE").unwrap()];
-        assert_eq!(
-            cfg.methods_for(Currency::EUR, &us),
-            Vec::<PayMethod>::new()
-        );
+        assert_eq!(cfg.methods_for(Currency::EUR, &us), Vec::<PayMethod>::new());
     }
 }
 
@@ -1116,7 +1168,9 @@ async fn keep_unreadable(
     tracing::warn!(%gateway, error = %why, "gateway webhook unreadable: kept, not applied");
     let raw = serde_json::from_slice::<serde_json::Value>(body)
         .map(|v| v.to_string())
-        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(body).into()).to_string());
+        .unwrap_or_else(|_| {
+            serde_json::Value::String(String::from_utf8_lossy(body).into()).to_string()
+        });
     ctx.store
         .record_gateway_event(
             gateway.as_str(),

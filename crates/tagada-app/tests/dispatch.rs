@@ -502,3 +502,108 @@ async fn the_messaging_limit_holds_new_recipients_back_largest_debt_first() {
     );
     assert_eq!(channel.calls(), 4, "nothing was tried beyond the limit");
 }
+
+/// A channel that, while the first message of a batch is on the wire,
+/// records a payment for another buyer's invoice, whose message is already
+/// claimed in the same batch (it goes out in the next wave).
+#[derive(Debug)]
+struct PaysDuringSend {
+    inner: Scripted,
+    store: SqliteStore,
+    invoices: Vec<InvoiceId>,
+    /// Minor units paid into the other invoice (`None`: all of it).
+    amount: Option<i64>,
+    paid: Mutex<bool>,
+}
+
+#[async_trait]
+impl Channel for PaysDuringSend {
+    fn name(&self) -> &str {
+        "pays-during-send"
+    }
+    async fn send(&self, m: &OutgoingMessage<'_>) -> Result<SendReceipt, ChannelError> {
+        let first = !std::mem::replace(&mut *self.paid.lock().unwrap(), true);
+        if first {
+            let first_buyer = Phone::parse("9810000000", &CountryCode::india()).unwrap();
+            let other = if *m.to == first_buyer {
+                self.invoices[1]
+            } else {
+                self.invoices[0]
+            };
+            let inv = self.store.get_invoice(other).await.unwrap();
+            let amount = self
+                .amount
+                .map(|a| Money::from_minor(a, Currency::INR))
+                .unwrap_or(inv.outstanding());
+            let out = self
+                .store
+                .record_payment(
+                    &NewPayment {
+                        invoice_number: None,
+                        invoice_id: Some(other),
+                        buyer_id: None,
+                        amount,
+                        received_at: t0(),
+                        method: PaymentMethod::Razorpay,
+                        reference: Some("pay_DuringSend01".into()),
+                    },
+                    t0(),
+                )
+                .await
+                .unwrap();
+            // claimed, so not pending: the payment itself cancels nothing
+            assert_eq!(out.cancelled_messages, 0);
+        }
+        self.inner.send(m).await
+    }
+}
+
+async fn pay_while_claimed(amount: Option<i64>) -> (PaysDuringSend, SqliteStore) {
+    let s = store().await;
+    let invoices = seed(&s, 2).await;
+    let ch = PaysDuringSend {
+        inner: Scripted::default(),
+        store: s.clone(),
+        invoices,
+        amount,
+        paid: Mutex::new(false),
+    };
+    let clock = SimClock::new(t0());
+    let step = dispatch_step(&s, &ch, &clock, &DispatchConfig::default(), "w1", &ist())
+        .await
+        .unwrap();
+    // both were claimed in one batch, before the payment
+    assert_eq!(step.claimed, 2);
+    (ch, s)
+}
+
+#[tokio::test]
+async fn a_payment_while_the_reminder_is_claimed_stops_it_at_send_time() {
+    let (ch, s) = pay_while_claimed(None).await;
+    assert_eq!(
+        ch.inner.calls(),
+        1,
+        "only the first message reached the channel"
+    );
+    let mut st = statuses(&s).await;
+    st.sort_by_key(|s| s.as_str());
+    assert_eq!(st, vec![OutboxStatus::Cancelled, OutboxStatus::Sent]);
+}
+
+#[tokio::test]
+async fn a_part_payment_while_claimed_stops_the_old_amount_at_send_time() {
+    let (ch, s) = pay_while_claimed(Some(30_000_00)).await;
+    assert_eq!(ch.inner.calls(), 1);
+    let messages = s.list_messages(&OutboxFilter::default()).await.unwrap();
+    let cancelled: Vec<_> = messages
+        .iter()
+        .filter(|m| m.status == OutboxStatus::Cancelled)
+        .collect();
+    assert_eq!(cancelled.len(), 1);
+    let why = cancelled[0].last_error.clone().unwrap_or_default();
+    assert!(
+        why.contains("a payment arrived since it was planned"),
+        "{why}"
+    );
+    assert!(why.contains("₹70,000.00"), "{why}");
+}

@@ -63,8 +63,14 @@ fn context<'a>(state: &'a HttpState, p: &'a PaymentsHttp) -> PayContext<'a> {
 fn private(mut resp: Response) -> Response {
     let h = resp.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    h.insert("x-robots-tag", HeaderValue::from_static("noindex, nofollow"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        "x-robots-tag",
+        HeaderValue::from_static("noindex, nofollow"),
+    );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -91,7 +97,10 @@ fn failure(e: &PayError) -> Response {
         PayError::NotPayable { .. } | PayError::NotOffered(_) => private(
             (
                 StatusCode::CONFLICT,
-                Html(shell("Nothing to pay", &format!("<p>{}</p>", escape(&e.to_string())))),
+                Html(shell(
+                    "Nothing to pay",
+                    &format!("<p>{}</p>", escape(&e.to_string())),
+                )),
             )
                 .into_response(),
         ),
@@ -169,7 +178,11 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-async fn razorpay_hook(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn razorpay_hook(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let Some(p) = &state.payments else {
         return StatusCode::NOT_FOUND.into_response();
     };

@@ -54,6 +54,7 @@ fn invoice(id: i64, number: &str, buyer: i64, amount: Money) -> Invoice {
         cadence_override: None,
         paid_at: None,
         reminder_cycle: 0,
+        pay_token: None,
     }
 }
 

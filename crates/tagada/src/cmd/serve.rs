@@ -109,13 +109,27 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     if ctx.config.app.indiamart.push_token.is_set() {
         println!("  IndiaMART push:   http://{addr}/webhooks/indiamart/<indiamart.push_token>");
     }
-    println!("  pay pages:        http://{addr}/pay/<token> (links in reminders use seller.payment_link_base_url)");
+    println!(
+        "  pay pages:        http://{addr}/pay/<token> (links in reminders use seller.payment_link_base_url)"
+    );
     for (enabled, secret_set, name) in [
-        (pay.razorpay.enabled, pay.razorpay.webhook_secret.is_set(), "razorpay"),
-        (pay.stripe.enabled, pay.stripe.webhook_secret.is_set(), "stripe"),
+        (
+            pay.razorpay.enabled,
+            pay.razorpay.webhook_secret.is_set(),
+            "razorpay",
+        ),
+        (
+            pay.stripe.enabled,
+            pay.stripe.webhook_secret.is_set(),
+            "stripe",
+        ),
     ] {
         match (enabled, secret_set) {
-            (true, true) => println!("  {name} webhook:{:pad$}http://{addr}/webhooks/{name}", "", pad = 9 - name.len()),
+            (true, true) => println!(
+                "  {name} webhook:{:pad$}http://{addr}/webhooks/{name}",
+                "",
+                pad = 9 - name.len()
+            ),
             (true, false) => println!(
                 "  {name}: no webhook secret set, so its webhook refuses every call; payments are found by polling only"
             ),
@@ -244,7 +258,11 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 _ = cancel.cancelled() => break,
                 _ = tokio::time::sleep(std::time::Duration::from_secs(every)) => {}
             }
-            match ctx.pay_context(store.as_ref(), &gateways).poll_open_links().await {
+            match ctx
+                .pay_context(store.as_ref(), &gateways)
+                .poll_open_links()
+                .await
+            {
                 Ok(r) if r.payments_recorded > 0 || r.closed > 0 => tracing::info!(
                     links = r.links,
                     payments = r.payments_recorded,
