@@ -59,6 +59,22 @@ pub trait DemoLeads: Send + Sync {
     fn clock_set(&self, now: Timestamp);
 }
 
+/// The payment side of the demo: a paying buyer opens the invoice's pay
+/// page and pays through the gateway link it offers. `tagada demo` plugs in
+/// tagada's own pay pages and the Razorpay and Stripe fakes, whose signed
+/// webhooks record the payments.
+#[async_trait]
+pub trait DemoPayments: Send + Sync {
+    /// The buyer pays all `invoice` owes through its pay page; how (`Razorpay
+    /// link, upi`), or `None` when the page offers no gateway.
+    async fn pay_through_link(
+        &self,
+        invoice: &tagada_core::ledger::Invoice,
+    ) -> anyhow::Result<Option<String>>;
+    /// The simulated clock was set to `now`.
+    fn clock_set(&self, now: Timestamp);
+}
+
 /// The WhatsApp side of the demo: the channel every message leaves by, and
 /// the sample buyers' phones. `tagada demo` plugs in the real WhatsApp
 /// client talking to a local fake of the Cloud API, whose webhooks reach
@@ -555,6 +571,7 @@ pub async fn run_demo(
     clock: &SimClock,
     whatsapp: &dyn DemoWhatsApp,
     leads: Option<&dyn DemoLeads>,
+    payments: Option<&dyn DemoPayments>,
     out: &mut dyn Write,
 ) -> anyhow::Result<DemoSummary> {
     let zone = planner.home_zone();
@@ -563,6 +580,9 @@ pub async fn run_demo(
         whatsapp.clock_set(t);
         if let Some(l) = leads {
             l.clock_set(t);
+        }
+        if let Some(p) = payments {
+            p.clock_set(t);
         }
     };
     let lead_sync = crate::leads::SyncOptions {
@@ -622,7 +642,7 @@ pub async fn run_demo(
             agenda.sort_by_key(|(t, _)| *t);
             while agenda.first().is_some_and(|(t, _)| *t <= now) {
                 let (_, Scheduled::Pay { invoice }) = agenda.remove(0);
-                if let Some(line) = pay(store, invoice, now, day).await? {
+                if let Some(line) = pay(store, payments, invoice, now, day).await? {
                     summary.payments += 1;
                     lines.push((now, line));
                 }
@@ -894,16 +914,32 @@ fn count_sent(summary: &mut DemoSummary, msg: &OutboxMessage) {
     }
 }
 
-/// Records the payment of `invoice`'s outstanding amount, if it is still owed.
+/// The buyer pays what `invoice` still owes: through its pay page's
+/// gateway link when the demo has payments, else by a bank transfer
+/// recorded directly.
 async fn pay(
     store: &dyn Store,
+    payments: Option<&dyn DemoPayments>,
     invoice: InvoiceId,
     now: Timestamp,
     day: u32,
-) -> Result<Option<String>, StoreError> {
+) -> anyhow::Result<Option<String>> {
     let inv = store.get_invoice(invoice).await?;
     if !inv.status.is_open() {
         return Ok(None);
+    }
+    if let Some(p) = payments
+        && let Some(how) = p.pay_through_link(&inv).await?
+    {
+        let after = store.get_invoice(invoice).await?;
+        let buyer = store.get_buyer(inv.buyer_id).await?;
+        return Ok(Some(format!(
+            "  ₹ paid      {:<28} {} {} by {how}: now {}",
+            buyer.company.as_deref().unwrap_or(&buyer.name),
+            inv.number,
+            inv.outstanding(),
+            after.status
+        )));
     }
     let outcome = store
         .record_payment(

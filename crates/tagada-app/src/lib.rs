@@ -5,6 +5,7 @@
 //! callers of these functions; storage comes in as `&dyn Store`.
 
 pub mod actions;
+pub mod bank;
 pub mod channel;
 pub mod clock;
 pub mod config;

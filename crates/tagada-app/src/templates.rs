@@ -459,7 +459,8 @@ mod tests {
         // An approved URL button we do not fill is a problem; an extra quick
         // reply only a warning.
         let mut fewer = cfg.clone();
-        for t in &mut fewer.templates {
+        // (the receipt template has no buttons at all)
+        for t in fewer.templates.iter_mut().filter(|t| !t.buttons.is_empty()) {
             t.buttons = vec![ButtonSpec::QuickReply(ReplyButton::PaidAlready)];
         }
         let c = check(&fewer, &account);

@@ -150,6 +150,7 @@ async fn thirty_days_of_the_demo_through_the_fake_cloud_api() {
         &clock,
         &wa,
         None,
+        None,
         &mut out,
     )
     .await

@@ -449,3 +449,19 @@ mod tests {
         );
     }
 }
+
+/// Escapes text for the fakes' hosted checkout pages.
+pub(crate) fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A URL-encoded form body (a hosted page's POST), as a map.
+pub(crate) fn url_form(body: &[u8]) -> std::collections::HashMap<String, String> {
+    crate::stripe::decode_form(body)
+        .unwrap_or_default()
+        .into_iter()
+        .collect()
+}

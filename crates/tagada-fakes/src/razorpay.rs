@@ -40,14 +40,14 @@
 //! others ("The amount is invalid" aside, which razorpay-python's mock
 //! shows) are worded here.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, Method, StatusCode, Uri, header};
 use jiff::{Timestamp, ToSpan};
@@ -56,8 +56,8 @@ use rand::rngs::StdRng;
 use serde_json::{Map, Value, json};
 
 use crate::gateway_hooks::{
-    ApiFault, HookBehaviour, HookDelivery, Hooks, Outgoing, RecordedRequest, base64, hmac_hex,
-    random_id, recorded_headers,
+    ApiFault, HookBehaviour, HookDelivery, Hooks, Outgoing, RecordedRequest, base64, escape_html,
+    hmac_hex, random_id, recorded_headers, url_form,
 };
 use crate::marketplace::{FakeClock, Server};
 
@@ -601,7 +601,11 @@ impl RazorpayFake {
             cfg,
             hooks,
         });
-        let router = Router::new().fallback(handle).with_state(shared.clone());
+        let router = Router::new()
+            .route("/rzp/{short}", axum::routing::get(hosted_page))
+            .route("/rzp/{short}/pay", axum::routing::post(hosted_pay))
+            .fallback(handle)
+            .with_state(shared.clone());
         let server = Server::start(shared.cfg.bind, router).await?;
         let _ = shared.base_url.set(server.base_url());
         Ok(RazorpayFake { shared, server })
@@ -711,85 +715,7 @@ impl RazorpayFake {
         amount_minor: Option<i64>,
         method: &str,
     ) -> Result<String, String> {
-        let (payment_id, events) = {
-            let mut st = self.shared.lock();
-            let sweep = self.shared.sweep(&mut st);
-            self.shared.hooks.emit_in_background(sweep);
-            let now = st.now();
-            let payment_id = st.id("pay_");
-            let order_id = st.id("order_");
-            let link = st
-                .link_mut(link_id)
-                .ok_or_else(|| format!("no link {link_id}"))?;
-            if !link.open() {
-                return Err(format!("{link_id} is {}, it cannot be paid", link.status));
-            }
-            check_method(method, &link.currency)?;
-            let left = link.amount - link.amount_paid;
-            let amount = amount_minor.unwrap_or(left);
-            if amount <= 0 || amount > left {
-                return Err(format!("{amount} is not between 1 and the {left} left"));
-            }
-            if amount < left {
-                if !link.accept_partial {
-                    return Err(format!("{link_id} does not accept partial payments"));
-                }
-                if link.amount_paid == 0 && amount < link.first_min_partial_amount {
-                    return Err(format!(
-                        "the first payment must be at least {}",
-                        link.first_min_partial_amount
-                    ));
-                }
-            }
-            if link.order_id.is_none() {
-                link.order_id = Some(order_id);
-                link.order_created_at = now;
-            }
-            let p = FakeLinkPayment {
-                payment_id: payment_id.clone(),
-                amount,
-                method: method.to_owned(),
-                created_at: now,
-                status: "captured".into(),
-                error_description: None,
-            };
-            link.payments.push(p.clone());
-            link.amount_paid += amount;
-            link.status = if link.amount_paid == link.amount {
-                "paid".into()
-            } else {
-                "partially_paid".into()
-            };
-            link.updated_at = now;
-            let link = link.clone();
-            let payment = link.payment_json(&p);
-            let captured = self.shared.event(
-                &mut st,
-                "payment.captured",
-                &["payment"],
-                json!({"payment": {"entity": payment}}),
-            );
-            let kind = if link.status == "paid" {
-                "payment_link.paid"
-            } else {
-                "payment_link.partially_paid"
-            };
-            let link_event = self.shared.event(
-                &mut st,
-                kind,
-                &["payment_link", "order", "payment"],
-                json!({
-                    "order": {"entity": link.order_json(now)},
-                    "payment": {"entity": payment},
-                    "payment_link": {"entity": link.entity_json(false)},
-                }),
-            );
-            (payment_id, vec![captured, link_event])
-        };
-        for e in events {
-            self.shared.hooks.emit(e).await;
-        }
-        Ok(payment_id)
+        pay_link(&self.shared, link_id, amount_minor, method).await
     }
 
     /// A payment attempt on an open link fails with `reason` (its
@@ -1366,5 +1292,178 @@ mod tests {
         assert!(check_method("upi", "USD").is_err());
         assert!(check_method("card", "USD").is_ok());
         assert!(check_method("cheque", "INR").is_err());
+    }
+}
+
+/// Pays into a link as a buyer would (see [`RazorpayFake::pay`]).
+async fn pay_link(
+    shared: &Shared,
+    link_id: &str,
+    amount_minor: Option<i64>,
+    method: &str,
+) -> Result<String, String> {
+    let (payment_id, events) = {
+        let mut st = shared.lock();
+        let sweep = shared.sweep(&mut st);
+        shared.hooks.emit_in_background(sweep);
+        let now = st.now();
+        let payment_id = st.id("pay_");
+        let order_id = st.id("order_");
+        let link = st
+            .link_mut(link_id)
+            .ok_or_else(|| format!("no link {link_id}"))?;
+        if !link.open() {
+            return Err(format!("{link_id} is {}, it cannot be paid", link.status));
+        }
+        check_method(method, &link.currency)?;
+        let left = link.amount - link.amount_paid;
+        let amount = amount_minor.unwrap_or(left);
+        if amount <= 0 || amount > left {
+            return Err(format!("{amount} is not between 1 and the {left} left"));
+        }
+        if amount < left {
+            if !link.accept_partial {
+                return Err(format!("{link_id} does not accept partial payments"));
+            }
+            if link.amount_paid == 0 && amount < link.first_min_partial_amount {
+                return Err(format!(
+                    "the first payment must be at least {}",
+                    link.first_min_partial_amount
+                ));
+            }
+        }
+        if link.order_id.is_none() {
+            link.order_id = Some(order_id);
+            link.order_created_at = now;
+        }
+        let p = FakeLinkPayment {
+            payment_id: payment_id.clone(),
+            amount,
+            method: method.to_owned(),
+            created_at: now,
+            status: "captured".into(),
+            error_description: None,
+        };
+        link.payments.push(p.clone());
+        link.amount_paid += amount;
+        link.status = if link.amount_paid == link.amount {
+            "paid".into()
+        } else {
+            "partially_paid".into()
+        };
+        link.updated_at = now;
+        let link = link.clone();
+        let payment = link.payment_json(&p);
+        let captured = shared.event(
+            &mut st,
+            "payment.captured",
+            &["payment"],
+            json!({"payment": {"entity": payment}}),
+        );
+        let kind = if link.status == "paid" {
+            "payment_link.paid"
+        } else {
+            "payment_link.partially_paid"
+        };
+        let link_event = shared.event(
+            &mut st,
+            kind,
+            &["payment_link", "order", "payment"],
+            json!({
+                "order": {"entity": link.order_json(now)},
+                "payment": {"entity": payment},
+                "payment_link": {"entity": link.entity_json(false)},
+            }),
+        );
+        (payment_id, vec![captured, link_event])
+    };
+    for e in events {
+        shared.hooks.emit(e).await;
+    }
+    Ok(payment_id)
+}
+
+/// The hosted page behind a link's `short_url`: what a buyer sees when
+/// opening it (amount left, a button per method, a part-payment form when
+/// the link takes one). Paying through it is [`RazorpayFake::pay`].
+async fn hosted_page(State(shared): State<Arc<Shared>>, Path(short): Path<String>) -> Response {
+    let link = {
+        let st = shared.lock();
+        st.links
+            .iter()
+            .find(|l| l.short_url.ends_with(&format!("/rzp/{short}")))
+            .cloned()
+    };
+    let Some(link) = link else {
+        return (StatusCode::NOT_FOUND, "no such payment link").into_response();
+    };
+    let left = link.amount - link.amount_paid;
+    let money = |minor: i64| format!("{} {}.{:02}", link.currency, minor / 100, minor % 100);
+    let mut html = format!(
+        "<!doctype html><meta name=viewport content=\"width=device-width\"><title>Razorpay (fake)</title>\
+         <h1>{}</h1><p>Link {} is <b>{}</b>: {} paid of {}.</p>",
+        escape_html(&link.description),
+        link.id,
+        link.status,
+        money(link.amount_paid),
+        money(link.amount)
+    );
+    if link.open() {
+        for method in ["upi", "card", "netbanking"] {
+            if check_method(method, &link.currency).is_ok() {
+                html.push_str(&format!(
+                    "<form method=post action=\"/rzp/{short}/pay\"><input type=hidden name=method value={method}>\
+                     <button>Pay {} by {method}</button></form>",
+                    money(left)
+                ));
+            }
+        }
+        if link.accept_partial {
+            html.push_str(&format!(
+                "<form method=post action=\"/rzp/{short}/pay\"><input type=hidden name=method value=card>\
+                 Part payment, in minor units: <input name=amount_minor type=number min=1 max={left}>\
+                 <button>Pay part</button></form>"
+            ));
+        }
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        html,
+    )
+        .into_response()
+}
+
+/// `POST /rzp/<short>/pay` from the hosted page: pays, then sends the
+/// buyer to the link's `callback_url` (or back to the page).
+async fn hosted_pay(
+    State(shared): State<Arc<Shared>>,
+    Path(short): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form: HashMap<String, String> = url_form(&body);
+    let link = {
+        let st = shared.lock();
+        st.links
+            .iter()
+            .find(|l| l.short_url.ends_with(&format!("/rzp/{short}")))
+            .cloned()
+    };
+    let Some(link) = link else {
+        return (StatusCode::NOT_FOUND, "no such payment link").into_response();
+    };
+    let amount = form
+        .get("amount_minor")
+        .and_then(|a| a.trim().parse::<i64>().ok());
+    let method = form.get("method").map(String::as_str).unwrap_or("card");
+    match pay_link(&shared, &link.id, amount, method).await {
+        Ok(_) => {
+            let to = link
+                .callback_url
+                .clone()
+                .unwrap_or_else(|| format!("/rzp/{short}"));
+            (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
+        }
+        Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
     }
 }

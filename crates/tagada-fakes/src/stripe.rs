@@ -371,7 +371,13 @@ impl StripeFake {
             cfg,
             hooks,
         });
-        let router = Router::new().fallback(handle).with_state(shared.clone());
+        let router = Router::new()
+            .route(
+                "/c/pay/{id}",
+                axum::routing::get(hosted_page).post(hosted_pay),
+            )
+            .fallback(handle)
+            .with_state(shared.clone());
         let server = Server::start(shared.cfg.bind, router).await?;
         let _ = shared.base_url.set(server.base_url());
         Ok(StripeFake { shared, server })
@@ -1306,5 +1312,64 @@ mod tests {
         let s = format!("{:?}", StripeFakeConfig::default());
         assert!(!s.contains("sk_test_FakeStripeSecretKey000001"));
         assert!(!s.contains("whsec_fake"));
+    }
+}
+
+/// The hosted Checkout page behind a session's `url`: the amount and a
+/// button to pay by card. Paying through it is [`StripeFake::pay`].
+async fn hosted_page(
+    State(shared): State<Arc<Shared>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let Some(session) = shared
+        .lock()
+        .sessions
+        .iter()
+        .find(|s| s["id"] == id.as_str())
+        .cloned()
+    else {
+        return (StatusCode::NOT_FOUND, "no such Checkout Session").into_response();
+    };
+    let mut html = format!(
+        "<!doctype html><meta name=viewport content=\"width=device-width\"><title>Stripe Checkout (fake)</title>\
+         <h1>Checkout</h1><p>Session {} is <b>{}</b>, payment <b>{}</b>: {} {} (minor units).</p>",
+        crate::gateway_hooks::escape_html(&id),
+        session["status"].as_str().unwrap_or("?"),
+        session["payment_status"].as_str().unwrap_or("?"),
+        session["amount_total"],
+        session["currency"].as_str().unwrap_or("?"),
+    );
+    if session["status"] == "open" {
+        html.push_str("<form method=post><button>Pay by card</button></form>");
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        html,
+    )
+        .into_response()
+}
+
+/// `POST /c/pay/<id>` from the hosted page: pays by card, then sends the
+/// buyer to the session's `success_url`.
+async fn hosted_pay(
+    State(shared): State<Arc<Shared>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    match shared.buyer_acts(&id, Action::Pay) {
+        Ok((_, events)) => {
+            for e in events {
+                shared.hooks.emit(e).await;
+            }
+            let to = shared
+                .lock()
+                .sessions
+                .iter()
+                .find(|s| s["id"] == id.as_str())
+                .and_then(|s| s["success_url"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| format!("/c/pay/{id}"));
+            (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
+        }
+        Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
     }
 }

@@ -59,6 +59,9 @@ enum Command {
     /// List and act on invoices.
     #[command(subcommand)]
     Invoices(cmd::invoices::Command),
+    /// Payments: record money received, import bank statements, poll gateway links.
+    #[command(subcommand)]
+    Payments(cmd::payments::Command),
     /// Buyers' replies, and those waiting for a person.
     #[command(subcommand)]
     Inbox(cmd::inbox::Command),
@@ -131,6 +134,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => cmd::serve::run(args, &ctx).await,
         Command::Show(args) => cmd::show::run(args, &ctx).await,
         Command::Invoices(c) => cmd::invoices::run(c, &ctx).await,
+        Command::Payments(c) => cmd::payments::run(c, &ctx).await,
         Command::Buyers(c) => cmd::buyers::run(c, &ctx).await,
         Command::Inbox(c) => cmd::inbox::run(c, &ctx).await,
         Command::Config(c) => cmd::config::run(c, &ctx),

@@ -83,7 +83,21 @@ pub async fn run(
         inbound,
     };
     let clock = SimClock::new(Timestamp::UNIX_EPOCH);
-    let whatsapp = LocalWhatsApp::start(store.clone(), clock.clone(), &config.planner).await?;
+    // tagada's own endpoint: webhooks, and the pay pages reminders link to
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("listening on a loopback port for the demo's webhooks")?;
+    let base = format!("http://{}", listener.local_addr()?);
+    config.planner.seller.payment_link_base_url = base.clone();
+    let payments = LocalPayments::start(&base, &config).await?;
+    let whatsapp = LocalWhatsApp::start(
+        store.clone(),
+        clock.clone(),
+        &config.planner,
+        listener,
+        payments.http(&config),
+    )
+    .await?;
     let leads = LocalLeads::start(&opts, &config.planner).await?;
     let mut out = std::io::stdout();
     let summary = run_demo(
@@ -93,11 +107,13 @@ pub async fn run(
         &clock,
         &whatsapp,
         Some(&leads),
+        Some(&payments),
         &mut out,
     )
     .await?;
     let figures = whatsapp.figures();
     whatsapp.stop().await;
+    payments.stop().await;
     leads.stop().await;
     if args.json {
         crate::output::print_json(&DemoJson {
@@ -156,6 +172,8 @@ impl LocalWhatsApp {
         store: Arc<dyn Store>,
         clock: SimClock,
         planner: &PlannerConfig,
+        listener: tokio::net::TcpListener,
+        payments: tagada_http::PaymentsHttp,
     ) -> anyhow::Result<LocalWhatsApp> {
         let fake_config = MetaFakeConfig {
             // the account holds exactly the templates the configuration sends
@@ -196,11 +214,8 @@ impl LocalWhatsApp {
             inbox: Arc::new(tokio::sync::Notify::new()),
             max_body_bytes: 1 << 20,
             indiamart_push: None,
-            payments: None,
+            payments: Some(payments),
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .context("listening on a loopback port for the demo's webhooks")?;
         let addr = listener.local_addr()?;
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, tagada_http::router(state)).await {
@@ -407,5 +422,131 @@ impl tagada_app::demo::DemoLeads for LocalLeads {
     fn clock_set(&self, now: Timestamp) {
         self.indiamart.set_clock(now);
         self.tradeindia.set_clock(now);
+    }
+}
+
+/// Razorpay and Stripe for the demo: local fakes behind tagada's real
+/// clients, paid by the sample buyers through the pay pages' buttons, their
+/// signed webhooks going to tagada's endpoint.
+struct LocalPayments {
+    base: String,
+    razorpay: tagada_fakes::RazorpayFake,
+    stripe: tagada_fakes::StripeFake,
+    cfg: tagada_app::payments::PaymentsConfig,
+    http: reqwest::Client,
+}
+
+impl LocalPayments {
+    async fn start(base: &str, config: &Config) -> anyhow::Result<LocalPayments> {
+        use tagada_fakes::marketplace::FakeClock;
+        use tagada_fakes::{RazorpayFake, RazorpayFakeConfig, StripeFake, StripeFakeConfig};
+        let razorpay = RazorpayFake::start(RazorpayFakeConfig {
+            webhook_url: Some(format!("{base}/webhooks/razorpay")),
+            clock: FakeClock::Frozen(Timestamp::UNIX_EPOCH),
+            ..Default::default()
+        })
+        .await
+        .context("starting the local fake of Razorpay")?;
+        let stripe = StripeFake::start(StripeFakeConfig {
+            webhook_url: Some(format!("{base}/webhooks/stripe")),
+            clock: FakeClock::Frozen(Timestamp::UNIX_EPOCH),
+            ..Default::default()
+        })
+        .await
+        .context("starting the local fake of Stripe")?;
+        let mut cfg = config.app.payments.clone();
+        if cfg.upi.vpa.trim().is_empty() {
+            cfg.upi.vpa = "demo.exports@okhdfc".into();
+        }
+        cfg.razorpay.enabled = true;
+        cfg.razorpay.base_url = razorpay.base_url();
+        cfg.razorpay.key_id = razorpay.config().key_id.clone();
+        cfg.razorpay.key_secret = Secret::new(razorpay.config().key_secret.clone());
+        cfg.razorpay.webhook_secret = Secret::new(razorpay.config().webhook_secret.clone());
+        cfg.stripe.enabled = true;
+        cfg.stripe.base_url = stripe.base_url();
+        cfg.stripe.secret_key = Secret::new(stripe.config().secret_key.clone());
+        cfg.stripe.webhook_secret = Secret::new(stripe.config().webhook_secret.clone());
+        Ok(LocalPayments {
+            base: base.to_string(),
+            razorpay,
+            stripe,
+            cfg,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?,
+        })
+    }
+
+    fn http(&self, config: &Config) -> tagada_http::PaymentsHttp {
+        tagada_http::PaymentsHttp {
+            cfg: Arc::new(self.cfg.clone()),
+            planner: Arc::new(config.planner.clone()),
+            gateways: tagada_app::payments::Gateways::from_config(&self.cfg),
+            home_country: config.app.import.default_country.clone(),
+        }
+    }
+
+    async fn stop(self) {
+        self.razorpay.shutdown().await;
+        self.stripe.shutdown().await;
+    }
+}
+
+#[async_trait]
+impl tagada_app::demo::DemoPayments for LocalPayments {
+    async fn pay_through_link(
+        &self,
+        invoice: &tagada_core::ledger::Invoice,
+    ) -> anyhow::Result<Option<String>> {
+        let Some(token) = &invoice.pay_token else {
+            return Ok(None);
+        };
+        let gateway = if invoice.currency() == tagada_core::Currency::INR {
+            "razorpay"
+        } else {
+            "stripe"
+        };
+        // the buyer taps the gateway's button on the pay page
+        let resp = self
+            .http
+            .post(format!("{}/pay/{token}/{gateway}", self.base))
+            .send()
+            .await?;
+        if resp.status() != reqwest::StatusCode::SEE_OTHER {
+            return Ok(None);
+        }
+        let to = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        if gateway == "razorpay" {
+            let Some(link) = self
+                .razorpay
+                .links()
+                .into_iter()
+                .find(|l| l.short_url == to)
+            else {
+                return Ok(None);
+            };
+            self.razorpay
+                .pay(&link.id, None, "upi")
+                .await
+                .map_err(anyhow::Error::msg)?;
+            Ok(Some("UPI through its Razorpay link".into()))
+        } else {
+            let Some(id) = to.rsplit('/').next().filter(|id| id.starts_with("cs_")) else {
+                return Ok(None);
+            };
+            self.stripe.pay(id).await.map_err(anyhow::Error::msg)?;
+            Ok(Some("card through Stripe Checkout".into()))
+        }
+    }
+
+    fn clock_set(&self, now: Timestamp) {
+        self.razorpay.set_clock(now);
+        self.stripe.set_clock(now);
     }
 }

@@ -3,7 +3,8 @@
 //! `templates check`, `send` and `run` can be tried end to end with no
 //! Meta account. `tagada fake indiamart` and `tagada fake tradeindia` do the
 //! same for the lead APIs (`tagada sync`), with generated leads of the last
-//! days and the real call limits.
+//! days and the real call limits. `tagada fake razorpay` and `tagada fake
+//! stripe` run the payment gateways, with a page to pay at each link.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -21,6 +22,110 @@ pub enum Command {
     Indiamart(LeadArgs),
     /// TradeIndia's `my_inquiry` API, paged.
     Tradeindia(LeadArgs),
+    /// Razorpay Payment Links: create, fetch, cancel, a page to pay at each
+    /// link's short URL, and signed webhooks.
+    Razorpay(GatewayArgs),
+    /// Stripe Checkout Sessions: create, retrieve, expire, a page to pay at
+    /// each session's URL, and signed webhooks.
+    Stripe(GatewayArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GatewayArgs {
+    /// Address to listen on (default: 127.0.0.1:8023 for Razorpay, :8024 for Stripe).
+    #[arg(long)]
+    bind: Option<SocketAddr>,
+    /// Where to POST signed webhooks (`tagada serve`'s
+    /// `http://127.0.0.1:8080/webhooks/razorpay` or `.../stripe`).
+    #[arg(long)]
+    webhook_url: Option<String>,
+}
+
+async fn run_razorpay(args: GatewayArgs) -> anyhow::Result<ExitCode> {
+    use tagada_fakes::marketplace::FakeClock;
+    use tagada_fakes::{RazorpayFake, RazorpayFakeConfig};
+    let fake = RazorpayFake::start(RazorpayFakeConfig {
+        bind: Some(args.bind.unwrap_or(([127, 0, 0, 1], 8023).into())),
+        webhook_url: args.webhook_url.clone(),
+        clock: FakeClock::Wall(jiff::SignedDuration::ZERO),
+        ..Default::default()
+    })
+    .await?;
+    let c = fake.config();
+    println!(
+        "fake Razorpay API on {}; in another terminal:\n",
+        fake.base_url()
+    );
+    println!("  export TAGADA_PAYMENTS__RAZORPAY__ENABLED=true");
+    println!(
+        "  export TAGADA_PAYMENTS__RAZORPAY__BASE_URL={}",
+        fake.base_url()
+    );
+    println!("  export TAGADA_PAYMENTS__RAZORPAY__KEY_ID={}", c.key_id);
+    println!(
+        "  export TAGADA_PAYMENTS__RAZORPAY__KEY_SECRET={}",
+        c.key_secret
+    );
+    println!(
+        "  export TAGADA_PAYMENTS__RAZORPAY__WEBHOOK_SECRET={}",
+        c.webhook_secret
+    );
+    println!("  tagada serve\n");
+    match &args.webhook_url {
+        Some(url) => println!("webhooks go to {url}"),
+        None => {
+            println!("no --webhook-url: no webhooks (`tagada payments poll` still finds payments)")
+        }
+    }
+    println!("(the fake's own test credentials, not secrets; Ctrl-C stops it)");
+    tokio::signal::ctrl_c().await?;
+    let links = fake.links().len();
+    fake.shutdown().await;
+    println!("stopped with {links} link(s)");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_stripe(args: GatewayArgs) -> anyhow::Result<ExitCode> {
+    use tagada_fakes::marketplace::FakeClock;
+    use tagada_fakes::{StripeFake, StripeFakeConfig};
+    let fake = StripeFake::start(StripeFakeConfig {
+        bind: Some(args.bind.unwrap_or(([127, 0, 0, 1], 8024).into())),
+        webhook_url: args.webhook_url.clone(),
+        clock: FakeClock::Wall(jiff::SignedDuration::ZERO),
+        ..Default::default()
+    })
+    .await?;
+    let c = fake.config();
+    println!(
+        "fake Stripe API on {}; in another terminal:\n",
+        fake.base_url()
+    );
+    println!("  export TAGADA_PAYMENTS__STRIPE__ENABLED=true");
+    println!(
+        "  export TAGADA_PAYMENTS__STRIPE__BASE_URL={}",
+        fake.base_url()
+    );
+    println!(
+        "  export TAGADA_PAYMENTS__STRIPE__SECRET_KEY={}",
+        c.secret_key
+    );
+    println!(
+        "  export TAGADA_PAYMENTS__STRIPE__WEBHOOK_SECRET={}",
+        c.webhook_secret
+    );
+    println!("  tagada serve\n");
+    match &args.webhook_url {
+        Some(url) => println!("webhooks go to {url}"),
+        None => {
+            println!("no --webhook-url: no webhooks (`tagada payments poll` still finds payments)")
+        }
+    }
+    println!("(the fake's own test credentials, not secrets; Ctrl-C stops it)");
+    tokio::signal::ctrl_c().await?;
+    let sessions = fake.sessions().len();
+    fake.shutdown().await;
+    println!("stopped with {sessions} session(s)");
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(Debug, clap::Args)]
@@ -141,6 +246,8 @@ pub async fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         Command::Meta(args) => args,
         Command::Indiamart(args) => return run_indiamart(args, ctx.clock.now()).await,
         Command::Tradeindia(args) => return run_tradeindia(args, ctx.clock.now()).await,
+        Command::Razorpay(args) => return run_razorpay(args).await,
+        Command::Stripe(args) => return run_stripe(args).await,
     };
     anyhow::ensure!(
         (0.0..=1.0).contains(&args.transient_error_rate),

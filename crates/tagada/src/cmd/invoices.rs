@@ -280,6 +280,9 @@ pub async fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             let method = PaymentMethod::parse(&method)
                 .ok_or_else(|| anyhow::anyhow!("--method: unknown method `{method}`"))?;
             let out = actions::mark_paid(s, &inv.number, amount, method, reference, now).await?;
+            // as for any payment: the invoice's other links are cancelled, a thank-you queued
+            let gateways = tagada_app::payments::Gateways::from_config(&ctx.config.app.payments);
+            ctx.pay_context(s, &gateways).after_payment(&out).await?;
             if out.duplicate {
                 println!("that payment reference was already recorded; nothing changed");
             } else if let Some(i) = &out.invoice {

@@ -8,6 +8,7 @@ pub mod import;
 pub mod inbox;
 pub mod init;
 pub mod invoices;
+pub mod payments;
 pub mod plan;
 pub mod run;
 pub mod send;
