@@ -517,6 +517,8 @@ pub struct DemoSummary {
     /// Answers to the buyers' replies (acknowledgements, the STOP
     /// confirmation, invoice copies) the channel accepted.
     pub answers_sent: u32,
+    /// Thank-yous for invoices paid in full (template `payment_received`).
+    pub receipts_sent: u32,
     /// Of the messages sent, those whose receipts say delivered (or read)...
     pub delivered: u32,
     /// ...and read.
@@ -561,19 +563,40 @@ struct BuyerReply {
     disputes: Option<InvoiceId>,
 }
 
+/// The outside world of a demo run: WhatsApp always; the lead APIs and the
+/// payment gateways when the caller provides them.
+#[derive(Clone, Copy)]
+pub struct DemoWorld<'a> {
+    pub whatsapp: &'a dyn DemoWhatsApp,
+    pub leads: Option<&'a dyn DemoLeads>,
+    pub payments: Option<&'a dyn DemoPayments>,
+}
+
+impl std::fmt::Debug for DemoWorld<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DemoWorld")
+            .field("leads", &self.leads.is_some())
+            .field("payments", &self.payments.is_some())
+            .finish()
+    }
+}
+
 /// Runs the demo against `store` (which must be empty and migrated), on
 /// `clock` (set to the first simulated day here), sending through
-/// `whatsapp`, writing a day-by-day account to `out`.
+/// `world.whatsapp`, writing a day-by-day account to `out`.
 pub async fn run_demo(
     store: &dyn Store,
     planner: &PlannerConfig,
     opts: &DemoOptions,
     clock: &SimClock,
-    whatsapp: &dyn DemoWhatsApp,
-    leads: Option<&dyn DemoLeads>,
-    payments: Option<&dyn DemoPayments>,
+    world: DemoWorld<'_>,
     out: &mut dyn Write,
 ) -> anyhow::Result<DemoSummary> {
+    let DemoWorld {
+        whatsapp,
+        leads,
+        payments,
+    } = world;
     let zone = planner.home_zone();
     let set_time = |t: Timestamp| {
         clock.set(t);
@@ -796,8 +819,9 @@ pub async fn run_demo(
     writeln!(out, "\nCollection summary after {} days", opts.days)?;
     writeln!(
         out,
-        "  WhatsApp: {} reminders and {} answers sent, {} delivered, {} read; {} replies from buyers, each acted on",
+        "  WhatsApp: {} reminders, {} thank-yous and {} answers sent, {} delivered, {} read; {} replies from buyers, each acted on",
         summary.reminders_sent,
+        summary.receipts_sent,
         summary.answers_sent,
         summary.delivered,
         summary.read,
@@ -909,6 +933,8 @@ async fn settle(
 fn count_sent(summary: &mut DemoSummary, msg: &OutboxMessage) {
     if msg.message.is_reply() {
         summary.answers_sent += 1;
+    } else if msg.message.template_key == crate::payments::RECEIPT_TEMPLATE_KEY {
+        summary.receipts_sent += 1;
     } else {
         summary.reminders_sent += 1;
     }

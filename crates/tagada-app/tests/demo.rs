@@ -148,9 +148,11 @@ async fn thirty_days_of_the_demo_through_the_fake_cloud_api() {
         &cfg.planner,
         &opts,
         &clock,
-        &wa,
-        None,
-        None,
+        tagada_app::demo::DemoWorld {
+            whatsapp: &wa,
+            leads: None,
+            payments: None,
+        },
         &mut out,
     )
     .await

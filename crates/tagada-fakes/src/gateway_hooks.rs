@@ -406,6 +406,22 @@ pub(crate) fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// Escapes text for the fakes' hosted checkout pages.
+pub(crate) fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A URL-encoded form body (a hosted page's POST), as a map.
+pub(crate) fn url_form(body: &[u8]) -> std::collections::HashMap<String, String> {
+    crate::stripe::decode_form(body)
+        .unwrap_or_default()
+        .into_iter()
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -448,20 +464,4 @@ mod tests {
             vec![("authorization".to_owned(), "Bearer ***".to_owned())]
         );
     }
-}
-
-/// Escapes text for the fakes' hosted checkout pages.
-pub(crate) fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// A URL-encoded form body (a hosted page's POST), as a map.
-pub(crate) fn url_form(body: &[u8]) -> std::collections::HashMap<String, String> {
-    crate::stripe::decode_form(body)
-        .unwrap_or_default()
-        .into_iter()
-        .collect()
 }

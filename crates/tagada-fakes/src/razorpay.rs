@@ -1275,26 +1275,6 @@ fn validate_create(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn config_debug_masks_secrets() {
-        let s = format!("{:?}", RazorpayFakeConfig::default());
-        assert!(!s.contains("fake_razorpay_key_secret"));
-        assert!(!s.contains("fake_razorpay_webhook_secret"));
-    }
-
-    #[test]
-    fn methods_follow_the_currency() {
-        assert!(check_method("upi", "INR").is_ok());
-        assert!(check_method("upi", "USD").is_err());
-        assert!(check_method("card", "USD").is_ok());
-        assert!(check_method("cheque", "INR").is_err());
-    }
-}
-
 /// Pays into a link as a buyer would (see [`RazorpayFake::pay`]).
 async fn pay_link(
     shared: &Shared,
@@ -1465,5 +1445,25 @@ async fn hosted_pay(
             (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
         }
         Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_debug_masks_secrets() {
+        let s = format!("{:?}", RazorpayFakeConfig::default());
+        assert!(!s.contains("fake_razorpay_key_secret"));
+        assert!(!s.contains("fake_razorpay_webhook_secret"));
+    }
+
+    #[test]
+    fn methods_follow_the_currency() {
+        assert!(check_method("upi", "INR").is_ok());
+        assert!(check_method("upi", "USD").is_err());
+        assert!(check_method("card", "USD").is_ok());
+        assert!(check_method("cheque", "INR").is_err());
     }
 }

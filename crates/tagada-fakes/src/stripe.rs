@@ -1285,36 +1285,6 @@ fn check_metadata(v: Option<&Value>, param: &str) -> Result<Value, Refusal> {
     Ok(v.clone())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn form_decoding_and_nesting() {
-        let pairs = decode_form(
-            b"mode=payment&line_items[0][price_data][currency]=eur&line_items%5B0%5D%5Bquantity%5D=1&metadata[a]=x+y%40z&tags[]=p&tags[]=q",
-        )
-        .expect("valid form");
-        let p = nest(&pairs).expect("valid brackets");
-        assert_eq!(p["mode"], "payment");
-        assert_eq!(p["line_items"]["0"]["price_data"]["currency"], "eur");
-        assert_eq!(p["line_items"]["0"]["quantity"], "1");
-        assert_eq!(p["metadata"]["a"], "x y@z");
-        assert_eq!(p["tags"]["0"], "p");
-        assert_eq!(p["tags"]["1"], "q");
-        assert!(nest(&[("a".into(), "1".into()), ("a[b]".into(), "2".into())]).is_err());
-        assert!(nest(&[("a[b".into(), "1".into())]).is_err());
-        assert!(decode_form(b"a=%zz").is_err());
-    }
-
-    #[test]
-    fn config_debug_masks_secrets() {
-        let s = format!("{:?}", StripeFakeConfig::default());
-        assert!(!s.contains("sk_test_FakeStripeSecretKey000001"));
-        assert!(!s.contains("whsec_fake"));
-    }
-}
-
 /// The hosted Checkout page behind a session's `url`: the amount and a
 /// button to pay by card. Paying through it is [`StripeFake::pay`].
 async fn hosted_page(
@@ -1371,5 +1341,35 @@ async fn hosted_pay(
             (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
         }
         Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_decoding_and_nesting() {
+        let pairs = decode_form(
+            b"mode=payment&line_items[0][price_data][currency]=eur&line_items%5B0%5D%5Bquantity%5D=1&metadata[a]=x+y%40z&tags[]=p&tags[]=q",
+        )
+        .expect("valid form");
+        let p = nest(&pairs).expect("valid brackets");
+        assert_eq!(p["mode"], "payment");
+        assert_eq!(p["line_items"]["0"]["price_data"]["currency"], "eur");
+        assert_eq!(p["line_items"]["0"]["quantity"], "1");
+        assert_eq!(p["metadata"]["a"], "x y@z");
+        assert_eq!(p["tags"]["0"], "p");
+        assert_eq!(p["tags"]["1"], "q");
+        assert!(nest(&[("a".into(), "1".into()), ("a[b]".into(), "2".into())]).is_err());
+        assert!(nest(&[("a[b".into(), "1".into())]).is_err());
+        assert!(decode_form(b"a=%zz").is_err());
+    }
+
+    #[test]
+    fn config_debug_masks_secrets() {
+        let s = format!("{:?}", StripeFakeConfig::default());
+        assert!(!s.contains("sk_test_FakeStripeSecretKey000001"));
+        assert!(!s.contains("whsec_fake"));
     }
 }

@@ -671,6 +671,52 @@ async fn a_failed_attempt_changes_nothing_and_polling_finds_a_missed_payment() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(w.store.list_payments(Some(inv)).await.unwrap().len(), 1);
     assert_eq!(ctx.poll_open_links().await.unwrap().links, 0);
+    // the amount owed changes by other means: the open link is cancelled and
+    // a new one asks for the new amount, under a new reference
+    let moving = w
+        .add_invoice(7, "IN", inr(9_000_00), date(2026, 12, 7))
+        .await;
+    let token7 = w
+        .store
+        .get_invoice(moving)
+        .await
+        .unwrap()
+        .pay_token
+        .unwrap();
+    let page7 = format!("{}/pay/{token7}", w.base);
+    let first_url = w.choose(&page7, "razorpay").await;
+    tagada_app::payments::record_payment(
+        &ctx,
+        &tagada_store::NewPayment {
+            invoice_number: Some("INV-0007".into()),
+            invoice_id: None,
+            buyer_id: None,
+            amount: inr(4_000_00),
+            received_at: w.clock.now(),
+            method: PaymentMethod::Cheque,
+            reference: Some("CHQ-004411".into()),
+        },
+    )
+    .await
+    .unwrap();
+    let second_url = w.choose(&page7, "razorpay").await;
+    assert_ne!(first_url, second_url);
+    let links7: Vec<_> = w
+        .razorpay
+        .links()
+        .into_iter()
+        .filter(|l| l.reference_id.starts_with("INV-0007"))
+        .collect();
+    assert_eq!(links7.len(), 2);
+    assert_eq!(
+        (links7[0].reference_id.as_str(), links7[0].status.as_str()),
+        ("INV-0007", "cancelled")
+    );
+    assert_eq!(
+        (links7[1].reference_id.as_str(), links7[1].amount),
+        ("INV-0007-2", 5_000_00)
+    );
+
     // paid by other means: another open link is cancelled at the gateway
     let other = w
         .add_invoice(6, "IN", inr(5_000_00), date(2026, 12, 7))

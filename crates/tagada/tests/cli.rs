@@ -207,12 +207,26 @@ fn demo_runs_on_a_fresh_directory() {
     let wire = &summary["whatsapp"];
     let reminders = n(&summary["reminders_sent"]);
     let answers = n(&summary["answers_sent"]);
+    let thanks = n(&summary["receipts_sent"]);
     assert!(reminders > 0 && answers > 0, "{summary:#}");
-    assert_eq!(n(&wire["accepted"]), reminders + answers, "{summary:#}");
-    assert_eq!(n(&wire["accepted_templates"]), reminders, "{summary:#}");
-    assert_eq!(n(&summary["read"]), reminders + answers, "{summary:#}");
+    // buyers pay through their pay pages' gateway links; each invoice paid
+    // in full is thanked once
+    assert!(out.contains("by UPI through its Razorpay link"), "{out}");
+    assert!(out.contains("by card through Stripe Checkout"), "{out}");
+    assert!(
+        thanks > 0 && thanks <= n(&summary["invoices_paid"]),
+        "{summary:#}"
+    );
+    let all = reminders + answers + thanks;
+    assert_eq!(n(&wire["accepted"]), all, "{summary:#}");
+    assert_eq!(
+        n(&wire["accepted_templates"]),
+        reminders + thanks,
+        "{summary:#}"
+    );
+    assert_eq!(n(&summary["read"]), all, "{summary:#}");
     // sent, delivered and read for each message; one POST per reply
-    assert_eq!(n(&wire["receipt_webhooks"]), 3 * (reminders + answers));
+    assert_eq!(n(&wire["receipt_webhooks"]), 3 * all);
     assert_eq!(n(&wire["reply_webhooks"]), n(&summary["buyer_replies"]));
     assert_eq!(n(&wire["webhooks_failed"]), 0, "{summary:#}");
     // IndiaMART leads of those days came in through the real client and
@@ -384,4 +398,122 @@ fn sync_pulls_leads_within_the_budget() {
     let resumed = sync(&cfg.key, &["sync", "--resume", "indiamart"]);
     assert!(resumed.status.success(), "{resumed:?}");
     rt.block_on(fake.shutdown());
+}
+
+#[test]
+fn payments_added_by_hand_and_from_a_bank_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(fixture("zoho_invoices.csv"), d.join("zoho.csv")).unwrap();
+    ok(d, &["import", "--quiet", "zoho.csv"]);
+    for (number, amount) in [("INV-P1", "₹11,800"), ("INV-P2", "₹23,600.50")] {
+        ok(
+            d,
+            &[
+                "invoices", "add", number, "--amount", amount, "--buyer", "B1",
+            ],
+        );
+    }
+    let number = "INV-P1";
+    let other = "INV-P2";
+
+    // part of it by NEFT, named by hand
+    let part = "₹5,900";
+    let added = json(
+        d,
+        &[
+            "payments",
+            "add",
+            "--invoice",
+            number,
+            "--amount",
+            part,
+            "--method",
+            "neft",
+            "--reference",
+            "UTR0001",
+            "--json",
+        ],
+    );
+    assert_eq!(added["invoice"]["status"], "partially_paid", "{added:#}");
+    assert_eq!(added["payment"]["method"], "bank_transfer");
+    // the same UTR again changes nothing
+    let again = json(
+        d,
+        &[
+            "payments",
+            "add",
+            "--invoice",
+            number,
+            "--amount",
+            part,
+            "--reference",
+            "UTR0001",
+            "--json",
+        ],
+    );
+    assert_eq!(again["duplicate"], true);
+
+    // a statement names the other invoice for its full amount, and has a stranger's credit
+    std::fs::write(
+        d.join("statement.csv"),
+        format!(
+            "Date,Narration,Reference,Credit\n\
+             10/12/26,NEFT CR-SOME BUYER-{other},UTR0002,\"23,600.50\"\n\
+             11/12/26,NEFT CR-NOBODY-ADVANCE,UTR0003,999.00\n"
+        ),
+    )
+    .unwrap();
+    let imported = json(
+        d,
+        &[
+            "payments",
+            "import",
+            "statement.csv",
+            "--date-column",
+            "Date",
+            "--narration-column",
+            "Narration",
+            "--reference-column",
+            "Reference",
+            "--credit-column",
+            "Credit",
+            "--json",
+        ],
+    );
+    let credits = imported["credits"].as_array().unwrap();
+    assert_eq!(credits.len(), 2, "{imported:#}");
+    assert_eq!(credits[0]["outcome"]["kind"], "reference");
+    assert_eq!(credits[0]["recorded"][0]["status_after"], "paid");
+    assert_eq!(credits[1]["outcome"]["kind"], "unmatched");
+    let text = ok(
+        d,
+        &[
+            "payments",
+            "import",
+            "statement.csv",
+            "--date-column",
+            "Date",
+            "--narration-column",
+            "Narration",
+            "--reference-column",
+            "Reference",
+            "--credit-column",
+            "Credit",
+        ],
+    );
+    assert!(text.contains("duplicate"), "{text}");
+    assert!(text.contains("unmatched"), "{text}");
+
+    let payments = json(d, &["payments", "list", "--json"]);
+    assert_eq!(payments.as_array().unwrap().len(), 2, "{payments:#}");
+    // no gateway is configured: polling says so and fails
+    let poll = tagada(d, &["payments", "poll"]);
+    assert!(!poll.status.success());
+    assert!(
+        json(d, &["payments", "links", "--json"])
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -105,9 +105,11 @@ pub async fn run(
         &config.planner,
         &opts,
         &clock,
-        &whatsapp,
-        Some(&leads),
-        Some(&payments),
+        tagada_app::demo::DemoWorld {
+            whatsapp: &whatsapp,
+            leads: Some(&leads),
+            payments: Some(&payments),
+        },
         &mut out,
     )
     .await?;
