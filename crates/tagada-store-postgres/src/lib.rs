@@ -9,6 +9,7 @@
 //! Instants are BIGINT unix microseconds (UTC) as in the SQLite backend;
 //! civil dates are DATE; money is BIGINT minor units beside a currency code.
 
+mod auth;
 mod conv;
 mod identity;
 mod import;

@@ -8,6 +8,7 @@
 //! Instants are stored as INTEGER unix microseconds (UTC), civil dates as ISO
 //! TEXT, money as INTEGER minor units beside a TEXT currency code.
 
+mod auth;
 mod conv;
 mod identity;
 mod import;

@@ -27,11 +27,13 @@ use tagada_core::outbox::{DeliveryStatus, OutboxStatus};
 use tagada_core::planner::{Plan, PlannedItem, PlannedMessage, RenderedMessage};
 use tagada_core::{BuyerId, Currency, InvoiceId, Money, OutboxId, Phone};
 
+mod auth;
 mod inbox;
 mod leads;
 mod limits;
 mod payments;
 mod webhooks;
+pub use auth::*;
 pub use inbox::*;
 pub use leads::*;
 pub use limits::*;
@@ -110,6 +112,8 @@ macro_rules! conformance_tests {
             pay_tokens_open_their_invoice,
             unallocated_payment_allocated_later,
             gateway_events_kept_once,
+            api_tokens_live_until_revoked,
+            users_and_sessions,
         );
     };
     (@checks $setup:path; $($check:ident),* $(,)?) => {

@@ -5,6 +5,7 @@
 //! Every method is atomic inside the implementation: no transaction leaks
 //! out. Backends live in their own crates and never depend on each other.
 
+mod auth;
 pub mod conformance;
 mod inbox;
 pub mod leads;
@@ -12,6 +13,7 @@ mod payments;
 mod records;
 mod webhooks;
 
+pub use auth::*;
 pub use inbox::*;
 pub use leads::*;
 pub use payments::*;
@@ -357,6 +359,7 @@ pub trait Store:
     + LeadStore
     + InboxStore
     + PaymentLinkStore
+    + AuthStore
     + Migrate
     + std::fmt::Debug
 {
@@ -372,6 +375,7 @@ impl<T> Store for T where
         + LeadStore
         + InboxStore
         + PaymentLinkStore
+        + AuthStore
         + Migrate
         + std::fmt::Debug
 {
