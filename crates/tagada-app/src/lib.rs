@@ -5,6 +5,7 @@
 //! callers of these functions; storage comes in as `&dyn Store`.
 
 pub mod actions;
+pub mod auth;
 pub mod bank;
 pub mod channel;
 pub mod clock;

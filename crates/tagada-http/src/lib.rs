@@ -19,7 +19,7 @@ mod indiamart;
 mod payments;
 mod whatsapp;
 
-pub use payments::{PaymentsHttp, render_page};
+pub use payments::render_page;
 
 use std::sync::Arc;
 
@@ -64,6 +64,17 @@ impl WhatsAppHooks {
     }
 }
 
+/// The ledger's configuration, for the JSON API, the pay pages and the
+/// gateway webhooks: the planner's (templates, seller, calendars, rates),
+/// payments', the gateways' clients and the home country.
+#[derive(Debug, Clone)]
+pub struct LedgerHttp {
+    pub cfg: Arc<tagada_app::payments::PaymentsConfig>,
+    pub planner: Arc<tagada_core::cadence::PlannerConfig>,
+    pub gateways: tagada_app::payments::Gateways,
+    pub home_country: tagada_core::CountryCode,
+}
+
 /// What every handler can reach.
 #[derive(Debug, Clone)]
 pub struct HttpState {
@@ -77,8 +88,9 @@ pub struct HttpState {
     pub max_body_bytes: usize,
     /// The token of IndiaMART's push URL; `None`: push is not served.
     pub indiamart_push: Option<Secret>,
-    /// Pay pages and gateway webhooks; `None`: not served.
-    pub payments: Option<PaymentsHttp>,
+    /// The ledger's configuration for the JSON API, the pay pages and the
+    /// gateway webhooks; `None`: none of them is served.
+    pub ledger: Option<LedgerHttp>,
 }
 
 /// The whole router.
@@ -91,7 +103,7 @@ pub fn router(state: HttpState) -> Router {
     if state.indiamart_push.is_some() {
         app = app.merge(indiamart::routes());
     }
-    if state.payments.is_some() {
+    if state.ledger.is_some() {
         app = app.merge(payments::routes());
     }
     app.layer(DefaultBodyLimit::max(limit)).with_state(state)

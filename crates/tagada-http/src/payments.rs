@@ -12,8 +12,6 @@
 //!   body before anything is read (401 and nothing recorded otherwise), then
 //!   applied; a store failure answers 500 so the gateway sends it again.
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -21,23 +19,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use tagada_app::payments::{
-    EventOutcome, Gateways, HookError, PayContext, PayError, PayPage, PaymentsConfig,
-    ingest_razorpay, ingest_stripe,
+    EventOutcome, HookError, PayContext, PayError, PayPage, ingest_razorpay, ingest_stripe,
 };
-use tagada_core::CountryCode;
-use tagada_core::cadence::PlannerConfig;
 use tagada_payments::Gateway;
 
-use crate::HttpState;
-
-/// What the payment routes need besides the store and the clock.
-#[derive(Debug, Clone)]
-pub struct PaymentsHttp {
-    pub cfg: Arc<PaymentsConfig>,
-    pub planner: Arc<PlannerConfig>,
-    pub gateways: Gateways,
-    pub home_country: CountryCode,
-}
+use crate::{HttpState, LedgerHttp};
 
 pub(crate) fn routes() -> Router<HttpState> {
     Router::new()
@@ -48,7 +34,7 @@ pub(crate) fn routes() -> Router<HttpState> {
         .route("/webhooks/stripe", post(stripe_hook))
 }
 
-fn context<'a>(state: &'a HttpState, p: &'a PaymentsHttp) -> PayContext<'a> {
+fn context<'a>(state: &'a HttpState, p: &'a LedgerHttp) -> PayContext<'a> {
     PayContext {
         store: state.store.as_ref(),
         gateways: &p.gateways,
@@ -121,7 +107,7 @@ fn failure(e: &PayError) -> Response {
 }
 
 async fn page(State(state): State<HttpState>, Path(token): Path<String>) -> Response {
-    let Some(p) = &state.payments else {
+    let Some(p) = &state.ledger else {
         return not_found();
     };
     match context(&state, p).pay_page(&token).await {
@@ -131,7 +117,7 @@ async fn page(State(state): State<HttpState>, Path(token): Path<String>) -> Resp
 }
 
 async fn qr(State(state): State<HttpState>, Path(token): Path<String>) -> Response {
-    let Some(p) = &state.payments else {
+    let Some(p) = &state.ledger else {
         return not_found();
     };
     match context(&state, p).upi_qr(&token).await {
@@ -144,7 +130,7 @@ async fn go_to_gateway(
     State(state): State<HttpState>,
     Path((token, gateway)): Path<(String, String)>,
 ) -> Response {
-    let Some(p) = &state.payments else {
+    let Some(p) = &state.ledger else {
         return not_found();
     };
     let Some(gateway) = Gateway::parse(&gateway) else {
@@ -183,7 +169,7 @@ async fn razorpay_hook(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(p) = &state.payments else {
+    let Some(p) = &state.ledger else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let result = ingest_razorpay(
@@ -197,7 +183,7 @@ async fn razorpay_hook(
 }
 
 async fn stripe_hook(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some(p) = &state.payments else {
+    let Some(p) = &state.ledger else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let result = ingest_stripe(

@@ -94,7 +94,7 @@ async fn serve(store: Arc<dyn Store>, clock: SimClock, app_secret: &str) -> Stri
         inbox: Arc::new(tokio::sync::Notify::new()),
         max_body_bytes: 1 << 20,
         indiamart_push: None,
-        payments: None,
+        ledger: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -555,7 +555,7 @@ async fn indiamart_push_needs_its_token_and_stores_each_lead_once() {
         inbox: Arc::new(tokio::sync::Notify::new()),
         max_body_bytes: 1 << 20,
         indiamart_push: Some(Secret::new("push-token-8c1f")),
-        payments: None,
+        ledger: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -22,7 +22,7 @@ use tagada_core::{CountryCode, Currency, InvoiceId, Money, Phone};
 use tagada_fakes::marketplace::FakeClock;
 use tagada_fakes::meta::{MetaFake, MetaFakeConfig};
 use tagada_fakes::{RazorpayFake, RazorpayFakeConfig, StripeFake, StripeFakeConfig};
-use tagada_http::{HttpState, PaymentsHttp};
+use tagada_http::{HttpState, LedgerHttp};
 use tagada_store::{
     ImportStore, LedgerStore, Migrate, NewBuyer, NewInvoice, OutboxFilter, OutboxStore,
     PaymentLinkFilter, PaymentLinkStore, WebhookStore,
@@ -102,7 +102,7 @@ async fn world() -> World {
         inbox: Arc::new(tokio::sync::Notify::new()),
         max_body_bytes: 1 << 20,
         indiamart_push: None,
-        payments: Some(PaymentsHttp {
+        ledger: Some(LedgerHttp {
             gateways: Gateways::from_config(&pay),
             cfg: Arc::new(pay),
             planner: Arc::new(planner.clone()),

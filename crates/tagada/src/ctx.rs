@@ -68,9 +68,9 @@ impl Ctx {
 
 impl Ctx {
     /// What the pay pages and gateway webhooks of `tagada serve` need.
-    pub fn payments_http(&self) -> tagada_http::PaymentsHttp {
+    pub fn ledger_http(&self) -> tagada_http::LedgerHttp {
         let app = &self.config.app;
-        tagada_http::PaymentsHttp {
+        tagada_http::LedgerHttp {
             cfg: Arc::new(app.payments.clone()),
             planner: Arc::new(self.config.planner.clone()),
             gateways: tagada_app::payments::Gateways::from_config(&app.payments),

@@ -62,6 +62,12 @@ enum Command {
     /// Payments: record money received, import bank statements, poll gateway links.
     #[command(subcommand)]
     Payments(cmd::payments::Command),
+    /// API tokens for the JSON API (hashed at rest).
+    #[command(subcommand)]
+    Tokens(cmd::access::TokensCommand),
+    /// Dashboard users (argon2 passwords).
+    #[command(subcommand)]
+    Users(cmd::access::UsersCommand),
     /// Buyers' replies, and those waiting for a person.
     #[command(subcommand)]
     Inbox(cmd::inbox::Command),
@@ -135,6 +141,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Show(args) => cmd::show::run(args, &ctx).await,
         Command::Invoices(c) => cmd::invoices::run(c, &ctx).await,
         Command::Payments(c) => cmd::payments::run(c, &ctx).await,
+        Command::Tokens(c) => cmd::access::tokens(c, &ctx).await,
+        Command::Users(c) => cmd::access::users(c, &ctx).await,
         Command::Buyers(c) => cmd::buyers::run(c, &ctx).await,
         Command::Inbox(c) => cmd::inbox::run(c, &ctx).await,
         Command::Config(c) => cmd::config::run(c, &ctx),

@@ -3,7 +3,7 @@
 //! that expire and end with a new password.
 
 use super::t;
-use crate::{AuthStore, NewApiToken, NewUser, Role, Store, StoreError};
+use crate::{NewApiToken, NewUser, Role, Store, StoreError};
 
 pub async fn api_tokens_live_until_revoked<S: Store + 'static>(store: S) {
     let rep = Role::SalesRep {

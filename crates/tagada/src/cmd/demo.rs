@@ -175,7 +175,7 @@ impl LocalWhatsApp {
         clock: SimClock,
         planner: &PlannerConfig,
         listener: tokio::net::TcpListener,
-        payments: tagada_http::PaymentsHttp,
+        payments: tagada_http::LedgerHttp,
     ) -> anyhow::Result<LocalWhatsApp> {
         let fake_config = MetaFakeConfig {
             // the account holds exactly the templates the configuration sends
@@ -216,7 +216,7 @@ impl LocalWhatsApp {
             inbox: Arc::new(tokio::sync::Notify::new()),
             max_body_bytes: 1 << 20,
             indiamart_push: None,
-            payments: Some(payments),
+            ledger: Some(payments),
         };
         let addr = listener.local_addr()?;
         let server = tokio::spawn(async move {
@@ -480,8 +480,8 @@ impl LocalPayments {
         })
     }
 
-    fn http(&self, config: &Config) -> tagada_http::PaymentsHttp {
-        tagada_http::PaymentsHttp {
+    fn http(&self, config: &Config) -> tagada_http::LedgerHttp {
+        tagada_http::LedgerHttp {
             cfg: Arc::new(self.cfg.clone()),
             planner: Arc::new(config.planner.clone()),
             gateways: tagada_app::payments::Gateways::from_config(&self.cfg),

@@ -1,5 +1,6 @@
 //! One module per command; each has `Args` (or `Command`) and `run`.
 
+pub mod access;
 pub mod buyers;
 pub mod config;
 pub mod demo;

@@ -97,7 +97,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             .push_token
             .is_set()
             .then(|| ctx.config.app.indiamart.push_token.clone()),
-        payments: Some(ctx.payments_http()),
+        ledger: Some(ctx.ledger_http()),
     };
     let pay = &ctx.config.app.payments;
     println!("tagada serving on http://{addr}");
