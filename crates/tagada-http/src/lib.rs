@@ -13,7 +13,9 @@
 //! | `POST /pay/<token>/<gateway>` | makes or reuses a gateway link, redirects    |
 //! | `POST /webhooks/razorpay`| signed Razorpay events (payments, links)          |
 //! | `POST /webhooks/stripe`  | signed Stripe events (Checkout Sessions)          |
+//! | `/api/...`               | the JSON API (bearer tokens; see [`api`])         |
 
+pub mod api;
 mod health;
 mod indiamart;
 mod payments;
@@ -104,7 +106,7 @@ pub fn router(state: HttpState) -> Router {
         app = app.merge(indiamart::routes());
     }
     if state.ledger.is_some() {
-        app = app.merge(payments::routes());
+        app = app.merge(payments::routes()).merge(api::routes());
     }
     app.layer(DefaultBodyLimit::max(limit)).with_state(state)
 }
