@@ -249,8 +249,8 @@ pub struct Ageing {
     /// In the home currency: each currency's bucket converted on its own
     /// (rounded half away from zero), then added up. Its total can differ
     /// from [`Outstanding`]'s home total, which converts each currency's
-    /// total once, by the rounding: under half a minor unit per bucket and
-    /// currency.
+    /// total once, by the rounding: at most 3 minor units per converted
+    /// currency (half a unit for each of five buckets and the total).
     pub home: AgeingBuckets,
     /// Currencies without a rate, left out of `home`.
     pub not_converted: Vec<Currency>,

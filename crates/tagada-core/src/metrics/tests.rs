@@ -706,6 +706,29 @@ fn a_payment_in_another_currency_is_refused() {
 }
 
 #[test]
+fn a_payment_counts_from_its_own_day() {
+    let invoices = ledger();
+    // #3: 30,000, 10,000 paid on 03-05 → 30,000 owed at the end of 03-04,
+    // 20,000 at the end of 03-05.
+    assert_eq!(invoices[2].owed_on(d(2026, 3, 4)), Some(30_000_00));
+    assert_eq!(invoices[2].owed_on(d(2026, 3, 5)), Some(20_000_00));
+    // #5 exists from its invoice date (03-10) on.
+    assert_eq!(invoices[4].owed_on(d(2026, 3, 9)), None);
+    assert_eq!(invoices[4].owed_on(d(2026, 3, 10)), Some(50_000_00));
+    // #12 is cancelled: never a receivable.
+    assert_eq!(invoices[11].owed_on(d(2026, 3, 10)), None);
+    // On 02-20, #2's 5,000 is in: INR owed = #1 0 (paid 02-10), #2 15,000,
+    // #3 30,000, #4 40,000, #6 15,000, #7 25,000, #8 8,000 = 1,33,000.
+    let out = outstanding(&invoices, d(2026, 2, 20), &fx()).unwrap();
+    assert_eq!(out.total.get(Currency::INR), inr(133_000));
+    // A period starting on a payment's day collects it: #6's 15,000 (03-01)
+    // and #3's 10,000 (03-05).
+    let first_week = Period::new(d(2026, 3, 1), d(2026, 3, 5)).unwrap();
+    let collected = collected(&invoices, first_week, &fx()).unwrap();
+    assert_eq!(collected.by_currency, vec![inr(25_000)]);
+}
+
+#[test]
 fn an_invoice_marked_paid_without_a_date_is_settled_at_its_last_payment() {
     let mut inv = ledger()[1].clone();
     inv.paid_on = None;
