@@ -1,7 +1,8 @@
 //! `tagada-core` owns tagada's domain: money and currencies, E.164 phone
 //! numbers, countries and their calendars, the ledger records (buyers,
 //! invoices, payments, notes) with their state machines, cadences and
-//! segments, message templates and their rendering, and the reminder planner.
+//! segments, message templates and their rendering, the reminder planner, and
+//! the collection metrics (ageing, DSO, CEI, days to pay, reminder funnel).
 //!
 //! The crate is pure: no IO, no async, and it never reads the clock. Callers
 //! pass `now` in; everything else is a function of its inputs.
@@ -13,6 +14,7 @@ mod config_helpers;
 pub mod country;
 pub mod ids;
 pub mod ledger;
+pub mod metrics;
 pub mod money;
 pub mod outbox;
 pub mod phone;
