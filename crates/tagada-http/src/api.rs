@@ -73,6 +73,7 @@ pub(crate) fn routes() -> Router<HttpState> {
         (name = "payments", description = "Money received"),
     )
 )]
+#[derive(Debug)]
 pub struct ApiDoc;
 
 #[derive(Debug)]
