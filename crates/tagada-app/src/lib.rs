@@ -17,6 +17,7 @@ pub mod inbound;
 pub mod leads;
 pub mod payments;
 pub mod planning;
+pub mod reports;
 pub mod templates;
 pub mod webhooks;
 pub mod whatsapp;

@@ -247,9 +247,9 @@ impl PlanStore for PostgresStore {
             .map_err(db)?;
             let created = sqlx::query(
                 "INSERT INTO reminders (invoice_id, step, cycle, outbox_id, status, scheduled_at, \
-                 created_at) \
-                 SELECT i, s, c, $4, 'scheduled', $5, $6 \
-                 FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[]) AS k(i, s, c) \
+                 created_at, step_name, segment) \
+                 SELECT i, s, c, $4, 'scheduled', $5, $6, n, $8 \
+                 FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $7::text[]) AS k(i, s, c, n) \
                  ON CONFLICT (invoice_id, step, cycle) WHERE status <> 'cancelled' DO NOTHING",
             )
             .bind(&invoices)
@@ -268,6 +268,13 @@ impl PlanStore for PostgresStore {
             .bind(id)
             .bind(micros(m.send_at))
             .bind(micros(now))
+            .bind(
+                m.items
+                    .iter()
+                    .map(|i| i.step_name.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(&m.segment)
             .execute(&mut *tx)
             .await
             .map_err(db)?

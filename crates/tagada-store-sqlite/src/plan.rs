@@ -240,7 +240,8 @@ impl PlanStore for SqliteStore {
                 .map_err(db)?;
                 let created = sqlx::query(
                     "INSERT INTO reminders (invoice_id, step, cycle, outbox_id, status, \
-                     scheduled_at, created_at) VALUES (?, ?, ?, ?, 'scheduled', ?, ?) \
+                     scheduled_at, created_at, step_name, segment) \
+                     VALUES (?, ?, ?, ?, 'scheduled', ?, ?, ?, ?) \
                      ON CONFLICT (invoice_id, step, cycle) WHERE status <> 'cancelled' \
                      DO NOTHING",
                 )
@@ -250,6 +251,8 @@ impl PlanStore for SqliteStore {
                 .bind(id)
                 .bind(micros(m.send_at))
                 .bind(micros(now))
+                .bind(&item.step_name)
+                .bind(&m.segment)
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?

@@ -282,6 +282,27 @@ impl ReportStore for SqliteStore {
         Ok(out)
     }
 
+    async fn reminder_labels(&self) -> Result<Vec<tagada_store::ReminderLabel>> {
+        let rows: Vec<(i64, i64, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT outbox_id, invoice_id, step_name, segment FROM reminders \
+             WHERE status <> 'cancelled' ORDER BY outbox_id, invoice_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(outbox_id, invoice_id, step_name, segment)| tagada_store::ReminderLabel {
+                    outbox_id: tagada_core::OutboxId::new(outbox_id),
+                    invoice_id: InvoiceId::new(invoice_id),
+                    step_name,
+                    segment,
+                },
+            )
+            .collect())
+    }
+
     async fn collection_summary(&self, today: Date) -> Result<CollectionSummary> {
         let mut tx = self.read().await?;
         let rows: Vec<(String, i64, i64, i64, i64, i64)> = sqlx::query_as(

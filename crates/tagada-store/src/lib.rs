@@ -226,6 +226,9 @@ pub trait ReportStore: Send + Sync {
     async fn timeline(&self, subject: TimelineSubject) -> Result<Vec<TimelineEntry>>;
     /// Outstanding, overdue and collected amounts per currency.
     async fn collection_summary(&self, today: jiff::civil::Date) -> Result<CollectionSummary>;
+    /// Each live or sent reminder's step name and the buyer's segment when
+    /// it was planned, per invoice it carries (cancelled ones left out).
+    async fn reminder_labels(&self) -> Result<Vec<ReminderLabel>>;
 }
 
 /// Channel webhooks: message statuses merged into the outbox, inbound

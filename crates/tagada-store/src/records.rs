@@ -321,3 +321,13 @@ pub struct CollectionSummary {
     pub messages_sent: u64,
     pub messages_pending: u64,
 }
+
+/// What a reminder was, for the metrics: its cadence step and the segment
+/// its buyer was in (unknown for reminders planned before they were kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderLabel {
+    pub outbox_id: OutboxId,
+    pub invoice_id: InvoiceId,
+    pub step_name: Option<String>,
+    pub segment: Option<String>,
+}

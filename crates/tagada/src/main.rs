@@ -54,6 +54,9 @@ enum Command {
     /// Serve the WhatsApp webhook and health endpoints, act on replies, and
     /// plan and send like `run`, until stopped (Ctrl-C).
     Serve(cmd::serve::Args),
+    /// Collection figures: outstanding, ageing, DSO, CEI, days to pay and the
+    /// reminder funnel, for a period, by template, step, segment, rep, country or month.
+    Report(cmd::report::Args),
     /// The timeline of an invoice or a buyer.
     Show(cmd::show::Args),
     /// List and act on invoices.
@@ -139,6 +142,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => cmd::run::run(args, &ctx).await,
         Command::Serve(args) => cmd::serve::run(args, &ctx).await,
         Command::Show(args) => cmd::show::run(args, &ctx).await,
+        Command::Report(args) => cmd::report::run(args, &ctx).await,
         Command::Invoices(c) => cmd::invoices::run(c, &ctx).await,
         Command::Payments(c) => cmd::payments::run(c, &ctx).await,
         Command::Tokens(c) => cmd::access::tokens(c, &ctx).await,

@@ -245,6 +245,53 @@ fn demo_runs_on_a_fresh_directory() {
         args.extend_from_slice(rest);
         args
     };
+    // `tagada report` over the same days counts what the demo sent and collected
+    let report = json(
+        d,
+        &with_db(&[
+            "report",
+            "--period",
+            "2026-12-01..2026-12-05",
+            "--by",
+            "step",
+            "--json",
+        ]),
+    );
+    let stage = |name: &str| {
+        report["funnel"]["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["stage"] == name)
+            .unwrap()["count"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(stage("sent"), reminders, "{report:#}");
+    assert_eq!(stage("read"), reminders, "{report:#}");
+    assert_eq!(
+        report["days_to_pay"]["after_due"]["count"]
+            .as_u64()
+            .unwrap(),
+        n(&summary["invoices_paid"]),
+        "{report:#}"
+    );
+    assert!(!report["breakdown"].as_array().unwrap().is_empty());
+    let csv_out = ok(
+        d,
+        &with_db(&[
+            "report",
+            "--period",
+            "2026-12-01..2026-12-05",
+            "--by",
+            "template",
+            "--csv",
+        ]),
+    );
+    assert!(
+        csv_out.starts_with("key,planned,sent,delivered,read,replied"),
+        "{csv_out}"
+    );
     let inbox = json(d, &with_db(&["inbox", "list", "--all", "--json"]));
     let inbox = inbox.as_array().expect("inbox entries");
     assert_eq!(inbox.len() as u64, n(&summary["buyer_replies"]));

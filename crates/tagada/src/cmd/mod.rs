@@ -11,6 +11,7 @@ pub mod init;
 pub mod invoices;
 pub mod payments;
 pub mod plan;
+pub mod report;
 pub mod run;
 pub mod send;
 pub mod serve;
