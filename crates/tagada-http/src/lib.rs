@@ -19,6 +19,8 @@ mod indiamart;
 mod payments;
 mod whatsapp;
 
+pub mod charts;
+
 pub use payments::{PaymentsHttp, render_page};
 
 use std::sync::Arc;
