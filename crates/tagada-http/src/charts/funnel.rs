@@ -140,14 +140,14 @@ pub fn funnel_chart(chart: &Funnel, count: impl Fn(u64) -> String) -> String {
         out.push_str("</rect></g>");
         if let Some(Some(r)) = rates.get(i + 1) {
             let y = row + LABEL_LINE + BAR_GAP + BAR_HEIGHT + RATE_BAND / 2.0 + SMALL * 0.35;
-            let _ = write!(out, "<g class=\"tg-rate\">");
-            Text::new(WIDTH / 2.0, y, Anchor::Middle, "tg-label tg-rate-label")
-                .font(SMALL)
-                .write(out, &format!("↓ {r}"));
+            out.push_str("<g class=\"tg-rate\">");
             tooltip(
                 out,
                 &format!("{} of {} reached {}", r, labels[i], labels[i + 1]),
             );
+            Text::new(WIDTH / 2.0, y, Anchor::Middle, "tg-label tg-rate-label")
+                .font(SMALL)
+                .write(out, &format!("↓ {r}"));
             out.push_str("</g>");
         }
     }
