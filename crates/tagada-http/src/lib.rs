@@ -21,6 +21,8 @@ mod indiamart;
 mod payments;
 mod whatsapp;
 
+pub mod charts;
+
 pub use payments::render_page;
 
 use std::sync::Arc;
