@@ -50,6 +50,7 @@ pub(crate) fn routes() -> Router<HttpState> {
         .route("/api/reminders", get(list_reminders))
         .route("/api/inbox", get(list_inbox))
         .route("/api/plan", get(plan_preview))
+        .route("/api/metrics", get(metrics))
 }
 
 /// The OpenAPI document of this API.
@@ -62,7 +63,7 @@ pub(crate) fn routes() -> Router<HttpState> {
     paths(
         openapi, summary, list_buyers, get_buyer, assign_rep, list_invoices, get_invoice,
         mark_paid, snooze, pause, resume, dispute, note, list_payments, list_reminders,
-        list_inbox, plan_preview
+        list_inbox, plan_preview, metrics
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -535,6 +536,14 @@ pub struct InboxQuery {
     /// Every reply, not only those waiting for a person.
     pub all: Option<bool>,
     pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct MetricsQuery {
+    /// 30d (default), month, last-month, YYYY-MM, YYYY-MM-DD..YYYY-MM-DD or ytd.
+    pub period: Option<String>,
+    /// template, step, segment, rep, country or month.
+    pub by: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -1246,4 +1255,44 @@ async fn plan_preview(
             .collect(),
         not_loaded_not_yet_due: plan.not_loaded_not_yet_due,
     }))
+}
+
+/// Collection figures for a period: outstanding and ageing (per currency
+/// and in the home currency), DSO (countback and simple) and its trend,
+/// CEI, days to pay, and the reminder funnel, broken down `by` a dimension
+/// when asked. The same figures as `tagada report --json`; a sales rep gets
+/// their own buyers'.
+#[utoipa::path(get, path = "/api/metrics", tag = "ledger", params(MetricsQuery),
+    responses(
+        (status = 200, description = "The report, as `tagada report --json` prints it", content_type = "application/json"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn metrics(
+    State(state): State<HttpState>,
+    Caller(who): Caller,
+    Query(q): Query<MetricsQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let ledger = ledger(&state)?;
+    let today = state
+        .clock
+        .now()
+        .to_zoned_datetime(ledger.planner.home_zone())
+        .date();
+    let period = tagada_app::reports::parse_period(q.period.as_deref().unwrap_or("30d"), today)
+        .map_err(ApiError::BadRequest)?;
+    let by =
+        q.by.as_deref()
+            .map(tagada_app::reports::parse_dimension)
+            .transpose()
+            .map_err(ApiError::BadRequest)?;
+    let scope = (!who.sees_everything()).then_some(&who);
+    let report =
+        tagada_app::reports::build_report(state.store.as_ref(), &ledger.planner, period, by, scope)
+            .await
+            .map_err(|e| match e {
+                tagada_app::reports::ReportError::Store(s) => s.into(),
+                other => ApiError::BadRequest(other.to_string()),
+            })?;
+    Ok(Json(
+        serde_json::to_value(&report).map_err(|e| ApiError::Internal(e.to_string()))?,
+    ))
 }

@@ -364,6 +364,28 @@ async fn actions_change_the_ledger() {
         .collect();
     assert!(reasons.contains(&"disputed"), "{plan}");
     assert!(reasons.contains(&"snoozed_until"), "{plan}");
+
+    // the figures: ₹40,000 collected of ₹2,00,000; a rep sees their own share
+    let (status, m) = a
+        .get(Some(&a.admin), "/api/metrics?period=2026-12&by=rep")
+        .await;
+    assert_eq!(status, 200, "{m}");
+    assert_eq!(m["collected"]["home"]["minor"], 40_000_00, "{m}");
+    assert_eq!(
+        m["outstanding"]["total"]["home"]["minor"], 1_60_000_00,
+        "{m}"
+    );
+    let (_, mine) = a.get(Some(&a.arjun), "/api/metrics?period=2026-12").await;
+    assert_eq!(
+        mine["outstanding"]["total"]["home"]["minor"], 1_00_000_00,
+        "{mine}"
+    );
+    assert_eq!(
+        a.get(Some(&a.admin), "/api/metrics?period=fortnight")
+            .await
+            .0,
+        400
+    );
 }
 
 #[test]
