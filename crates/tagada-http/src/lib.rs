@@ -14,10 +14,12 @@
 //! | `POST /webhooks/razorpay`| signed Razorpay events (payments, links)          |
 //! | `POST /webhooks/stripe`  | signed Stripe events (Checkout Sessions)          |
 //! | `/api/...`               | the JSON API (bearer tokens; see [`api`])         |
+//! | `GET /metrics`           | Prometheus text format (bearer token)             |
 
 pub mod api;
 mod health;
 mod indiamart;
+mod ops;
 mod payments;
 mod whatsapp;
 
@@ -108,7 +110,10 @@ pub fn router(state: HttpState) -> Router {
         app = app.merge(indiamart::routes());
     }
     if state.ledger.is_some() {
-        app = app.merge(payments::routes()).merge(api::routes());
+        app = app
+            .merge(payments::routes())
+            .merge(api::routes())
+            .merge(ops::routes());
     }
     app.layer(DefaultBodyLimit::max(limit)).with_state(state)
 }

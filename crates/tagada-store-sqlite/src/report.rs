@@ -282,6 +282,83 @@ impl ReportStore for SqliteStore {
         Ok(out)
     }
 
+    async fn ops_counts(&self) -> Result<tagada_store::OpsCounts> {
+        let pairs = |rows: Vec<(String, i64)>| {
+            rows.into_iter()
+                .map(|(k, n)| (k, u64::try_from(n).unwrap_or(0)))
+                .collect::<Vec<_>>()
+        };
+        let triples = |rows: Vec<(String, String, i64)>| {
+            rows.into_iter()
+                .map(|(a, b, n)| (a, b, u64::try_from(n).unwrap_or(0)))
+                .collect::<Vec<_>>()
+        };
+        let outbox: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, count(*) FROM outbox GROUP BY status ORDER BY status")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+        let attempts: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT coalesce(json_extract(outcome, '$.outcome'), '?') AS o, coalesce(substr(json_extract(outcome, '$.error'), 1, instr(json_extract(outcome, '$.error') || ':', ':') - 1), '') AS c, count(*) \
+             FROM attempts GROUP BY o, c ORDER BY o, c",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        let webhook_events: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT source, outcome, count(*) FROM webhook_events \
+             GROUP BY source, outcome ORDER BY source, outcome",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        let lag: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT CAST(avg(w.received_at - e.at) AS BIGINT), max(w.received_at - e.at) \
+             FROM (SELECT webhook_event_id, at FROM message_events ORDER BY id DESC LIMIT 1000) e \
+             JOIN webhook_events w ON w.id = e.webhook_event_id",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        let sync_runs: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT source, outcome, count(*) FROM sync_runs \
+             GROUP BY source, outcome ORDER BY source, outcome",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        let last: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT source, max(finished_at) FROM sync_runs GROUP BY source ORDER BY source",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        let payments: Vec<(String, i64)> =
+            sqlx::query_as("SELECT method, count(*) FROM payments GROUP BY method ORDER BY method")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+        let inbox_open: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM inbox WHERE needs_attention AND resolved_at IS NULL",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(tagada_store::OpsCounts {
+            outbox: pairs(outbox),
+            attempts: triples(attempts),
+            webhook_events: triples(webhook_events),
+            webhook_lag_micros: lag.and_then(|(a, m)| Some((a?, m?))),
+            sync_runs: triples(sync_runs),
+            sync_last_run: last
+                .into_iter()
+                .map(|(s, at)| Ok((s, ts("sync_runs", at)?)))
+                .collect::<Result<_>>()?,
+            payments: pairs(payments),
+            inbox_open: u64::try_from(inbox_open).unwrap_or(0),
+        })
+    }
+
     async fn reminder_labels(&self) -> Result<Vec<tagada_store::ReminderLabel>> {
         let rows: Vec<(i64, i64, Option<String>, Option<String>)> = sqlx::query_as(
             "SELECT outbox_id, invoice_id, step_name, segment FROM reminders \

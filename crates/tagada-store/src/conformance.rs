@@ -114,6 +114,7 @@ macro_rules! conformance_tests {
             gateway_events_kept_once,
             api_tokens_live_until_revoked,
             users_and_sessions,
+            ops_counts_group_what_happened,
         );
     };
     (@checks $setup:path; $($check:ident),* $(,)?) => {

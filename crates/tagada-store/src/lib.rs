@@ -229,6 +229,9 @@ pub trait ReportStore: Send + Sync {
     /// Each live or sent reminder's step name and the buyer's segment when
     /// it was planned, per invoice it carries (cancelled ones left out).
     async fn reminder_labels(&self) -> Result<Vec<ReminderLabel>>;
+    /// Counters and gauges for monitoring (`/metrics`), each one grouped
+    /// query.
+    async fn ops_counts(&self) -> Result<OpsCounts>;
 }
 
 /// Channel webhooks: message statuses merged into the outbox, inbound

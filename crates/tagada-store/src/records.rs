@@ -331,3 +331,27 @@ pub struct ReminderLabel {
     pub step_name: Option<String>,
     pub segment: Option<String>,
 }
+
+/// What monitoring reads ([`crate::ReportStore::ops_counts`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpsCounts {
+    /// Outbox rows by status.
+    pub outbox: Vec<(String, u64)>,
+    /// Send attempts by outcome (`sent`, `retry`, `dead`, `needs_review`,
+    /// `cancelled`) and error class (the error's text before its first
+    /// `:`: `rate limited`, `transient failure`, `rejected for this
+    /// recipient`...; empty for a send that went through).
+    pub attempts: Vec<(String, String, u64)>,
+    /// Webhook events kept, by source and outcome.
+    pub webhook_events: Vec<(String, String, u64)>,
+    /// Over the last 1,000 delivery statuses: the average and the largest
+    /// time from the channel's timestamp to its arrival, in microseconds.
+    pub webhook_lag_micros: Option<(i64, i64)>,
+    /// Lead sync runs by source and outcome, and each source's last run.
+    pub sync_runs: Vec<(String, String, u64)>,
+    pub sync_last_run: Vec<(String, Timestamp)>,
+    /// Payments by method.
+    pub payments: Vec<(String, u64)>,
+    /// Inbox entries waiting for a person.
+    pub inbox_open: u64,
+}

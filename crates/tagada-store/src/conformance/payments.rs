@@ -311,3 +311,93 @@ pub async fn gateway_events_kept_once<S: Store + 'static>(store: S) {
             .is_empty()
     );
 }
+
+/// Monitoring's counts group what happened: outbox rows by status, attempts
+/// by outcome and error class, webhook events, payments by method.
+pub async fn ops_counts_group_what_happened<S: Store + 'static>(store: S) {
+    use crate::AttemptOutcome;
+    let empty = store.ops_counts().await.unwrap();
+    assert!(
+        empty.outbox.is_empty() && empty.attempts.is_empty(),
+        "{empty:?}"
+    );
+    assert_eq!(empty.webhook_lag_micros, None);
+
+    let a = add_buyer(&store, "Acme Traders", 1).await;
+    let inv = add_invoice(
+        &store,
+        invoice("M-1", a.id, date(2026, 11, 1), inr(1_000)),
+        t(0),
+    )
+    .await;
+    enqueue(
+        &store,
+        vec![
+            message(&a, vec![item(&inv, 0)], t(1), "m0"),
+            message(&a, vec![item(&inv, 1)], t(2), "m1"),
+        ],
+        t(0),
+    )
+    .await;
+    let claimed = store
+        .claim(t(10), 10, jiff::SignedDuration::from_secs(60), "w")
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    let outcomes = [
+        AttemptOutcome::Sent {
+            provider_id: Some("wamid.1".into()),
+        },
+        AttemptOutcome::Retry {
+            error: "rate limited: 131056 pair rate limit".into(),
+            retry_at: t(300),
+        },
+    ];
+    for (c, o) in claimed.iter().zip(&outcomes) {
+        store.complete(c.id, c.lease, o, t(11)).await.unwrap();
+    }
+    store
+        .record_payment(
+            &NewPayment {
+                invoice_number: None,
+                invoice_id: Some(inv.id),
+                buyer_id: None,
+                amount: inr(100),
+                received_at: t(20),
+                method: PaymentMethod::Upi,
+                reference: Some("UTR-M1".into()),
+            },
+            t(20),
+        )
+        .await
+        .unwrap();
+    store
+        .record_gateway_event("razorpay", "evt_m1", "{}", WebhookOutcome::Applied, t(21))
+        .await
+        .unwrap();
+    let c = store.ops_counts().await.unwrap();
+    let outbox: std::collections::BTreeMap<&str, u64> =
+        c.outbox.iter().map(|(s, n)| (s.as_str(), *n)).collect();
+    // the sent one, and the retried one (pending again, then cancelled by
+    // the part payment: it showed the old amount)
+    assert_eq!(outbox.get("sent"), Some(&1), "{c:?}");
+    assert_eq!(outbox.values().sum::<u64>(), 2, "{c:?}");
+    assert!(
+        c.attempts
+            .contains(&("retry".to_string(), "rate limited".to_string(), 1)),
+        "{c:?}"
+    );
+    assert!(
+        c.attempts
+            .iter()
+            .any(|(o, class, n)| o == "sent" && class.is_empty() && *n == 1),
+        "{c:?}"
+    );
+    assert_eq!(c.payments, vec![("upi".to_string(), 1)]);
+    assert!(
+        c.webhook_events
+            .contains(&("razorpay".to_string(), "applied".to_string(), 1)),
+        "{c:?}"
+    );
+    assert_eq!(c.inbox_open, 0);
+}
