@@ -14,7 +14,15 @@ use tagada_core::{CountryCode, Currency};
 use crate::dispatch::DispatchConfig;
 
 /// `TAGADA_*` variables that are flags or test settings, not config keys.
-const ENV_NOT_CONFIG: [&str; 5] = ["TEST_DATABASE_URL", "DATABASE_URL", "CONFIG", "NOW", "LOG"];
+const ENV_NOT_CONFIG: [&str; 7] = [
+    "TEST_DATABASE_URL",
+    "DATABASE_URL",
+    "CONFIG",
+    "NOW",
+    "LOG",
+    "PASSWORD",
+    "REQUIRE_BROWSER",
+];
 
 /// The embedded defaults, every key commented.
 pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");

@@ -564,3 +564,73 @@ fn payments_added_by_hand_and_from_a_bank_statement() {
             .is_empty()
     );
 }
+
+#[test]
+fn tokens_and_users_are_made_listed_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let made = tagada(
+        d,
+        &["tokens", "create", "accounts sheet", "--role", "accountant"],
+    );
+    assert!(made.status.success(), "{made:?}");
+    let token = String::from_utf8(made.stdout).unwrap().trim().to_string();
+    assert!(token.starts_with("tgd_") && token.len() > 40, "{token}");
+    // a sales rep's token needs the rep's name
+    let refused = tagada(d, &["tokens", "create", "x", "--role", "sales-rep"]);
+    assert_eq!(refused.status.code(), Some(1));
+    ok(
+        d,
+        &[
+            "tokens",
+            "create",
+            "meera",
+            "--role",
+            "sales-rep",
+            "--rep",
+            "Meera",
+        ],
+    );
+    let listed = json(d, &["tokens", "list", "--json"]);
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[1]["role"]["rep"], "Meera");
+    // the token itself is stored nowhere
+    let db = std::fs::read(d.join("tagada.db")).unwrap();
+    assert!(
+        !db.windows(token.len()).any(|w| w == token.as_bytes()),
+        "the token is in the database file"
+    );
+    ok(d, &["tokens", "revoke", "1"]);
+    assert!(!tagada(d, &["tokens", "revoke", "1"]).status.success());
+
+    let add = Command::new(env!("CARGO_BIN_EXE_tagada"))
+        .current_dir(d)
+        .args([
+            "users",
+            "add",
+            "meera",
+            "--role",
+            "sales-rep",
+            "--rep",
+            "Meera",
+        ])
+        .env("TAGADA_NOW", NOW)
+        .env("TAGADA_PASSWORD", "a long enough password")
+        .env_remove("TAGADA_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(add.status.success(), "{add:?}");
+    let short = Command::new(env!("CARGO_BIN_EXE_tagada"))
+        .current_dir(d)
+        .args(["users", "add", "arjun", "--role", "admin"])
+        .env("TAGADA_NOW", NOW)
+        .env("TAGADA_PASSWORD", "short")
+        .env_remove("TAGADA_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(!short.status.success());
+    let users = json(d, &["users", "list", "--json"]);
+    assert_eq!(users.as_array().unwrap().len(), 1);
+    assert!(users[0].get("password_hash").is_none(), "{users}");
+}
