@@ -106,6 +106,21 @@ enum Cmd {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// The collection report (`tagada report`, the dashboard's overview) over
+    /// OPEN invoices with DUE of them reminded: how long its figures take.
+    Report {
+        #[arg(long, default_value_t = 100_000)]
+        open: u64,
+        #[arg(long, default_value_t = 10_000)]
+        due: u64,
+        #[arg(long, default_value = "bench-data")]
+        dir: PathBuf,
+        /// A PostgreSQL URL (an empty database) instead of a fresh SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long, default_value_t = 3)]
+        repeat: u32,
+    },
     /// Send N reminders to the fake, then ingest their sent, delivered and
     /// read statuses as signed webhook POSTs, and replay them.
     Ingest {
@@ -742,6 +757,57 @@ async fn bench_plan(
     Ok(())
 }
 
+async fn bench_report(
+    open: u64,
+    due: u64,
+    dir: &Path,
+    database_url: Option<String>,
+    repeat: u32,
+) -> anyhow::Result<()> {
+    let config = Config::load_with_env(None, &Overrides::default(), false)?;
+    let url = match database_url {
+        Some(u) => u,
+        None => fresh_sqlite(dir, &format!("report-{open}-{due}.db"))?,
+    };
+    let store = open_store_fresh(&url).await?;
+    let t = Instant::now();
+    seed_ledger(store.as_ref(), open, due, 10).await?;
+    let (plan, _) =
+        tagada_app::planning::plan_and_apply(store.as_ref(), &config.planner, now()).await?;
+    println!(
+        "seeded {open} invoices and {} queued reminders in {:.1?}",
+        plan.messages.len(),
+        t.elapsed()
+    );
+    let today = now().to_zoned_datetime(config.planner.home_zone()).date();
+    let period = tagada_core::metrics::Period::last_days(today, 30)?;
+    for r in 0..repeat {
+        let t = Instant::now();
+        let report = tagada_app::reports::build_report(
+            store.as_ref(),
+            &config.planner,
+            period,
+            Some(tagada_core::metrics::Dimension::Template),
+            None,
+        )
+        .await?;
+        println!(
+            "run {}: build_report {} ms (outstanding {}, {} reminders planned in the period)",
+            r + 1,
+            t.elapsed().as_millis(),
+            report.collection.outstanding.total.home,
+            report
+                .collection
+                .funnel
+                .count(tagada_core::metrics::Stage::Planned)
+        );
+    }
+    if let Some(rss) = peak_rss_mib() {
+        println!("peak RSS {rss:.0} MiB");
+    }
+    Ok(())
+}
+
 async fn open_store_fresh(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     let store = open(url).await?;
     anyhow::ensure!(
@@ -808,5 +874,12 @@ async fn main() -> anyhow::Result<()> {
             repeat,
             per_buyer,
         } => bench_plan(open, due, per_buyer, &dir, database_url, repeat).await,
+        Cmd::Report {
+            open,
+            due,
+            dir,
+            database_url,
+            repeat,
+        } => bench_report(open, due, &dir, database_url, repeat).await,
     }
 }
