@@ -221,7 +221,11 @@ fn ledger(state: &HttpState) -> Result<&LedgerHttp, ApiError> {
 }
 
 /// The buyer, if the caller may see it (else a 404, as if it did not exist).
-pub(crate) async fn visible_buyer(state: &HttpState, who: &Principal, id: BuyerId) -> Result<Buyer, ApiError> {
+pub(crate) async fn visible_buyer(
+    state: &HttpState,
+    who: &Principal,
+    id: BuyerId,
+) -> Result<Buyer, ApiError> {
     let buyer = state
         .store
         .get_buyer(id)

@@ -19,8 +19,7 @@ use tagada_core::outbox::OutboxStatus;
 use tagada_core::{CountryCode, Currency, Money, Phone};
 use tagada_http::{HttpState, LedgerHttp};
 use tagada_store::{
-    ImportStore, LedgerStore, Migrate, NewBuyer, NewInvoice, OutboxFilter, OutboxStore, Role,
-    Store,
+    ImportStore, LedgerStore, Migrate, NewBuyer, NewInvoice, OutboxFilter, OutboxStore, Role, Store,
 };
 use tagada_store_sqlite::SqliteStore;
 
@@ -348,10 +347,7 @@ async fn the_overview_draws_charts_and_the_outstanding_amount() {
         body.matches("<svg").count() >= 4,
         "DSO, curve, ageing and funnel charts: {body}"
     );
-    assert!(
-        body.contains(r#"id="outstanding">₹2,00,000.00<"#),
-        "{body}"
-    );
+    assert!(body.contains(r#"id="outstanding">₹2,00,000.00<"#), "{body}");
     for id in [
         "nav-overview",
         "nav-invoices",
@@ -370,10 +366,7 @@ async fn the_overview_draws_charts_and_the_outstanding_amount() {
     let meera = browser();
     d.login(&meera, "meera").await;
     let (_, body) = d.get(&meera, "/").await;
-    assert!(
-        body.contains(r#"id="outstanding">₹1,00,000.00<"#),
-        "{body}"
-    );
+    assert!(body.contains(r#"id="outstanding">₹1,00,000.00<"#), "{body}");
     assert!(!body.contains("Globex"));
 
     // every page renders, for an admin and for a rep
@@ -501,7 +494,9 @@ async fn marking_paid_cancels_the_pending_reminder_on_the_timeline() {
     let b = browser();
     let csrf = d.login(&b, "admin").await;
     let (_, page) = d.get(&b, "/invoices/INV-0").await;
-    assert!(page.contains(r#"<form id="mark-paid" method="post" action="/invoices/INV-0/mark-paid""#));
+    assert!(
+        page.contains(r#"<form id="mark-paid" method="post" action="/invoices/INV-0/mark-paid""#)
+    );
     assert!(page.contains(r#"data-status="pending""#), "{page}");
     assert!(page.contains("<blockquote>"), "the reminder's text: {page}");
 
@@ -529,8 +524,14 @@ async fn marking_paid_cancels_the_pending_reminder_on_the_timeline() {
     let (_, page) = d.get(&b, "/invoices/INV-0?done=paid").await;
     assert!(page.contains(r#"id="invoice-status">paid<"#), "{page}");
     let timeline = &page[page.find(r#"<ol id="timeline""#).expect("the timeline")..];
-    assert!(timeline.contains(r#"data-status="cancelled""#), "{timeline}");
-    assert!(timeline.contains(r#"data-kind="reminder_cancelled""#), "{timeline}");
+    assert!(
+        timeline.contains(r#"data-status="cancelled""#),
+        "{timeline}"
+    );
+    assert!(
+        timeline.contains(r#"data-kind="reminder_cancelled""#),
+        "{timeline}"
+    );
     assert!(timeline.contains(r#"data-kind="payment""#), "{timeline}");
     assert!(timeline.contains("UTR-4471"));
     assert!(page.contains("Payment recorded."));
@@ -555,7 +556,9 @@ async fn bulk_pause_pauses_the_selected_invoices() {
     let b = browser();
     let csrf = d.login(&b, "admin").await;
     let (_, list) = d.get(&b, "/invoices").await;
-    assert!(list.contains(r#"<form id="bulk" class="card" method="post" action="/invoices/bulk">"#));
+    assert!(
+        list.contains(r#"<form id="bulk" class="card" method="post" action="/invoices/bulk">"#)
+    );
     assert!(list.contains(r#"name="ids" value="INV-0""#));
     let resp = d
         .post(

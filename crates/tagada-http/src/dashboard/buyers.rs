@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
+use minijinja::value::Serde;
 use serde::{Deserialize, Serialize};
 use tagada_core::ledger::{Invoice, InvoiceStatus, days_between};
 use tagada_core::segment::{BuyerStats, MatchMode, SegmentRule, Segmenter};
@@ -104,7 +105,9 @@ pub(crate) async fn list(
         .into_iter()
         .filter(|i| i.status.is_open() || i.status == InvoiceStatus::Disputed)
     {
-        open.entry(inv.buyer_id).or_default().push(inv.outstanding());
+        open.entry(inv.buyer_id)
+            .or_default()
+            .push(inv.outstanding());
     }
     let segments = latest_segments(&state).await?;
     let rows: Vec<BuyerRow> = buyers
@@ -128,7 +131,7 @@ pub(crate) async fn list(
         "buyers.html",
         minijinja::context! {
             nav => user.nav("buyers"),
-            page => minijinja::context! { rows, search => search.unwrap_or_default() },
+            page => minijinja::context! { rows => Serde(rows), search => search.unwrap_or_default() },
         },
     )
 }
@@ -317,18 +320,21 @@ pub(crate) async fn page(
         ),
         (
             "Of those, paid late".to_string(),
-            format!(
-                "{} ({}%)",
-                stats.paid_late_12m, stats.share_paid_late_pct
-            ),
+            format!("{} ({}%)", stats.paid_late_12m, stats.share_paid_late_pct),
         ),
         (
             "Average days late".to_string(),
             stats.avg_days_late.to_string(),
         ),
         ("Outstanding".to_string(), stats.outstanding.to_string()),
-        ("Bought (12 months)".to_string(), stats.revenue_12m.to_string()),
-        ("Orders (12 months)".to_string(), stats.orders_12m.to_string()),
+        (
+            "Bought (12 months)".to_string(),
+            stats.revenue_12m.to_string(),
+        ),
+        (
+            "Orders (12 months)".to_string(),
+            stats.orders_12m.to_string(),
+        ),
     ];
     let number_of: HashMap<InvoiceId, String> =
         invoices.iter().map(|i| (i.id, i.number.clone())).collect();
@@ -427,7 +433,7 @@ pub(crate) async fn page(
         "buyer.html",
         minijinja::context! {
             nav => user.nav("buyers"),
-            page => view,
+            page => Serde(view),
             title => buyer_label(&buyer),
             trend => svg(trend),
         },

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use axum::extract::State;
 use axum::response::Html;
+use minijinja::value::Serde;
 use serde::Serialize;
 
 use super::{DashError, DashUser, ledger, local_time, render, svg};
@@ -122,10 +123,10 @@ pub(crate) async fn page(
         minijinja::context! {
             nav => user.nav("health"),
             page => minijinja::context! {
-                sources => source_rows,
+                sources => Serde(source_rows),
                 outbox => outbox.iter().map(|(s, n)| (s.as_str(), *n)).collect::<Vec<_>>(),
-                attempts => triples(&ops.attempts),
-                webhooks => triples(&ops.webhook_events),
+                attempts => Serde(triples(&ops.attempts)),
+                webhooks => Serde(triples(&ops.webhook_events)),
                 payments => ops.payments.clone(),
                 lag,
                 inbox_open => ops.inbox_open,

@@ -4,6 +4,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, Response};
+use minijinja::value::Serde;
 use serde::{Deserialize, Serialize};
 use tagada_app::actions;
 use tagada_app::auth::Principal;
@@ -73,11 +74,9 @@ pub(crate) async fn list(
             action: e.handling.as_ref().map(|h| h.action.clone()),
             intent: e.handling.as_ref().map(|h| h.intent.replace('_', " ")),
             open: e.is_open(),
-            resolved: e.resolved_at.map(|t| {
-                match &e.resolved_by {
-                    Some(by) => format!("{} by {by}", local_time(t, &zone)),
-                    None => local_time(t, &zone),
-                }
+            resolved: e.resolved_at.map(|t| match &e.resolved_by {
+                Some(by) => format!("{} by {by}", local_time(t, &zone)),
+                None => local_time(t, &zone),
             }),
         })
         .collect();
@@ -85,7 +84,7 @@ pub(crate) async fn list(
         "inbox.html",
         minijinja::context! {
             nav => user.nav("inbox"),
-            page => minijinja::context! { rows, all },
+            page => minijinja::context! { rows => Serde(rows), all },
         },
     )
 }

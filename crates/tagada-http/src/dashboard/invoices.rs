@@ -8,6 +8,7 @@
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, Response};
 use jiff::civil::Date;
+use minijinja::value::Serde;
 use serde::{Deserialize, Serialize};
 use tagada_app::actions;
 use tagada_app::payments::PayContext;
@@ -126,12 +127,17 @@ pub(crate) async fn list(
     let today = today(&state, ledger);
     let status = q.status.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let buyer = match q.buyer.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(b) => Some(BuyerId::new(b.trim_start_matches(['B', 'b']).parse().map_err(
-            |_| DashError::BadRequest(format!("buyer: `{b}` is not a buyer id")),
-        )?)),
+        Some(b) => Some(BuyerId::new(
+            b.trim_start_matches(['B', 'b'])
+                .parse()
+                .map_err(|_| DashError::BadRequest(format!("buyer: `{b}` is not a buyer id")))?,
+        )),
         None => None,
     };
-    let overdue = q.overdue.as_deref().is_some_and(|o| !o.is_empty() && o != "0");
+    let overdue = q
+        .overdue
+        .as_deref()
+        .is_some_and(|o| !o.is_empty() && o != "0");
     let search = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let filter = InvoiceFilter {
         buyer,
@@ -162,7 +168,7 @@ pub(crate) async fn list(
             selected: Some(b.id) == buyer,
         })
         .collect();
-    buyer_choices.sort_by(|a, b| a.label.to_lowercase().cmp(&b.label.to_lowercase()));
+    buyer_choices.sort_by_key(|a| a.label.to_lowercase());
     let view = ListView {
         rows,
         total,
@@ -178,16 +184,12 @@ pub(crate) async fn list(
         buyers: buyer_choices,
         overdue,
         search: search.unwrap_or_default().to_string(),
-        notice: bulk_notice(
-            q.done.as_deref(),
-            q.n.unwrap_or(0),
-            q.skipped.unwrap_or(0),
-        ),
+        notice: bulk_notice(q.done.as_deref(), q.n.unwrap_or(0), q.skipped.unwrap_or(0)),
         today: today.to_string(),
     };
     render(
         "invoices.html",
-        minijinja::context! { nav => user.nav("invoices"), page => view },
+        minijinja::context! { nav => user.nav("invoices"), page => Serde(view) },
     )
 }
 
@@ -464,12 +466,15 @@ pub(crate) async fn page(
     };
     render(
         "invoice.html",
-        minijinja::context! { nav => user.nav("invoices"), page => view },
+        minijinja::context! { nav => user.nav("invoices"), page => Serde(view) },
     )
 }
 
 fn back(inv: &Invoice, done: &str) -> Response {
-    see_other(&format!("/invoices/{}?done={done}", path_segment(&inv.number)))
+    see_other(&format!(
+        "/invoices/{}?done={done}",
+        path_segment(&inv.number)
+    ))
 }
 
 /// `POST /invoices/{number}/mark-paid`: `amount` (default: all that is
@@ -490,9 +495,8 @@ pub(crate) async fn mark_paid(
         })
         .transpose()?;
     let method_text = f.get("method").unwrap_or("bank_transfer");
-    let method = PaymentMethod::parse(method_text).ok_or_else(|| {
-        DashError::BadRequest(format!("method: unknown method `{method_text}`"))
-    })?;
+    let method = PaymentMethod::parse(method_text)
+        .ok_or_else(|| DashError::BadRequest(format!("method: unknown method `{method_text}`")))?;
     let out = actions::mark_paid(
         state.store.as_ref(),
         &inv.number,

@@ -24,12 +24,12 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::{SignedDuration, Timestamp};
+use minijinja::value::Serde;
 use serde::Serialize;
 use tagada_app::auth::{AuthError, login};
 
 use super::{
-    CSRF_COOKIE, DashError, FormFields, SESSION_COOKIE, SignedForm, render, see_other,
-    session_user,
+    CSRF_COOKIE, DashError, FormFields, SESSION_COOKIE, SignedForm, render, see_other, session_user,
 };
 use crate::HttpState;
 
@@ -132,7 +132,7 @@ struct LoginView {
 fn login_page(status: StatusCode, error: Option<String>, username: &str) -> Response {
     match render(
         "login.html",
-        minijinja::context! { page => LoginView { error, username: username.to_string() } },
+        minijinja::context! { page => Serde(LoginView { error, username: username.to_string() }) },
     ) {
         Ok(html) => (status, html).into_response(),
         Err(e) => e.into_response(),
@@ -181,7 +181,10 @@ pub(crate) async fn submit(
     let now = state.clock.now();
     let keys = [
         user_key(&username),
-        format!("ip:{}", client_ip(peer.map(|Extension(ConnectInfo(p))| p), &headers)),
+        format!(
+            "ip:{}",
+            client_ip(peer.map(|Extension(ConnectInfo(p))| p), &headers)
+        ),
     ];
     if let Some(until) = limiter.blocked_until(&keys, now) {
         tracing::warn!(username = %username, "login refused: too many failed attempts");
@@ -190,7 +193,7 @@ pub(crate) async fn submit(
             StatusCode::TOO_MANY_REQUESTS,
             Some(format!(
                 "Too many failed sign-ins. Please wait {} minute(s) and try again.",
-                wait.div_ceil(60)
+                (wait + 59) / 60
             )),
             &username,
         );

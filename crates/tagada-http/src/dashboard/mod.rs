@@ -117,13 +117,22 @@ fn env() -> &'static Environment<'static> {
             ("base.html", include_str!("../../templates/base.html")),
             ("login.html", include_str!("../../templates/login.html")),
             ("error.html", include_str!("../../templates/error.html")),
-            ("overview.html", include_str!("../../templates/overview.html")),
-            ("invoices.html", include_str!("../../templates/invoices.html")),
+            (
+                "overview.html",
+                include_str!("../../templates/overview.html"),
+            ),
+            (
+                "invoices.html",
+                include_str!("../../templates/invoices.html"),
+            ),
             ("invoice.html", include_str!("../../templates/invoice.html")),
             ("buyers.html", include_str!("../../templates/buyers.html")),
             ("buyer.html", include_str!("../../templates/buyer.html")),
             ("inbox.html", include_str!("../../templates/inbox.html")),
-            ("templates.html", include_str!("../../templates/templates.html")),
+            (
+                "templates.html",
+                include_str!("../../templates/templates.html"),
+            ),
             ("health.html", include_str!("../../templates/health.html")),
         ] {
             env.add_template(name, source)
@@ -169,7 +178,9 @@ pub(crate) fn svg(markup: String) -> minijinja::Value {
 #[derive(Debug)]
 pub(crate) enum DashError {
     /// No live session: a GET goes to the login page, anything else is 401.
-    NoSession { get: bool },
+    NoSession {
+        get: bool,
+    },
     BadCsrf,
     Forbidden(String),
     NotFound(String),
@@ -298,8 +309,8 @@ impl DashUser {
     }
 
     /// What the layout needs: who, the CSRF token, the active nav entry.
-    pub fn nav(&self, active: &'static str) -> NavView {
-        NavView {
+    pub fn nav(&self, active: &'static str) -> minijinja::Value {
+        minijinja::Value::from(minijinja::value::Serde(NavView {
             name: self.who.name.clone(),
             role: match &self.who.role {
                 tagada_store::Role::SalesRep { rep } => format!("sales rep ({rep})"),
@@ -308,7 +319,7 @@ impl DashUser {
             csrf: self.csrf.clone(),
             active,
             admin: self.who.sees_everything(),
-        }
+        }))
     }
 }
 
@@ -325,10 +336,7 @@ pub(crate) struct NavView {
 impl FromRequestParts<HttpState> for DashUser {
     type Rejection = DashError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &HttpState,
-    ) -> Result<Self, DashError> {
+    async fn from_request_parts(parts: &mut Parts, state: &HttpState) -> Result<Self, DashError> {
         let get = parts.method == Method::GET || parts.method == Method::HEAD;
         session_user(state, &parts.headers)
             .await?

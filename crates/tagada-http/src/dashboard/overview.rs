@@ -9,6 +9,7 @@ use axum::extract::{Query, State};
 use axum::response::Html;
 use jiff::ToSpan;
 use jiff::civil::Date;
+use minijinja::value::Serde;
 use serde::{Deserialize, Serialize};
 use tagada_app::planning::{Scope, build_plan};
 use tagada_app::reports::{build_report, load_facts, parse_period};
@@ -112,7 +113,12 @@ pub(crate) async fn page(
     let dso_chart = line_chart(
         &LineChart {
             title: "DSO (countback), end of each month".into(),
-            x_labels: report.dso_trend.points.iter().map(|p| p.month.clone()).collect(),
+            x_labels: report
+                .dso_trend
+                .points
+                .iter()
+                .map(|p| p.month.clone())
+                .collect(),
             series: vec![Series {
                 name: "DSO".into(),
                 values: report
@@ -188,10 +194,10 @@ pub(crate) async fn page(
         period_to: period.to.to_string(),
         periods: PERIODS
             .iter()
-            .map(|(code_, label)| PeriodLink {
-                code: code_,
+            .map(|&(c, label)| PeriodLink {
+                code: c,
                 label,
-                active: *code_ == code,
+                active: c == code,
             })
             .collect(),
         outstanding: c.outstanding.total.home.to_string(),
@@ -203,7 +209,11 @@ pub(crate) async fn page(
             .chain(&c.outstanding.total.not_converted)
             .map(Money::to_string)
             .collect(),
-        not_converted: c.not_converted.iter().map(|c| c.code().to_string()).collect(),
+        not_converted: c
+            .not_converted
+            .iter()
+            .map(|c| c.code().to_string())
+            .collect(),
         disputed: (!c.outstanding.disputed.home.is_zero())
             .then(|| c.outstanding.disputed.home.to_string()),
         open_invoices: c.outstanding.open_invoices,
@@ -219,7 +229,7 @@ pub(crate) async fn page(
         "overview.html",
         minijinja::context! {
             nav => user.nav("overview"),
-            page => view,
+            page => Serde(view),
             dso_chart => svg(dso_chart),
             ageing_chart => svg(ageing_chart),
             curve_chart => svg(curve_chart),
@@ -315,8 +325,7 @@ async fn planned_rows(
             ..Default::default()
         })
         .await?;
-    let mut numbers: std::collections::HashMap<tagada_core::InvoiceId, String> =
-        Default::default();
+    let mut numbers: std::collections::HashMap<tagada_core::InvoiceId, String> = Default::default();
     for m in &queued {
         let d = day_of(m.send_at);
         let Some(b) = buyers.get(&m.buyer_id) else {
@@ -357,7 +366,8 @@ async fn planned_rows(
 
     let now = state.clock.now();
     let start_of_tomorrow = tomorrow
-        .to_zoned(zone.clone())
+        .to_datetime(jiff::civil::Time::midnight())
+        .to_zoned_datetime(zone.clone())
         .map(|z| z.timestamp())
         .unwrap_or(now);
     for at in [now, start_of_tomorrow.max(now)] {

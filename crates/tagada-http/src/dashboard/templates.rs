@@ -4,6 +4,7 @@
 
 use axum::extract::{Query, State};
 use axum::response::Html;
+use minijinja::value::Serde;
 use serde::{Deserialize, Serialize};
 use tagada_app::reports::{build_report, parse_period};
 use tagada_core::metrics::{BasisPoints, BreakdownRow, Dimension, Stage};
@@ -86,7 +87,10 @@ fn side(title: &'static str, id: &'static str, rows: &[BreakdownRow]) -> Side {
         .map(|r| {
             let trail = sparkline(
                 &Sparkline {
-                    label: format!("{}: sent, delivered, read, replied, paid in 7 and 30 days", r.key),
+                    label: format!(
+                        "{}: sent, delivered, read, replied, paid in 7 and 30 days",
+                        r.key
+                    ),
                     values: TRAIL
                         .iter()
                         .map(|s| i64::try_from(r.funnel.count(*s)).ok())
@@ -201,17 +205,18 @@ pub(crate) async fn page(
                         d if d < 0 => format!("{} days before due", -d),
                         d => format!("{d} days after due"),
                     };
-                    let name = s.name.as_deref().map(|n| format!("{n}: ")).unwrap_or_default();
+                    let name = s
+                        .name
+                        .as_deref()
+                        .map(|n| format!("{n}: "))
+                        .unwrap_or_default();
                     let esc = if s.escalate { ", alerts the rep" } else { "" };
                     format!("{name}{when}, `{}`{esc}", s.template)
                 })
                 .collect(),
-            repeat: c.repeat_every_days.map(|n| {
-                format!(
-                    "then every {n} days, at most {} reminders",
-                    c.max_reminders
-                )
-            }),
+            repeat: c
+                .repeat_every_days
+                .map(|n| format!("then every {n} days, at most {} reminders", c.max_reminders)),
         })
         .collect();
     let segments: Vec<SegmentRow> = planner
@@ -230,10 +235,10 @@ pub(crate) async fn page(
             page => minijinja::context! {
                 period_from => period.from.to_string(),
                 period_to => period.to.to_string(),
-                sides,
-                templates,
-                cadences,
-                segments,
+                sides => Serde(sides),
+                templates => Serde(templates),
+                cadences => Serde(cadences),
+                segments => Serde(segments),
             },
         },
     )
