@@ -19,7 +19,8 @@ use tagada_core::outbox::OutboxStatus;
 use tagada_core::{CountryCode, Currency, Money, Phone};
 use tagada_http::{HttpState, LedgerHttp};
 use tagada_store::{
-    ImportStore, LedgerStore, Migrate, NewBuyer, NewInvoice, OutboxFilter, OutboxStore, Role, Store,
+    ImportStore, InboundHandling, InboxStore, LedgerStore, Migrate, NewBuyer, NewInbound,
+    NewInvoice, OutboxFilter, OutboxStore, Role, Store,
 };
 use tagada_store_sqlite::SqliteStore;
 
@@ -310,6 +311,17 @@ async fn logins_are_checked_rate_limited_and_set_strict_cookies() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert!(set_cookies(&resp).iter().all(|c| c.contains("; Secure")));
+
+    // a login posted from another site is refused
+    let resp = browser()
+        .post(d.url("/login"))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("username", "arjun"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert!(set_cookies(&resp).is_empty());
 
     // signing out ends the session
     let token = csrf
@@ -614,4 +626,113 @@ async fn bulk_pause_pauses_the_selected_invoices() {
         .await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert_eq!(d.invoice("INV-0").await.snoozed_until, None);
+}
+
+/// Stores a reply from a buyer's number that needs a person.
+async fn reply_from(d: &Dash, phone: &str, text: &str) -> i64 {
+    let parsed = Phone::parse(phone, &CountryCode::india()).unwrap();
+    let digits = parsed.as_str().trim_start_matches('+').to_string();
+    let entry = d
+        .store
+        .record_inbound(
+            &NewInbound {
+                event_key: format!("message:{text}"),
+                raw: "{}".into(),
+                message_id: format!("wamid.{text}"),
+                from: digits.clone(),
+                phone: Some(parsed),
+                wa_id: Some(digits),
+                profile_name: None,
+                sent_at: t0(),
+                kind: "text".into(),
+                text: Some(text.into()),
+                payload: None,
+                context_provider_id: None,
+                context_outbox: None,
+            },
+            t0(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    d.store
+        .mark_inbound_handled(
+            entry.id,
+            &InboundHandling {
+                intent: "talk_to_someone".into(),
+                promise_date: None,
+                action: "alerted the sales rep".into(),
+                needs_attention: true,
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    entry.id
+}
+
+#[tokio::test]
+async fn the_inbox_lists_replies_to_resolve_and_admins_assign_reps() {
+    let d = dash().await;
+    let acme = reply_from(&d, "9850000000", "<b>call me</b> about INV-0").await;
+    let globex = reply_from(&d, "9850000001", "who is this?").await;
+
+    let meera = browser();
+    let meera_csrf = d.login(&meera, "meera").await;
+    let (status, body) = d.get(&meera, "/inbox").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains(&format!(r#"id="reply-{acme}""#)), "{body}");
+    assert!(!body.contains(&format!(r#"id="reply-{globex}""#)), "{body}");
+    // the buyer's text is escaped
+    assert!(body.contains("&lt;b&gt;call me&lt;"), "{body}");
+    assert!(!body.contains("<b>call me"));
+    // a rep neither resolves another rep's reply nor assigns reps
+    let resp = d
+        .post(
+            &meera,
+            &format!("/inbox/{globex}/resolve"),
+            &[("csrf", &meera_csrf)],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let resp = d
+        .post(
+            &meera,
+            &format!("/inbox/{acme}/assign"),
+            &[("csrf", meera_csrf.as_str()), ("rep", "Meera")],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+
+    let resp = d
+        .post(
+            &meera,
+            &format!("/inbox/{acme}/resolve"),
+            &[("csrf", &meera_csrf)],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&resp), "/inbox");
+    let entry = d.store.get_inbox_entry(acme).await.unwrap();
+    assert_eq!(entry.resolved_by.as_deref(), Some("meera"));
+    let (_, body) = d.get(&meera, "/inbox").await;
+    assert!(!body.contains(&format!(r#"id="reply-{acme}""#)));
+    let (_, body) = d.get(&meera, "/inbox?all=1").await;
+    assert!(body.contains(&format!(r#"id="reply-{acme}""#)));
+
+    // an admin hands Globex to Meera
+    let admin = browser();
+    let csrf = d.login(&admin, "admin").await;
+    let resp = d
+        .post(
+            &admin,
+            &format!("/inbox/{globex}/assign"),
+            &[("csrf", csrf.as_str()), ("rep", "Meera")],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let (_, body) = d.get(&meera, "/inbox").await;
+    assert!(body.contains(&format!(r#"id="reply-{globex}""#)), "{body}");
+    let (status, _) = d.get(&meera, "/invoices/INV-1").await;
+    assert_eq!(status, StatusCode::OK, "Globex is Meera's now");
 }

@@ -10,7 +10,8 @@
 //! The login form itself carries no CSRF token (there is no session yet): a
 //! cross-site POST gets no cookie back that the browser would send with its
 //! next cross-site request (`SameSite=Strict`), and guessing is held back by
-//! the rate limit: after [`MAX_FAILURES`] failed logins within [`WINDOW`]
+//! the rate limit, and a browser's `Sec-Fetch-Site: cross-site` is refused
+//! outright (no site can sign a visitor in to an account it chose). After [`MAX_FAILURES`] failed logins within [`WINDOW`]
 //! for one username, or from one client address, both answer 429 until the
 //! oldest of those failures is older than the window. The counts live in
 //! memory (per process) and read time from the state's clock.
@@ -169,6 +170,17 @@ pub(crate) async fn submit(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, DashError> {
+    // a browser says when a form was posted from another site: refuse it,
+    // so no other site can sign a visitor in to an account of its choosing
+    if headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("cross-site"))
+    {
+        return Err(DashError::Forbidden(
+            "sign in from this site's own login page".into(),
+        ));
+    }
     let fields = FormFields::parse(&body)?;
     let username = fields.get("username").unwrap_or_default().to_string();
     // a password is taken as typed (spaces count)
