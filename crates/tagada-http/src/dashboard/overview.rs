@@ -326,6 +326,14 @@ async fn planned_rows(
         })
         .await?;
     let mut numbers: std::collections::HashMap<tagada_core::InvoiceId, String> = Default::default();
+    // the segment a queued reminder was planned under
+    let segments: std::collections::HashMap<tagada_core::OutboxId, String> = state
+        .store
+        .reminder_labels()
+        .await?
+        .into_iter()
+        .filter_map(|l| l.segment.map(|s| (l.outbox_id, s)))
+        .collect();
     for m in &queued {
         let d = day_of(m.send_at);
         let Some(b) = buyers.get(&m.buyer_id) else {
@@ -357,7 +365,7 @@ async fn planned_rows(
                 buyer: buyer_label(b),
                 invoices,
                 template: m.message.template_key.clone(),
-                segment: String::new(),
+                segment: segments.get(&m.id).cloned().unwrap_or_default(),
                 state: "queued",
                 escalate: m.escalate,
             },
