@@ -221,7 +221,11 @@ fn ledger(state: &HttpState) -> Result<&LedgerHttp, ApiError> {
 }
 
 /// The buyer, if the caller may see it (else a 404, as if it did not exist).
-async fn visible_buyer(state: &HttpState, who: &Principal, id: BuyerId) -> Result<Buyer, ApiError> {
+pub(crate) async fn visible_buyer(
+    state: &HttpState,
+    who: &Principal,
+    id: BuyerId,
+) -> Result<Buyer, ApiError> {
     let buyer = state
         .store
         .get_buyer(id)
@@ -235,7 +239,7 @@ async fn visible_buyer(state: &HttpState, who: &Principal, id: BuyerId) -> Resul
 }
 
 /// The invoice (by number or `I12`), if the caller may see its buyer.
-async fn visible_invoice(
+pub(crate) async fn visible_invoice(
     state: &HttpState,
     who: &Principal,
     key: &str,
@@ -757,7 +761,7 @@ async fn assign_rep(
     Ok(Json((&updated).into()))
 }
 
-async fn visible_invoices(
+pub(crate) async fn visible_invoices(
     state: &HttpState,
     who: &Principal,
     filter: &InvoiceFilter,
@@ -775,7 +779,7 @@ async fn visible_invoices(
     Ok(invoices)
 }
 
-fn parse_statuses(s: Option<&str>) -> Result<Vec<InvoiceStatus>, ApiError> {
+pub(crate) fn parse_statuses(s: Option<&str>) -> Result<Vec<InvoiceStatus>, ApiError> {
     s.map(|s| {
         s.split(',')
             .filter(|p| !p.trim().is_empty())

@@ -15,8 +15,10 @@
 //! | `POST /webhooks/stripe`  | signed Stripe events (Checkout Sessions)          |
 //! | `/api/...`               | the JSON API (bearer tokens; see [`api`])         |
 //! | `GET /metrics`           | Prometheus text format (bearer token)             |
+//! | `/`, `/login`, `/invoices`... | the dashboard (session cookie; see `dashboard`) |
 
 pub mod api;
+mod dashboard;
 mod health;
 mod indiamart;
 mod ops;
@@ -113,7 +115,8 @@ pub fn router(state: HttpState) -> Router {
         app = app
             .merge(payments::routes())
             .merge(api::routes())
-            .merge(ops::routes());
+            .merge(ops::routes())
+            .merge(dashboard::routes());
     }
     app.layer(DefaultBodyLimit::max(limit)).with_state(state)
 }

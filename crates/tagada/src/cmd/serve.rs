@@ -156,7 +156,10 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let server = {
         let cancel = cancel.clone();
         async move {
-            let result = axum::serve(listener, tagada_http::router(state))
+            // the peer's address keys the dashboard's login rate limit
+            let app = tagada_http::router(state)
+                .into_make_service_with_connect_info::<std::net::SocketAddr>();
+            let result = axum::serve(listener, app)
                 .with_graceful_shutdown(cancel.clone().cancelled_owned())
                 .await;
             // whatever ended the server ends the process

@@ -1,0 +1,139 @@
+//! `GET /health`: is the machinery turning? The last sync of each lead
+//! source and its state (blocked, stopped), the outbox by status, send
+//! attempts by outcome, webhook events and their lag, and the templates
+//! the planner knows. The same figures as `/metrics`, for people.
+
+use std::collections::BTreeSet;
+
+use axum::extract::State;
+use axum::response::Html;
+use minijinja::value::Serde;
+use serde::Serialize;
+
+use super::{DashError, DashUser, ledger, local_time, render, svg};
+use crate::HttpState;
+use crate::charts::{Bar, BarChart, bar_chart};
+
+#[derive(Debug, Serialize)]
+struct SourceRow {
+    source: String,
+    last_run: Option<String>,
+    outcome: Option<String>,
+    leads_new: Option<u32>,
+    error: Option<String>,
+    cursor: Option<String>,
+    blocked_until: Option<String>,
+    stopped: Option<String>,
+    runs: Vec<(String, u64)>,
+}
+
+#[derive(Debug, Serialize)]
+struct Count {
+    what: String,
+    detail: String,
+    count: u64,
+}
+
+pub(crate) async fn page(
+    State(state): State<HttpState>,
+    user: DashUser,
+) -> Result<Html<String>, DashError> {
+    let ledger = ledger(&state)?;
+    let zone = ledger.planner.home_zone();
+    let now = state.clock.now();
+    let ops = state.store.ops_counts().await?;
+    let mut sources: BTreeSet<String> = ops.sync_last_run.iter().map(|(s, _)| s.clone()).collect();
+    sources.extend(ops.sync_runs.iter().map(|(s, _, _)| s.clone()));
+    let mut source_rows = Vec::with_capacity(sources.len());
+    for source in sources {
+        let last = state
+            .store
+            .list_sync_runs(Some(&source), 1)
+            .await?
+            .into_iter()
+            .next();
+        let st = state.store.lead_source(&source).await?;
+        source_rows.push(SourceRow {
+            last_run: last.as_ref().map(|r| local_time(r.run.finished_at, &zone)),
+            outcome: last.as_ref().map(|r| r.run.outcome.clone()),
+            leads_new: last.as_ref().map(|r| r.run.leads_new),
+            error: last.as_ref().and_then(|r| r.run.error.clone()),
+            cursor: st.cursor.map(|t| local_time(t, &zone)),
+            blocked_until: st
+                .blocked_until
+                .filter(|t| *t > now)
+                .map(|t| local_time(t, &zone)),
+            stopped: st.stopped_at.map(|t| {
+                format!(
+                    "{}: {}",
+                    local_time(t, &zone),
+                    st.stopped_reason.as_deref().unwrap_or("stopped")
+                )
+            }),
+            runs: ops
+                .sync_runs
+                .iter()
+                .filter(|(s, _, _)| *s == source)
+                .map(|(_, o, n)| (o.clone(), *n))
+                .collect(),
+            source,
+        });
+    }
+    let outbox = state.store.outbox_counts().await?;
+    let outbox_chart = bar_chart(
+        &BarChart {
+            title: "Outbox messages by status".into(),
+            bars: outbox
+                .iter()
+                .map(|(s, n)| Bar {
+                    label: s.as_str().replace('_', " "),
+                    value: i64::try_from(*n).unwrap_or(i64::MAX),
+                })
+                .collect(),
+        },
+        |n| n.to_string(),
+        |n| n.to_string(),
+    );
+    let triples = |v: &[(String, String, u64)]| -> Vec<Count> {
+        v.iter()
+            .map(|(a, b, n)| Count {
+                what: a.clone(),
+                detail: b.clone(),
+                count: *n,
+            })
+            .collect()
+    };
+    let lag = ops.webhook_lag_micros.map(|(avg, max)| {
+        format!(
+            "average {} ms, longest {} ms (last 1,000 delivery statuses)",
+            avg / 1000,
+            max / 1000
+        )
+    });
+    let mut templates: Vec<String> = ledger
+        .planner
+        .templates
+        .iter()
+        .map(|t| format!("{} ({}) → {}", t.key, t.language, t.whatsapp_name))
+        .collect();
+    templates.sort();
+    templates.dedup();
+    render(
+        "health.html",
+        minijinja::context! {
+            nav => user.nav("health"),
+            page => minijinja::context! {
+                sources => Serde(source_rows),
+                outbox => outbox.iter().map(|(s, n)| (s.as_str(), *n)).collect::<Vec<_>>(),
+                attempts => Serde(triples(&ops.attempts)),
+                webhooks => Serde(triples(&ops.webhook_events)),
+                payments => ops.payments.clone(),
+                lag,
+                inbox_open => ops.inbox_open,
+                templates,
+                now => local_time(now, &zone),
+            },
+            outbox_chart => svg(outbox_chart),
+        },
+    )
+}
