@@ -364,3 +364,124 @@ pub async fn add_invoice(
         ))),
     }
 }
+
+/// The language a buyer's messages are in: their own (`hi-IN` → `hi`), else
+/// the configured default.
+pub fn language_of(planner: &tagada_core::cadence::PlannerConfig, buyer: &Buyer) -> String {
+    buyer
+        .language
+        .as_deref()
+        .and_then(|l| l.split(['-', '_']).next())
+        .filter(|l| !l.is_empty())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_else(|| planner.default_language.clone())
+}
+
+/// What a message about `invoices` can say to `buyer` on `today` (in the
+/// buyer's zone), as the planner fills it.
+pub fn message_context(
+    planner: &tagada_core::cadence::PlannerConfig,
+    buyer: &Buyer,
+    invoices: &[Invoice],
+    today: jiff::civil::Date,
+) -> tagada_core::template::MessageContext {
+    let seller = &planner.seller;
+    let buyer_name = buyer.name.clone();
+    let lines: Vec<tagada_core::template::InvoiceLine> = invoices
+        .iter()
+        .map(|i| tagada_core::template::InvoiceLine {
+            number: i.number.clone(),
+            amount: i.amount,
+            outstanding: i.outstanding(),
+            due_date: i.due_date,
+            days_overdue: i.days_overdue(today),
+            payment_link: i
+                .pay_token
+                .as_deref()
+                .map(|t| seller.pay_page(t))
+                .unwrap_or_else(|| seller.payment_link(&i.number)),
+        })
+        .collect();
+    tagada_core::template::MessageContext {
+        company: buyer
+            .company
+            .clone()
+            .filter(|c| !c.trim().is_empty())
+            .unwrap_or(buyer_name.clone()),
+        buyer_name,
+        seller_company: seller.company.clone(),
+        sales_rep: buyer
+            .sales_rep
+            .clone()
+            .filter(|r| !r.trim().is_empty())
+            .unwrap_or(seller.company.clone()),
+        payment_link: lines
+            .first()
+            .map(|l| l.payment_link.clone())
+            .unwrap_or_default(),
+        invoices: lines,
+    }
+}
+
+/// A reminder a person asked for: queued now, outside the cadence (which
+/// goes on as planned), with the template of where the invoice stands
+/// (`upcoming`, `due_today` or `overdue`, in the buyer's language). At most
+/// one a day per invoice; `None` when today's is already queued or sent.
+/// The dispatcher checks it like any reminder before sending (paid,
+/// disputed, snoozed, opted out), but business hours are the person's call.
+pub async fn send_now(
+    store: &dyn Store,
+    planner: &tagada_core::cadence::PlannerConfig,
+    invoice_key: &str,
+    now: Timestamp,
+) -> Result<Option<tagada_core::OutboxId>, ActionError> {
+    let inv = find_invoice(store, invoice_key).await?;
+    if !inv.status.is_open() || !inv.outstanding().is_positive() {
+        return Err(ActionError::Refused(format!(
+            "invoice {} is {}: nothing to remind",
+            inv.number, inv.status
+        )));
+    }
+    let buyer = store.get_buyer(inv.buyer_id).await?;
+    if buyer.opted_out_at.is_some() {
+        return Err(ActionError::Refused(format!(
+            "{} opted out of reminders",
+            buyer.name
+        )));
+    }
+    let Some(to) = buyer.whatsapp.clone() else {
+        return Err(ActionError::Refused(format!(
+            "{} has no valid WhatsApp number",
+            buyer.name
+        )));
+    };
+    let zone = jiff::tz::TimeZone::get(buyer.zone_name(planner.home_zone_name()))
+        .unwrap_or(jiff::tz::TimeZone::UTC);
+    let today = now.to_zoned_datetime(zone).date();
+    // what the sender would refuse, refused now, with the reason
+    if let Some(why) = crate::dispatch::recheck(&buyer, std::slice::from_ref(&inv), today) {
+        return Err(ActionError::Refused(format!("not sent: {why}")));
+    }
+    let key = match inv.days_overdue(today) {
+        d if d < 0 => "upcoming",
+        0 => "due_today",
+        _ => "overdue",
+    };
+    let ctx = message_context(planner, &buyer, std::slice::from_ref(&inv), today);
+    let message = tagada_core::template::TemplateSet::new(&planner.templates)
+        .render(key, "", &language_of(planner, &buyer), &ctx)
+        .map_err(|e| ActionError::Refused(format!("template {key}: {e}")))?;
+    Ok(store
+        .enqueue_reply(
+            &tagada_store::NewReply {
+                buyer_id: buyer.id,
+                to,
+                message,
+                dedupe_key: format!("{}{}:{today}", tagada_store::MANUAL_KEY_PREFIX, inv.id),
+                invoice_ids: vec![inv.id],
+                not_before: None,
+            },
+            now,
+        )
+        .await?)
+}

@@ -17,7 +17,6 @@ use serde::{Deserialize, Serialize};
 use tagada_core::cadence::PlannerConfig;
 use tagada_core::clock::Clock;
 use tagada_core::ledger::{Buyer, Invoice, InvoiceStatus, NoteKind, PaymentMethod};
-use tagada_core::template::{InvoiceLine, MessageContext};
 use tagada_core::{CountryCode, Currency, InvoiceId, Money};
 use tagada_payments::upi::{UpiPayee, qr_png, upi_link};
 use tagada_payments::{
@@ -927,34 +926,8 @@ impl PayContext<'_> {
             .calendar_for(&country)
             .next_open(now, &tz, today)
             .unwrap_or(now);
-        let language = buyer
-            .language
-            .as_deref()
-            .and_then(|l| l.split(['-', '_']).next())
-            .filter(|l| !l.is_empty())
-            .map(str::to_ascii_lowercase)
-            .unwrap_or_else(|| self.planner.default_language.clone());
-        let buyer_name = buyer.name.clone();
-        let seller = &self.planner.seller;
-        let ctx = MessageContext {
-            company: buyer.company.clone().unwrap_or(buyer_name.clone()),
-            buyer_name,
-            seller_company: seller.company.clone(),
-            sales_rep: buyer.sales_rep.clone().unwrap_or(seller.company.clone()),
-            invoices: vec![InvoiceLine {
-                number: invoice.number.clone(),
-                amount: invoice.amount,
-                outstanding: invoice.outstanding(),
-                due_date: invoice.due_date,
-                days_overdue: invoice.days_overdue(today),
-                payment_link: invoice
-                    .pay_token
-                    .as_deref()
-                    .map(|t| seller.pay_page(t))
-                    .unwrap_or_else(|| seller.payment_link(&invoice.number)),
-            }],
-            payment_link: String::new(),
-        };
+        let language = crate::actions::language_of(self.planner, &buyer);
+        let ctx = crate::actions::message_context(self.planner, &buyer, &[invoice.clone()], today);
         let templates = tagada_core::template::TemplateSet::new(&self.planner.templates);
         let message = match templates.render(RECEIPT_TEMPLATE_KEY, "", &language, &ctx) {
             Ok(m) => m,

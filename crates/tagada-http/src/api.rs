@@ -46,6 +46,8 @@ pub(crate) fn routes() -> Router<HttpState> {
         .route("/api/invoices/{key}/resume", post(resume))
         .route("/api/invoices/{key}/dispute", post(dispute))
         .route("/api/invoices/{key}/note", post(note))
+        .route("/api/invoices/{key}/send-now", post(send_now))
+        .route("/api/inbox/{id}/resolve", post(resolve_inbox))
         .route("/api/payments", get(list_payments))
         .route("/api/reminders", get(list_reminders))
         .route("/api/inbox", get(list_inbox))
@@ -62,8 +64,8 @@ pub(crate) fn routes() -> Router<HttpState> {
     ),
     paths(
         openapi, summary, list_buyers, get_buyer, assign_rep, list_invoices, get_invoice,
-        mark_paid, snooze, pause, resume, dispute, note, list_payments, list_reminders,
-        list_inbox, plan_preview, metrics
+        mark_paid, snooze, pause, resume, dispute, note, send_now, list_payments, list_reminders,
+        list_inbox, resolve_inbox, plan_preview, metrics
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -488,6 +490,14 @@ pub struct SummaryDto {
     pub by_currency: Vec<CurrencySummaryDto>,
     pub messages_sent: u64,
     pub messages_pending: u64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SendNowResult {
+    /// False when today's manual reminder for this invoice is already queued or sent.
+    pub queued: bool,
+    /// The outbox message, when queued.
+    pub reminder_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -1064,6 +1074,74 @@ async fn note(
     }))
 }
 
+/// Queues a reminder for the invoice now, outside the cadence (at most one
+/// a day); the sender still checks it (paid, disputed, snoozed, opted out).
+#[utoipa::path(post, path = "/api/invoices/{key}/send-now", tag = "actions",
+    params(("key" = String, Path, description = "Invoice number, or `I12`")),
+    responses((status = 200, body = SendNowResult), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn send_now(
+    State(state): State<HttpState>,
+    Caller(who): Caller,
+    Path(key): Path<String>,
+) -> Result<Json<SendNowResult>, ApiError> {
+    let ledger = ledger(&state)?;
+    let (inv, _) = visible_invoice(&state, &who, &key).await?;
+    let queued = actions::send_now(
+        state.store.as_ref(),
+        &ledger.planner,
+        &inv.number,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(SendNowResult {
+        queued: queued.is_some(),
+        reminder_id: queued.map(|id| id.get()),
+    }))
+}
+
+/// Marks a reply dealt with.
+#[utoipa::path(post, path = "/api/inbox/{id}/resolve", tag = "messages",
+    params(("id" = i64, Path, description = "Inbox entry id")),
+    responses((status = 200, body = InboxEntryDto), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn resolve_inbox(
+    State(state): State<HttpState>,
+    Caller(who): Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<InboxEntryDto>, ApiError> {
+    let entry = state
+        .store
+        .get_inbox_entry(id)
+        .await
+        .map_err(|_| ApiError::NotFound(format!("no inbox entry {id}")))?;
+    let visible = match entry.buyer_id {
+        Some(b) => visible_buyer(&state, &who, b).await.is_ok(),
+        None => who.sees_everything(),
+    };
+    if !visible {
+        return Err(ApiError::NotFound(format!("no inbox entry {id}")));
+    }
+    let e = state
+        .store
+        .resolve_inbox_entry(id, &who.name, state.clock.now())
+        .await?;
+    Ok(Json(inbox_dto(&e)))
+}
+
+fn inbox_dto(e: &tagada_store::InboxEntry) -> InboxEntryDto {
+    InboxEntryDto {
+        id: e.id,
+        buyer_id: e.buyer_id.map(BuyerId::get),
+        buyer_name: e.buyer_name.clone(),
+        sales_rep: e.sales_rep.clone(),
+        received_at: e.received_at.to_string(),
+        kind: e.kind.clone(),
+        text: e.text.clone(),
+        action: e.handling.as_ref().map(|h| h.action.clone()),
+        needs_attention: e.is_open(),
+        resolved_at: e.resolved_at.map(|t| t.to_string()),
+    }
+}
+
 /// Payments the caller may see, oldest first.
 #[utoipa::path(get, path = "/api/payments", tag = "payments", params(PaymentQuery),
     responses((status = 200, body = [PaymentDto]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -1180,18 +1258,7 @@ async fn list_inbox(
             .iter()
             // a rep never sees replies from numbers of no buyer of theirs
             .filter(|e| who.sees_everything() || e.buyer_id.is_some())
-            .map(|e| InboxEntryDto {
-                id: e.id,
-                buyer_id: e.buyer_id.map(BuyerId::get),
-                buyer_name: e.buyer_name.clone(),
-                sales_rep: e.sales_rep.clone(),
-                received_at: e.received_at.to_string(),
-                kind: e.kind.clone(),
-                text: e.text.clone(),
-                action: e.handling.as_ref().map(|h| h.action.clone()),
-                needs_attention: e.is_open(),
-                resolved_at: e.resolved_at.map(|t| t.to_string()),
-            })
+            .map(inbox_dto)
             .collect(),
     ))
 }

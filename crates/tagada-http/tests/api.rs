@@ -252,6 +252,25 @@ async fn a_sales_rep_sees_only_their_own_buyers() {
         summary["by_currency"][0]["outstanding"]["text"],
         "₹1,00,000.00"
     );
+    // a reminder now, outside the cadence: once a day, and only her own
+    let (status, r) = a
+        .post(Some(&a.meera), "/api/invoices/INV-0/send-now", json!({}))
+        .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["queued"], true, "{r}");
+    let (_, again) = a
+        .post(Some(&a.meera), "/api/invoices/INV-0/send-now", json!({}))
+        .await;
+    assert_eq!(again["queued"], false, "{again}");
+    assert_eq!(
+        a.post(Some(&a.meera), "/api/invoices/INV-1/send-now", json!({}))
+            .await
+            .0,
+        404
+    );
+    let (_, queued) = a.get(Some(&a.meera), "/api/reminders?status=pending").await;
+    assert_eq!(queued.as_array().unwrap().len(), 1, "{queued}");
+    assert_eq!(queued[0]["template"], "overdue");
     // her own: readable, and only admins and accountants reassign buyers
     let (status, own) = a.get(Some(&a.meera), "/api/invoices/INV-0").await;
     assert_eq!(status, 200, "{own}");
@@ -364,6 +383,20 @@ async fn actions_change_the_ledger() {
         .collect();
     assert!(reasons.contains(&"disputed"), "{plan}");
     assert!(reasons.contains(&"snoozed_until"), "{plan}");
+
+    // a reminder now, outside the cadence: once a day
+    let (status, r) = a
+        .post(Some(&a.meera), "/api/invoices/INV-0/send-now", json!({}))
+        .await;
+    assert_eq!(status, 409, "snoozed until the 15th: {r}");
+    let (status, r) = a
+        .post(Some(&a.arjun), "/api/invoices/INV-1/send-now", json!({}))
+        .await;
+    assert_eq!(status, 409, "disputed: {r}");
+    let (status, r) = a
+        .post(Some(&a.admin), "/api/invoices/INV-1/resume", json!({}))
+        .await;
+    assert_eq!(status, 200, "{r}");
 
     // the figures: ₹40,000 collected of ₹2,00,000; a rep sees their own share
     let (status, m) = a

@@ -209,8 +209,9 @@ const PAGES: [&str; 9] = [
     "/health",
 ];
 
-const FORMS: [&str; 10] = [
+const FORMS: [&str; 11] = [
     "/logout",
+    "/invoices/INV-0/send-now",
     "/invoices/bulk",
     "/invoices/INV-0/mark-paid",
     "/invoices/INV-0/snooze",
@@ -440,6 +441,22 @@ async fn forms_without_the_sessions_csrf_token_are_refused() {
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&resp), "/invoices/INV-0?done=paused");
     assert!(d.invoice("INV-0").await.paused);
+    // a paused invoice is not reminded on request either: the reason shows
+    let resp = d
+        .post(&b, "/invoices/INV-0/send-now", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    assert!(resp.text().await.unwrap().contains("paused"));
+    d.post(&b, "/invoices/INV-0/resume", &[("csrf", &csrf)])
+        .await;
+    let resp = d
+        .post(&b, "/invoices/INV-0/send-now", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(location(&resp), "/invoices/INV-0?done=sent-now");
+    let resp = d
+        .post(&b, "/invoices/INV-0/send-now", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(location(&resp), "/invoices/INV-0?done=sent-already");
 }
 
 #[tokio::test]

@@ -300,10 +300,11 @@ impl InboxStore for PostgresStore {
     }
 
     async fn enqueue_reply(&self, r: &NewReply, now: Timestamp) -> Result<Option<OutboxId>> {
-        if !r.dedupe_key.starts_with(tagada_store::REPLY_KEY_PREFIX) {
+        if !tagada_store::is_unplanned_key(&r.dedupe_key) {
             return Err(StoreError::Invalid(format!(
-                "a reply's dedupe key must start with `{}`: `{}`",
+                "a reply's dedupe key must start with `{}` (or `{}`): `{}`",
                 tagada_store::REPLY_KEY_PREFIX,
+                tagada_store::MANUAL_KEY_PREFIX,
                 r.dedupe_key
             )));
         }

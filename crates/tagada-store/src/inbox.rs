@@ -17,6 +17,16 @@ use tagada_core::{BuyerId, InvoiceId, OutboxId, Phone};
 /// The prefix of every reply's `dedupe_key`; reminders never use it.
 pub const REPLY_KEY_PREFIX: &str = "reply:";
 
+/// The prefix of a reminder a person asked to send now (outside the
+/// cadence): queued like a reply, but cancelled like a reminder when its
+/// invoice stops being remindable.
+pub const MANUAL_KEY_PREFIX: &str = "manual:";
+
+/// Whether `enqueue_reply` takes this key.
+pub fn is_unplanned_key(key: &str) -> bool {
+    key.starts_with(REPLY_KEY_PREFIX) || key.starts_with(MANUAL_KEY_PREFIX)
+}
+
 /// How long a buyer's message keeps the free-form window open.
 pub const CONVERSATION_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
 
@@ -119,7 +129,8 @@ pub struct NewReply {
     pub to: Phone,
     pub message: RenderedMessage,
     /// Unique: starts with [`REPLY_KEY_PREFIX`] and names the inbound
-    /// message, so handling a message twice queues one reply.
+    /// message, so handling a message twice queues one reply (or with
+    /// [`MANUAL_KEY_PREFIX`] for a reminder sent on request).
     pub dedupe_key: String,
     /// The invoices it is about (its timeline shows the reply).
     pub invoice_ids: Vec<InvoiceId>,

@@ -332,6 +332,8 @@ fn action_notice(done: Option<&str>) -> Option<&'static str> {
         "resumed" => "Reminders resumed.",
         "disputed" => "Marked disputed: reminders stop.",
         "noted" => "Note added.",
+        "sent-now" => "A reminder is queued and goes out at once.",
+        "sent-already" => "Today's reminder for this invoice is already queued or sent.",
         _ => return None,
     })
 }
@@ -554,6 +556,32 @@ async fn set_paused(
     actions::set_invoice_paused(state.store.as_ref(), &inv.number, paused, state.clock.now())
         .await?;
     Ok(back(&inv, if paused { "paused" } else { "resumed" }))
+}
+
+/// `POST /invoices/{number}/send-now`: a reminder now, outside the
+/// cadence (at most one a day).
+pub(crate) async fn send_now(
+    State(state): State<HttpState>,
+    Path(number): Path<String>,
+    form: SignedForm,
+) -> Result<Response, DashError> {
+    let ledger = ledger(&state)?;
+    let (inv, _) = visible_invoice(&state, &form.user.who, &number).await?;
+    let queued = actions::send_now(
+        state.store.as_ref(),
+        &ledger.planner,
+        &inv.number,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(back(
+        &inv,
+        if queued.is_some() {
+            "sent-now"
+        } else {
+            "sent-already"
+        },
+    ))
 }
 
 /// `POST /invoices/{number}/pause`.

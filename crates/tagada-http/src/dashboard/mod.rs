@@ -68,6 +68,7 @@ pub(crate) fn routes() -> Router<HttpState> {
         .route("/invoices/{number}/mark-paid", post(invoices::mark_paid))
         .route("/invoices/{number}/snooze", post(invoices::snooze))
         .route("/invoices/{number}/pause", post(invoices::pause))
+        .route("/invoices/{number}/send-now", post(invoices::send_now))
         .route("/invoices/{number}/resume", post(invoices::resume))
         .route("/invoices/{number}/dispute", post(invoices::dispute))
         .route("/invoices/{number}/note", post(invoices::note))
