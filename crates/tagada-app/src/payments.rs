@@ -927,7 +927,12 @@ impl PayContext<'_> {
             .next_open(now, &tz, today)
             .unwrap_or(now);
         let language = crate::actions::language_of(self.planner, &buyer);
-        let ctx = crate::actions::message_context(self.planner, &buyer, &[invoice.clone()], today);
+        let ctx = crate::actions::message_context(
+            self.planner,
+            &buyer,
+            std::slice::from_ref(invoice),
+            today,
+        );
         let templates = tagada_core::template::TemplateSet::new(&self.planner.templates);
         let message = match templates.render(RECEIPT_TEMPLATE_KEY, "", &language, &ctx) {
             Ok(m) => m,
