@@ -222,6 +222,24 @@ fn ledger(state: &HttpState) -> Result<&LedgerHttp, ApiError> {
         .ok_or_else(|| ApiError::Unavailable("the ledger is not configured".into()))
 }
 
+/// The buyers a sales rep may see; `None` for those who see every buyer.
+pub(crate) async fn visible_buyer_ids(
+    state: &HttpState,
+    who: &Principal,
+) -> Result<Option<std::collections::HashSet<BuyerId>>, ApiError> {
+    if who.sees_everything() {
+        return Ok(None);
+    }
+    let buyers = state.store.list_buyers(&BuyerFilter::default()).await?;
+    Ok(Some(
+        buyers
+            .iter()
+            .filter(|b| who.sees(b))
+            .map(|b| b.id)
+            .collect(),
+    ))
+}
+
 /// The buyer, if the caller may see it (else a 404, as if it did not exist).
 pub(crate) async fn visible_buyer(
     state: &HttpState,
@@ -777,13 +795,7 @@ pub(crate) async fn visible_invoices(
     filter: &InvoiceFilter,
 ) -> Result<Vec<Invoice>, ApiError> {
     let mut invoices = state.store.list_invoices(filter).await?;
-    if !who.sees_everything() {
-        let buyers = state.store.list_buyers(&BuyerFilter::default()).await?;
-        let mine: std::collections::HashSet<BuyerId> = buyers
-            .iter()
-            .filter(|b| who.sees(b))
-            .map(|b| b.id)
-            .collect();
+    if let Some(mine) = visible_buyer_ids(state, who).await? {
         invoices.retain(|i| mine.contains(&i.buyer_id));
     }
     Ok(invoices)
@@ -1158,13 +1170,7 @@ async fn list_payments(
     if q.flagged == Some(true) {
         payments.retain(|p| p.flag.is_some());
     }
-    if !who.sees_everything() {
-        let buyers = state.store.list_buyers(&BuyerFilter::default()).await?;
-        let mine: std::collections::HashSet<BuyerId> = buyers
-            .iter()
-            .filter(|b| who.sees(b))
-            .map(|b| b.id)
-            .collect();
+    if let Some(mine) = visible_buyer_ids(&state, &who).await? {
         payments.retain(|p| p.buyer_id.is_some_and(|b| mine.contains(&b)));
     }
     Ok(Json(payments.iter().map(PaymentDto::from).collect()))
@@ -1205,13 +1211,7 @@ async fn list_reminders(
             ..Default::default()
         })
         .await?;
-    if !who.sees_everything() {
-        let buyers = state.store.list_buyers(&BuyerFilter::default()).await?;
-        let mine: std::collections::HashSet<BuyerId> = buyers
-            .iter()
-            .filter(|b| who.sees(b))
-            .map(|b| b.id)
-            .collect();
+    if let Some(mine) = visible_buyer_ids(&state, &who).await? {
         messages.retain(|m| mine.contains(&m.buyer_id));
     }
     if let Some(limit) = q.limit {
@@ -1278,18 +1278,7 @@ async fn plan_preview(
         tagada_app::planning::Scope::Due,
     )
     .await?;
-    let mine: Option<std::collections::HashSet<BuyerId>> = if who.sees_everything() {
-        None
-    } else {
-        let buyers = state.store.list_buyers(&BuyerFilter::default()).await?;
-        Some(
-            buyers
-                .iter()
-                .filter(|b| who.sees(b))
-                .map(|b| b.id)
-                .collect(),
-        )
-    };
+    let mine = visible_buyer_ids(&state, &who).await?;
     let visible = |b: BuyerId| mine.as_ref().is_none_or(|m| m.contains(&b));
     Ok(Json(PlanDto {
         now: plan.now.to_string(),

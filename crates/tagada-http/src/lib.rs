@@ -81,6 +81,10 @@ pub struct LedgerHttp {
     pub planner: Arc<tagada_core::cadence::PlannerConfig>,
     pub gateways: tagada_app::payments::Gateways,
     pub home_country: tagada_core::CountryCode,
+    /// The sending number's messaging limit (`[whatsapp] messaging_limit`:
+    /// distinct buyers a reminder may reach in 24 hours; 0 = not enforced),
+    /// shown against its use on the health page.
+    pub messaging_limit: u32,
 }
 
 /// What every handler can reach.

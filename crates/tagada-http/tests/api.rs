@@ -107,6 +107,7 @@ async fn api() -> Api {
             cfg: Arc::new(pay),
             planner: Arc::new(planner),
             home_country: CountryCode::india(),
+            messaging_limit: 0,
         }),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

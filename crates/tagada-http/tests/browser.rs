@@ -149,6 +149,7 @@ async fn login_overview_invoice_and_mark_paid_in_chromium() {
             cfg: Arc::new(pay),
             planner: Arc::new(planner),
             home_country: CountryCode::india(),
+            messaging_limit: 0,
         }),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -112,6 +112,7 @@ async fn dash() -> Dash {
             cfg: Arc::new(pay),
             planner: Arc::new(PlannerConfig::default()),
             home_country: CountryCode::india(),
+            messaging_limit: 250,
         }),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -361,6 +362,12 @@ async fn the_overview_draws_charts_and_the_outstanding_amount() {
         "DSO, curve, ageing and funnel charts: {body}"
     );
     assert!(body.contains(r#"id="outstanding">₹2,00,000.00<"#), "{body}");
+    // the health page shows the messaging tier's use
+    let (_, health) = d.get(&admin, "/health").await;
+    assert!(
+        health.contains("0 of 250 distinct buyers reminded in the last 24 hours"),
+        "{health}"
+    );
     for id in [
         "nav-overview",
         "nav-invoices",

@@ -107,6 +107,7 @@ async fn world() -> World {
             cfg: Arc::new(pay),
             planner: Arc::new(planner.clone()),
             home_country: CountryCode::india(),
+            messaging_limit: 0,
         }),
     };
     tokio::spawn(async move {

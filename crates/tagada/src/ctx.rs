@@ -75,6 +75,7 @@ impl Ctx {
             planner: Arc::new(self.config.planner.clone()),
             gateways: tagada_app::payments::Gateways::from_config(&app.payments),
             home_country: app.import.default_country.clone(),
+            messaging_limit: app.whatsapp.messaging_limit,
         }
     }
 

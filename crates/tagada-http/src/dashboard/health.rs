@@ -110,6 +110,22 @@ pub(crate) async fn page(
             max / 1000
         )
     });
+    // the number's messaging tier: distinct buyers reminded in 24 hours
+    let since = now
+        .saturating_sub(jiff::SignedDuration::from_hours(24))
+        .unwrap_or(now);
+    let recipients = state.store.count_recipients_since(since).await?;
+    let tier = if ledger.messaging_limit > 0 {
+        format!(
+            "{recipients} of {} distinct buyers reminded in the last 24 hours ({}%)",
+            ledger.messaging_limit,
+            recipients * 100 / u64::from(ledger.messaging_limit)
+        )
+    } else {
+        format!(
+            "{recipients} distinct buyers reminded in the last 24 hours (no messaging limit set: [whatsapp] messaging_limit)"
+        )
+    };
     let mut templates: Vec<String> = ledger
         .planner
         .templates
@@ -130,6 +146,7 @@ pub(crate) async fn page(
                 payments => ops.payments.clone(),
                 lag,
                 inbox_open => ops.inbox_open,
+                tier,
                 templates,
                 now => local_time(now, &zone),
             },

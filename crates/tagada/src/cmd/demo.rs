@@ -486,6 +486,7 @@ impl LocalPayments {
             planner: Arc::new(config.planner.clone()),
             gateways: tagada_app::payments::Gateways::from_config(&self.cfg),
             home_country: config.app.import.default_country.clone(),
+            messaging_limit: config.app.whatsapp.messaging_limit,
         }
     }
 
