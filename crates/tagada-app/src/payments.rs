@@ -1128,6 +1128,12 @@ pub enum HookError {
     Apply(#[from] PayError),
 }
 
+/// The key of a webhook delivery that names no event id: its body's hash.
+fn body_key(body: &[u8]) -> String {
+    use sha2::Digest;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(body)))
+}
+
 /// A verified webhook body that could not be read is kept (as ignored,
 /// under a key made from its bytes) and answered 200: the gateway would
 /// only send it again.
@@ -1138,11 +1144,7 @@ async fn keep_unreadable(
     body: &[u8],
     why: &tagada_payments::ParseError,
 ) -> Result<EventOutcome, HookError> {
-    use sha2::Digest;
-    let key = match event_id {
-        Some(id) => id.to_string(),
-        None => format!("sha256:{}", hex::encode(sha2::Sha256::digest(body))),
-    };
+    let key = event_id.map_or_else(|| body_key(body), str::to_string);
     tracing::warn!(%gateway, error = %why, "gateway webhook unreadable: kept, not applied");
     let raw = serde_json::from_slice::<serde_json::Value>(body)
         .map(|v| v.to_string())
@@ -1178,13 +1180,10 @@ pub async fn ingest_razorpay(
         .expose()
         .ok_or(HookError::NotConfigured(Gateway::Razorpay))?;
     tagada_payments::razorpay::verify_webhook(secret.as_bytes(), body, signature)?;
-    let key = match event_id.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(id) => id.to_string(),
-        None => {
-            use sha2::Digest;
-            format!("sha256:{}", hex::encode(sha2::Sha256::digest(body)))
-        }
-    };
+    let key = event_id
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map_or_else(|| body_key(body), str::to_string);
     match tagada_payments::razorpay::parse_webhook(body, &key) {
         Ok(event) => Ok(ctx
             .apply_gateway_event(&event, &String::from_utf8_lossy(body))

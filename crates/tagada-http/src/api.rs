@@ -940,15 +940,7 @@ async fn invoice_result(
     inv: Invoice,
     before: usize,
 ) -> Result<Json<ActionResult>, ApiError> {
-    let after = state
-        .store
-        .list_messages(&OutboxFilter {
-            invoice: Some(inv.id),
-            statuses: vec![tagada_core::outbox::OutboxStatus::Pending],
-            ..Default::default()
-        })
-        .await?
-        .len();
+    let after = pending_count(state, inv.id).await?;
     Ok(Json(ActionResult {
         invoice: (&inv).into(),
         cancelled_messages: before.saturating_sub(after) as u32,
@@ -1176,7 +1168,7 @@ async fn list_payments(
     Ok(Json(payments.iter().map(PaymentDto::from).collect()))
 }
 
-/// Reminders and replies in the outbox, newest first.
+/// Reminders and replies in the outbox, oldest first.
 #[utoipa::path(get, path = "/api/reminders", tag = "messages", params(ReminderQuery),
     responses((status = 200, body = [ReminderDto]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn list_reminders(

@@ -41,6 +41,19 @@ pub struct GatewayArgs {
     webhook_url: Option<String>,
 }
 
+/// The closing lines both payment gateway fakes print, then Ctrl-C.
+async fn serve_until_stopped(args: &GatewayArgs) -> anyhow::Result<()> {
+    match &args.webhook_url {
+        Some(url) => println!("webhooks go to {url}"),
+        None => {
+            println!("no --webhook-url: no webhooks (`tagada payments poll` still finds payments)")
+        }
+    }
+    println!("(the fake's own test credentials, not secrets; Ctrl-C stops it)");
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}
+
 async fn run_razorpay(args: GatewayArgs) -> anyhow::Result<ExitCode> {
     use tagada_fakes::marketplace::FakeClock;
     use tagada_fakes::{RazorpayFake, RazorpayFakeConfig};
@@ -71,14 +84,7 @@ async fn run_razorpay(args: GatewayArgs) -> anyhow::Result<ExitCode> {
         c.webhook_secret
     );
     println!("  tagada serve\n");
-    match &args.webhook_url {
-        Some(url) => println!("webhooks go to {url}"),
-        None => {
-            println!("no --webhook-url: no webhooks (`tagada payments poll` still finds payments)")
-        }
-    }
-    println!("(the fake's own test credentials, not secrets; Ctrl-C stops it)");
-    tokio::signal::ctrl_c().await?;
+    serve_until_stopped(&args).await?;
     let links = fake.links().len();
     fake.shutdown().await;
     println!("stopped with {links} link(s)");
@@ -114,14 +120,7 @@ async fn run_stripe(args: GatewayArgs) -> anyhow::Result<ExitCode> {
         c.webhook_secret
     );
     println!("  tagada serve\n");
-    match &args.webhook_url {
-        Some(url) => println!("webhooks go to {url}"),
-        None => {
-            println!("no --webhook-url: no webhooks (`tagada payments poll` still finds payments)")
-        }
-    }
-    println!("(the fake's own test credentials, not secrets; Ctrl-C stops it)");
-    tokio::signal::ctrl_c().await?;
+    serve_until_stopped(&args).await?;
     let sessions = fake.sessions().len();
     fake.shutdown().await;
     println!("stopped with {sessions} session(s)");
