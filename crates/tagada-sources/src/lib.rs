@@ -11,4 +11,5 @@
 pub mod file;
 pub mod indiamart;
 pub mod lead_text;
+pub mod table;
 pub mod tradeindia;
