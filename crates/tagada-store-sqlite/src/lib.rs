@@ -15,6 +15,7 @@ mod import;
 mod inbox;
 mod leads;
 mod ledger;
+mod ledger_sync;
 mod outbox;
 mod payments;
 mod plan;

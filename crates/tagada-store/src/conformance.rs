@@ -30,12 +30,14 @@ use tagada_core::{BuyerId, Currency, InvoiceId, Money, OutboxId, Phone};
 mod auth;
 mod inbox;
 mod leads;
+mod ledger_sync;
 mod limits;
 mod payments;
 mod webhooks;
 pub use auth::*;
 pub use inbox::*;
 pub use leads::*;
+pub use ledger_sync::*;
 pub use limits::*;
 pub use payments::*;
 pub use webhooks::*;
@@ -115,6 +117,7 @@ macro_rules! conformance_tests {
             api_tokens_live_until_revoked,
             users_and_sessions,
             ops_counts_group_what_happened,
+            ledger_rows_runs_and_facts,
         );
     };
     (@checks $setup:path; $($check:ident),* $(,)?) => {

@@ -9,6 +9,7 @@ mod auth;
 pub mod conformance;
 mod inbox;
 pub mod leads;
+mod ledger_sync;
 mod payments;
 mod records;
 mod webhooks;
@@ -16,6 +17,7 @@ mod webhooks;
 pub use auth::*;
 pub use inbox::*;
 pub use leads::*;
+pub use ledger_sync::*;
 pub use payments::*;
 pub use records::*;
 pub use webhooks::*;
@@ -366,6 +368,7 @@ pub trait Store:
     + InboxStore
     + PaymentLinkStore
     + AuthStore
+    + LedgerSyncStore
     + Migrate
     + std::fmt::Debug
 {
@@ -382,6 +385,7 @@ impl<T> Store for T where
         + InboxStore
         + PaymentLinkStore
         + AuthStore
+        + LedgerSyncStore
         + Migrate
         + std::fmt::Debug
 {
