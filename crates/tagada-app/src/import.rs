@@ -330,7 +330,7 @@ fn reject_from(file_name: &str, e: RowError, now: Timestamp) -> RejectedRow {
 
 /// Creates or updates, in one store call, the buyers first seen in `items`,
 /// and remembers their ids by key for the rest of the file.
-async fn resolve_buyers(
+pub(crate) async fn resolve_buyers(
     store: &dyn Store,
     cache: &mut HashMap<String, BuyerId>,
     items: &[Result<ImportRow, RowError>],
@@ -383,7 +383,10 @@ async fn resolve_buyers(
 
 /// The buyer of the lead a row names (`indiamart:2900000001`, or the bare
 /// id when one source has it); `Err` with the reason the row is rejected.
-async fn lead_buyer(store: &dyn Store, key: &str) -> Result<Result<BuyerId, String>, StoreError> {
+pub(crate) async fn lead_buyer(
+    store: &dyn Store,
+    key: &str,
+) -> Result<Result<BuyerId, String>, StoreError> {
     match crate::actions::find_lead(store, key).await {
         Ok(lead) => Ok(lead.buyer_id.ok_or_else(|| {
             format!(

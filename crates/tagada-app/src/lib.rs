@@ -15,6 +15,7 @@ pub mod dispatch;
 pub mod import;
 pub mod inbound;
 pub mod leads;
+pub mod ledger_sync;
 pub mod payments;
 pub mod planning;
 pub mod reports;

@@ -40,6 +40,7 @@ mod date;
 mod field;
 mod row;
 mod sheet_source;
+mod table_source;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
@@ -60,6 +61,7 @@ use cell::Cell;
 use csv_source::CsvSource;
 use field::detect_header;
 use sheet_source::SheetSource;
+use table_source::TableSource;
 
 /// The kind of file, which decides how it is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -313,6 +315,7 @@ pub(crate) struct SourceError {
 enum Source {
     Csv(Box<CsvSource>),
     Sheet(SheetSource),
+    Table(TableSource),
 }
 
 impl Source {
@@ -320,6 +323,7 @@ impl Source {
         match self {
             Source::Csv(s) => s.next_row(),
             Source::Sheet(s) => s.next_row().map(Ok),
+            Source::Table(s) => s.next_row().map(Ok),
         }
     }
 }
@@ -453,6 +457,25 @@ pub fn open_reader<R: Read + Send + 'static>(
     )
 }
 
+/// Reads a ledger table already fetched from a service (a Google Sheet
+/// tab, an Airtable table) with the same header detection, mapping and row
+/// rules as a file; `name` is used in messages and the kind reported is
+/// [`FileKind::Xlsx`], the closest: cells keep their numbers and dates.
+pub fn from_table(
+    snapshot: &crate::table::TableSnapshot,
+    name: &str,
+    opts: &ImportOptions,
+) -> Result<FileRows, FileError> {
+    FileRows::start(
+        name.to_string(),
+        FileKind::Xlsx,
+        Source::Table(TableSource::new(snapshot)),
+        None,
+        Arc::default(),
+        opts,
+    )
+}
+
 impl FileRows {
     fn start(
         name: String,
@@ -510,7 +533,7 @@ impl FileRows {
         }
         let delimiter = match &source {
             Source::Csv(csv) => char::from(csv.delimiter()),
-            Source::Sheet(_) => ',',
+            Source::Sheet(_) | Source::Table(_) => ',',
         };
         let layout = row::Layout::new(
             headers,
@@ -570,6 +593,7 @@ impl FileRows {
         match &self.source {
             Source::Csv(_) => self.bytes.load(Ordering::Relaxed),
             Source::Sheet(s) => s.rows_read() - self.pending.len() as u64,
+            Source::Table(s) => s.rows_read() - self.pending.len() as u64,
         }
     }
 
@@ -579,13 +603,14 @@ impl FileRows {
         match &self.source {
             Source::Csv(_) => self.total_bytes,
             Source::Sheet(s) => Some(s.total_rows()),
+            Source::Table(s) => Some(s.total_rows()),
         }
     }
 
     pub fn progress_unit(&self) -> ProgressUnit {
         match self.source {
             Source::Csv(_) => ProgressUnit::Bytes,
-            Source::Sheet(_) => ProgressUnit::Rows,
+            Source::Sheet(_) | Source::Table(_) => ProgressUnit::Rows,
         }
     }
 
