@@ -1551,7 +1551,7 @@ mod tests {
         assert!(yes("{status}='unpaid'"));
         assert!(!yes("{status}=\"paid\""));
         assert!(yes("{status}!='paid'"));
-        assert!(yes("NOT({notes}='')") == false);
+        assert!(!yes("NOT({notes}='')"));
         assert!(yes("NOT({invoice_no}='')"));
         assert!(yes("AND({status}='unpaid', {amount_due}=12500.00)"));
         assert!(yes("OR({status}='paid', {invoice_no}='INV-1')"));
