@@ -1011,6 +1011,7 @@ fn convert(
             if s.is_empty() || options.contains(&s) || typecast {
                 Ok(Value::String(s))
             } else {
+                // Type as public clients report it; wording ours.
                 Err(unprocessable(
                     "INVALID_MULTIPLE_CHOICE_OPTIONS",
                     format!("Insufficient permissions to create new select option \"{s}\""),
@@ -1077,6 +1078,7 @@ fn write(st: &mut AtState, base: &str, table_id: &str, body: &[u8], kind: WriteK
         ));
     };
     if records.is_empty() || records.len() > MAX_RECORDS_PER_WRITE {
+        // The limit is documented; the type is RECONSTRUCTED.
         return Err(unprocessable(
             "INVALID_RECORDS",
             format!(
