@@ -466,6 +466,7 @@ impl AirtableClient {
         url: Url,
         body: Option<&Value>,
     ) -> Result<Vec<u8>, Failure> {
+        let listing = url.path().ends_with("/listRecords");
         let mut attempt = 0u32;
         loop {
             self.pace().await;
@@ -487,7 +488,12 @@ impl AirtableClient {
                 Ok(r) => r,
                 Err(e) => {
                     let e = e.without_url();
-                    if retry_left && (e.is_connect() || e.is_timeout() || e.is_request()) {
+                    // A create that may have reached the service is not
+                    // sent again (it would make a second record); lists,
+                    // updates and upserts may be repeated.
+                    let resend = e.is_connect() || (method != Method::POST || listing);
+                    if retry_left && resend && (e.is_connect() || e.is_timeout() || e.is_request())
+                    {
                         tracing::debug!(error = %e, "airtable: request failed, retrying");
                         tokio::time::sleep(backoff).await;
                         continue;
