@@ -19,9 +19,15 @@
 //! * [`stripe`]: Stripe Checkout Sessions (create, retrieve, expire, form
 //!   bodies, idempotency keys) with simulated buyers (card and delayed
 //!   payments) and signed events.
+//! * [`airtable`]: Airtable's Web API (records): paged listings with
+//!   expiring offsets and a `filterByFormula` subset, batched creates,
+//!   updates and upserts with typecast, personal access tokens, the 5
+//!   requests a second per base limit with its 30-second penalty and the
+//!   monthly call cap.
 //! * [`gateway_hooks`]: the webhook delivery both payment fakes share:
 //!   duplicates, held and shuffled deliveries, retries, replay.
 
+pub mod airtable;
 pub mod gateway_hooks;
 pub mod indiamart;
 pub mod marketplace;
@@ -30,6 +36,7 @@ pub mod razorpay;
 pub mod stripe;
 pub mod tradeindia;
 
+pub use airtable::{AirtableCall, AirtableFake, AirtableFakeConfig, FakeRecord, FieldKind};
 pub use gateway_hooks::{ApiFault, HookBehaviour, HookDelivery, RecordedRequest};
 pub use meta::{AcceptedMessage, FakeTemplate, Fault, MetaFake, MetaFakeConfig, WebhookBehaviour};
 pub use razorpay::{RazorpayFake, RazorpayFakeConfig};

@@ -8,6 +8,7 @@
 //! Airtable will live here too. The crate never touches the store: the
 //! application layer decides what to keep.
 
+pub mod airtable;
 pub mod file;
 pub mod indiamart;
 pub mod lead_text;
