@@ -910,7 +910,9 @@ async fn run(
         );
         desired.insert(
             COL_DELIVERY.into(),
-            f.and_then(|f| f.last_delivery.clone()).unwrap_or_default(),
+            f.and_then(|f| f.last_delivery.as_deref())
+                .map(delivery_label)
+                .unwrap_or_default(),
         );
         desired.insert(
             COL_NEXT.into(),
@@ -1052,6 +1054,17 @@ async fn run(
         store.add_note(note).await?;
     }
     Ok(report)
+}
+
+/// A delivery state as people read it.
+fn delivery_label(state: &str) -> String {
+    match state {
+        "accepted" | "sent" => "Sent".into(),
+        "delivered" => "Delivered".into(),
+        "read" => "Read".into(),
+        "failed" => "Failed".into(),
+        other => other.to_string(),
+    }
 }
 
 /// What the paid column says for an invoice.
