@@ -179,6 +179,22 @@ struct Owned {
 }
 
 impl Owned {
+    /// The table's own status and paid (or outstanding) columns where it
+    /// has them, else the ones tagada adds.
+    fn from_mapping(mapping: &BTreeMap<Field, String>) -> Owned {
+        Owned {
+            status: mapping
+                .get(&Field::Status)
+                .cloned()
+                .unwrap_or_else(|| COL_STATUS.into()),
+            paid: match (mapping.get(&Field::AmountPaid), mapping.get(&Field::Outstanding)) {
+                (Some(p), _) => PaidColumn::Paid(p.clone()),
+                (None, Some(o)) => PaidColumn::Outstanding(o.clone()),
+                (None, None) => PaidColumn::Paid(COL_PAID.into()),
+            },
+        }
+    }
+
     fn names(&self, write_errors: bool) -> Vec<String> {
         let mut v = vec![
             self.status.clone(),
@@ -355,20 +371,7 @@ async fn run(
             source,
         })?;
     let mapping = rows.detected_mapping();
-    let owned = Owned {
-        status: mapping
-            .get(&Field::Status)
-            .cloned()
-            .unwrap_or_else(|| COL_STATUS.into()),
-        paid: match (
-            mapping.get(&Field::AmountPaid),
-            mapping.get(&Field::Outstanding),
-        ) {
-            (Some(p), _) => PaidColumn::Paid(p.clone()),
-            (None, Some(o)) => PaidColumn::Outstanding(o.clone()),
-            (None, None) => PaidColumn::Paid(COL_PAID.into()),
-        },
-    };
+    let owned = Owned::from_mapping(&mapping);
     let columns = Columns::new(&snapshot.headers);
     let wanted: Vec<String> = owned
         .names(opts.write_errors)
@@ -1139,4 +1142,264 @@ fn conflict(
         text: format!("Sync conflict, {text}"),
     });
     report.conflicts.push(text);
+}
+
+/// Which service keeps the ledger table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerKind {
+    /// No ledger table: files and the API only.
+    #[default]
+    None,
+    Sheets,
+    Airtable,
+}
+
+/// `[ledger.sheets]`: a Google Sheet tab, read and written as a service
+/// account the sheet is shared with.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SheetsLedgerConfig {
+    /// The id in the sheet's address (`/spreadsheets/d/<id>/edit`).
+    pub spreadsheet_id: String,
+    /// The tab holding the orders.
+    pub tab: String,
+    /// The service account's downloaded JSON key.
+    pub key_file: String,
+    /// A tab new marketplace leads are appended to; empty: none.
+    pub leads_tab: String,
+    pub base_url: String,
+    /// Least milliseconds between two requests (Google allows 60 per
+    /// minute per user: 1000 keeps well inside).
+    pub min_interval_ms: u64,
+}
+
+impl Default for SheetsLedgerConfig {
+    fn default() -> Self {
+        SheetsLedgerConfig {
+            spreadsheet_id: String::new(),
+            tab: "Ledger".into(),
+            key_file: String::new(),
+            leads_tab: String::new(),
+            base_url: "https://sheets.googleapis.com".into(),
+            min_interval_ms: 1000,
+        }
+    }
+}
+
+/// `[ledger.airtable]`: an Airtable table, through a personal access token
+/// with `data.records:read` and `data.records:write` on the base.
+#[derive(Clone, Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AirtableLedgerConfig {
+    /// `app...`
+    pub base_id: String,
+    /// The table's name or `tbl...` id.
+    pub table: String,
+    /// The token (`TAGADA_LEDGER__AIRTABLE__TOKEN`).
+    pub token: crate::whatsapp::Secret,
+    /// The invoice-number field writes merge on; empty: the detected
+    /// invoice-number column.
+    pub key_field: String,
+    pub base_url: String,
+    /// Least milliseconds between two requests (Airtable allows 5 per
+    /// second per base).
+    pub min_interval_ms: u64,
+}
+
+impl Default for AirtableLedgerConfig {
+    fn default() -> Self {
+        AirtableLedgerConfig {
+            base_id: String::new(),
+            table: String::new(),
+            token: crate::whatsapp::Secret::default(),
+            key_field: String::new(),
+            base_url: tagada_sources::airtable::DEFAULT_BASE_URL.into(),
+            min_interval_ms: 220,
+        }
+    }
+}
+
+impl std::fmt::Debug for AirtableLedgerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AirtableLedgerConfig")
+            .field("base_id", &self.base_id)
+            .field("table", &self.table)
+            .field("token", &self.token)
+            .field("key_field", &self.key_field)
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `[ledger]`: the table the team keeps, synced both ways.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LedgerConfig {
+    pub kind: LedgerKind,
+    /// Minutes between syncs under `tagada serve`; 0: only `tagada ledger sync`.
+    pub interval_minutes: u32,
+    /// Write each unusable row's reason into a `tagada_error` column.
+    pub write_errors: bool,
+    /// Stop a sync that finds more than this share of the known rows gone.
+    pub max_delete_percent: u8,
+    pub sheets: SheetsLedgerConfig,
+    pub airtable: AirtableLedgerConfig,
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        LedgerConfig {
+            kind: LedgerKind::None,
+            interval_minutes: 10,
+            write_errors: true,
+            max_delete_percent: 20,
+            sheets: SheetsLedgerConfig::default(),
+            airtable: AirtableLedgerConfig::default(),
+        }
+    }
+}
+
+impl LedgerConfig {
+    /// The key of the table's state and runs.
+    pub fn source(&self) -> Option<String> {
+        match self.kind {
+            LedgerKind::None => None,
+            LedgerKind::Sheets => Some(format!(
+                "sheets:{}/{}",
+                self.sheets.spreadsheet_id, self.sheets.tab
+            )),
+            LedgerKind::Airtable => Some(format!(
+                "airtable:{}/{}",
+                self.airtable.base_id, self.airtable.table
+            )),
+        }
+    }
+
+    /// The client for the configured table; the invoice-number header the
+    /// importer detected is the Airtable merge field unless one is set.
+    pub fn open(&self, number_field: &str) -> Result<Box<dyn LedgerTable>, String> {
+        match self.kind {
+            LedgerKind::None => Err("no ledger table is configured ([ledger] kind)".into()),
+            LedgerKind::Airtable => {
+                let a = &self.airtable;
+                if a.base_id.is_empty() || a.table.is_empty() {
+                    return Err("[ledger.airtable] needs base_id and table".into());
+                }
+                let token = a.token.to_secret_string().ok_or(
+                    "[ledger.airtable] needs a token (TAGADA_LEDGER__AIRTABLE__TOKEN)",
+                )?;
+                let client = tagada_sources::airtable::AirtableClient::new(
+                    Some(&a.base_url),
+                    token,
+                    a.base_id.clone(),
+                    tagada_sources::airtable::Pacing {
+                        min_interval: std::time::Duration::from_millis(a.min_interval_ms),
+                        ..tagada_sources::airtable::Pacing::default()
+                    },
+                )
+                .map_err(|e| e.to_string())?;
+                let key = if a.key_field.is_empty() {
+                    number_field
+                } else {
+                    a.key_field.as_str()
+                };
+                Ok(Box::new(tagada_sources::airtable::AirtableTable::new(
+                    client,
+                    a.table.clone(),
+                    key,
+                )))
+            }
+            LedgerKind::Sheets => open_sheets(&self.sheets),
+        }
+    }
+
+    /// The run's options from the config.
+    pub fn options(
+        &self,
+        import: &ImportOptions,
+        planner: &tagada_core::cadence::PlannerConfig,
+        dry_run: bool,
+    ) -> Option<SyncOptions> {
+        Some(SyncOptions {
+            source: self.source()?,
+            import: import.clone(),
+            write_errors: self.write_errors,
+            timeline_base: planner.seller.payment_link_base_url.clone(),
+            time_zone: jiff::tz::TimeZone::get(&planner.home_time_zone)
+                .unwrap_or(jiff::tz::TimeZone::UTC),
+            max_delete_percent: self.max_delete_percent,
+            dry_run,
+        })
+    }
+}
+
+/// What `tagada ledger connect` shows before anything is synced.
+#[derive(Debug, Clone, Serialize)]
+pub struct Preview {
+    pub table: String,
+    pub headers: Vec<String>,
+    /// Field → the column it is read from.
+    pub mapping: Vec<(String, String)>,
+    pub rows: u32,
+    pub usable: u32,
+    pub rejected: Vec<RowIssue>,
+    /// Columns tagada owns that the table lacks (added at the first sync
+    /// in a sheet; to be created by a person in Airtable).
+    pub columns_to_add: Vec<String>,
+    pub requests: u64,
+}
+
+/// Reads the table once and says what a sync would read from it, without
+/// touching the store or the table.
+pub async fn preview(
+    table: &dyn LedgerTable,
+    import: &ImportOptions,
+    write_errors: bool,
+) -> Result<Preview, SyncError> {
+    let name = table.describe();
+    let snapshot = table.read().await.map_err(|source| SyncError::Table {
+        table: name.clone(),
+        source,
+    })?;
+    let rows = file::from_table(&snapshot, &name, import).map_err(|source| SyncError::Layout {
+        table: name.clone(),
+        source,
+    })?;
+    let mapping = rows.detected_mapping();
+    let owned = Owned::from_mapping(&mapping);
+    let columns = Columns::new(&snapshot.headers);
+    let mut out = Preview {
+        table: name,
+        headers: snapshot.headers.clone(),
+        mapping: mapping
+            .iter()
+            .map(|(f, h)| (f.to_string(), h.clone()))
+            .collect(),
+        rows: 0,
+        usable: 0,
+        rejected: Vec::new(),
+        columns_to_add: owned
+            .names(write_errors)
+            .into_iter()
+            .filter(|c| !columns.has(c))
+            .collect(),
+        requests: 0,
+    };
+    for item in rows {
+        out.rows += 1;
+        match item {
+            Ok(_) => out.usable += 1,
+            Err(e) => out.rejected.push(RowIssue {
+                line: e.line,
+                column: e.column.clone(),
+                reason: match &e.value {
+                    Some(v) => format!("{} (value `{v}`)", e.reason),
+                    None => e.reason,
+                },
+            }),
+        }
+    }
+    out.requests = table.requests();
+    Ok(out)
 }
