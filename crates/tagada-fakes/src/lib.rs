@@ -19,10 +19,16 @@
 //! * [`stripe`]: Stripe Checkout Sessions (create, retrieve, expire, form
 //!   bodies, idempotency keys) with simulated buyers (card and delayed
 //!   payments) and signed events.
+//! * [`google`]: Google's OAuth token endpoint (service-account JWT
+//!   grant, checked against a generated key) and the Sheets API v4 values
+//!   methods (batchGet, batchUpdate, append) over in-memory spreadsheets,
+//!   with sharing, A1 ranges, number formats, the per-minute quota and
+//!   scripted faults.
 //! * [`gateway_hooks`]: the webhook delivery both payment fakes share:
 //!   duplicates, held and shuffled deliveries, retries, replay.
 
 pub mod gateway_hooks;
+pub mod google;
 pub mod indiamart;
 pub mod marketplace;
 pub mod meta;
@@ -31,6 +37,7 @@ pub mod stripe;
 pub mod tradeindia;
 
 pub use gateway_hooks::{ApiFault, HookBehaviour, HookDelivery, RecordedRequest};
+pub use google::{GoogleFake, GoogleFakeConfig, GoogleRequest};
 pub use meta::{AcceptedMessage, FakeTemplate, Fault, MetaFake, MetaFakeConfig, WebhookBehaviour};
 pub use razorpay::{RazorpayFake, RazorpayFakeConfig};
 pub use stripe::{StripeFake, StripeFakeConfig};
