@@ -6,8 +6,8 @@
 //! APIs' clients ([`indiamart`] pull and push, [`tradeindia`] `my_inquiry`),
 //! which return typed leads and a verdict per call. The Google Sheets
 //! client ([`google`]) reads and writes a ledger tab through the
-//! [`table::LedgerTable`] interface; Airtable will live here too. The crate never touches the store: the
-//! application layer decides what to keep.
+//! [`table::LedgerTable`] interface; Airtable will live here too. The crate
+//! never touches the store: the application layer decides what to keep.
 
 pub mod file;
 pub mod google;
