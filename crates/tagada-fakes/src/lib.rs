@@ -24,11 +24,17 @@
 //!   updates and upserts with typecast, personal access tokens, the 5
 //!   requests a second per base limit with its 30-second penalty and the
 //!   monthly call cap.
+//! * [`google`]: Google's OAuth token endpoint (service-account JWT
+//!   grant, checked against a generated key) and the Sheets API v4 values
+//!   methods (batchGet, batchUpdate, append) over in-memory spreadsheets,
+//!   with sharing, A1 ranges, number formats, the per-minute quota and
+//!   scripted faults.
 //! * [`gateway_hooks`]: the webhook delivery both payment fakes share:
 //!   duplicates, held and shuffled deliveries, retries, replay.
 
 pub mod airtable;
 pub mod gateway_hooks;
+pub mod google;
 pub mod indiamart;
 pub mod marketplace;
 pub mod meta;
@@ -38,6 +44,7 @@ pub mod tradeindia;
 
 pub use airtable::{AirtableCall, AirtableFake, AirtableFakeConfig, FakeRecord, FieldKind};
 pub use gateway_hooks::{ApiFault, HookBehaviour, HookDelivery, RecordedRequest};
+pub use google::{GoogleFake, GoogleFakeConfig, GoogleRequest};
 pub use meta::{AcceptedMessage, FakeTemplate, Fault, MetaFake, MetaFakeConfig, WebhookBehaviour};
 pub use razorpay::{RazorpayFake, RazorpayFakeConfig};
 pub use stripe::{StripeFake, StripeFakeConfig};

@@ -4,12 +4,14 @@
 //! Busy, Zoho Books or a hand-kept sheet, read row by row into
 //! [`file::ImportRow`]s or per-row rejections with a reason), and the lead
 //! APIs' clients ([`indiamart`] pull and push, [`tradeindia`] `my_inquiry`),
-//! which return typed leads and a verdict per call. Google Sheets and
-//! Airtable will live here too. The crate never touches the store: the
-//! application layer decides what to keep.
+//! which return typed leads and a verdict per call. The Google Sheets
+//! client ([`google`]) reads and writes a ledger tab through the
+//! [`table::LedgerTable`] interface; Airtable will live here too. The crate
+//! never touches the store: the application layer decides what to keep.
 
 pub mod airtable;
 pub mod file;
+pub mod google;
 pub mod indiamart;
 pub mod lead_text;
 pub mod table;
