@@ -172,6 +172,7 @@ pub struct AppSections {
     pub indiamart: crate::leads::IndiaMartConfig,
     pub tradeindia: crate::leads::TradeIndiaConfig,
     pub payments: crate::payments::PaymentsConfig,
+    pub ledger: crate::ledger_sync::LedgerConfig,
     pub log: LogConfig,
 }
 

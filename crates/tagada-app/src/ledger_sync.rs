@@ -1276,9 +1276,13 @@ impl LedgerConfig {
         }
     }
 
-    /// The client for the configured table; the invoice-number header the
-    /// importer detected is the Airtable merge field unless one is set.
-    pub fn open(&self, number_field: &str) -> Result<Box<dyn LedgerTable>, String> {
+    /// The client for the configured table (and the sheet's leads tab);
+    /// `number_field` is the Airtable merge field unless one is set.
+    pub fn open(
+        &self,
+        number_field: &str,
+        clock: std::sync::Arc<dyn tagada_core::clock::Clock>,
+    ) -> Result<OpenedTable, String> {
         match self.kind {
             LedgerKind::None => Err("no ledger table is configured ([ledger] kind)".into()),
             LedgerKind::Airtable => {
@@ -1304,13 +1308,16 @@ impl LedgerConfig {
                 } else {
                     a.key_field.as_str()
                 };
-                Ok(Box::new(tagada_sources::airtable::AirtableTable::new(
-                    client,
-                    a.table.clone(),
-                    key,
-                )))
+                Ok(OpenedTable {
+                    table: Box::new(tagada_sources::airtable::AirtableTable::new(
+                        client,
+                        a.table.clone(),
+                        key,
+                    )),
+                    leads: None,
+                })
             }
-            LedgerKind::Sheets => open_sheets(&self.sheets),
+            LedgerKind::Sheets => open_sheets(&self.sheets, clock),
         }
     }
 
@@ -1402,4 +1409,138 @@ pub async fn preview(
     }
     out.requests = table.requests();
     Ok(out)
+}
+
+/// An opened ledger table, and the sheet tab new leads go to.
+pub struct OpenedTable {
+    pub table: Box<dyn LedgerTable>,
+    pub leads: Option<LeadsTab>,
+}
+
+impl std::fmt::Debug for OpenedTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenedTable")
+            .field("table", &self.table.describe())
+            .field("leads", &self.leads.as_ref().map(|l| &l.tab))
+            .finish()
+    }
+}
+
+/// A sheet tab new marketplace leads are appended to.
+#[derive(Debug)]
+pub struct LeadsTab {
+    pub client: std::sync::Arc<tagada_sources::google::SheetsClient>,
+    pub tab: String,
+}
+
+fn open_sheets(
+    cfg: &SheetsLedgerConfig,
+    clock: std::sync::Arc<dyn tagada_core::clock::Clock>,
+) -> Result<OpenedTable, String> {
+    use tagada_sources::google::{HeaderRow, Pacing, ServiceAccountKey, SheetsClient, SheetsTable, TokenSource};
+    if cfg.spreadsheet_id.is_empty() || cfg.key_file.is_empty() {
+        return Err("[ledger.sheets] needs spreadsheet_id and key_file".into());
+    }
+    let key = ServiceAccountKey::from_file(&cfg.key_file).map_err(|e| e.to_string())?;
+    let tokens = TokenSource::new(key, std::sync::Arc::new(move || clock.now()))
+        .map_err(|e| e.to_string())?;
+    let client = std::sync::Arc::new(
+        SheetsClient::new(
+            Some(&cfg.base_url),
+            std::sync::Arc::new(tokens),
+            cfg.spreadsheet_id.clone(),
+            Pacing {
+                min_interval: std::time::Duration::from_millis(cfg.min_interval_ms),
+                ..Pacing::default()
+            },
+        )
+        .map_err(|e| e.to_string())?,
+    );
+    Ok(OpenedTable {
+        table: Box::new(SheetsTable::new(
+            std::sync::Arc::clone(&client),
+            cfg.tab.clone(),
+            HeaderRow::Detect,
+        )),
+        leads: (!cfg.leads_tab.is_empty()).then(|| LeadsTab {
+            client,
+            tab: cfg.leads_tab.clone(),
+        }),
+    })
+}
+
+/// The leads tab's header.
+pub const LEADS_HEADER: [&str; 9] = [
+    "Received", "Source", "Lead", "Name", "Company", "WhatsApp", "Email", "Country", "Outcome",
+];
+
+/// Appends the leads stored since the last append to the leads tab, in
+/// the order they arrived; returns how many.
+pub async fn append_leads(
+    store: &dyn Store,
+    tab: &LeadsTab,
+    source: &str,
+    zone: &jiff::tz::TimeZone,
+    now: Timestamp,
+) -> Result<usize, SyncError> {
+    let cursor_key = format!("ledger-leads:{source}");
+    let cursor = store.lead_source(&cursor_key).await?.cursor;
+    let mut leads: Vec<tagada_store::StoredLead> = store
+        .list_leads(&tagada_store::LeadFilter {
+            limit: Some(10_000),
+            ..Default::default()
+        })
+        .await?
+        .into_iter()
+        .filter(|l| cursor.is_none_or(|c| l.created_at > c))
+        .collect();
+    if leads.is_empty() {
+        return Ok(0);
+    }
+    leads.sort_by_key(|l| l.id);
+    let mut rows = Vec::with_capacity(leads.len());
+    for l in &leads {
+        let buyer = match l.buyer_id {
+            Some(id) => Some(store.get_buyer(id).await?),
+            None => None,
+        };
+        let b = buyer.as_ref();
+        rows.push(vec![
+            l.received_at
+                .unwrap_or(l.created_at)
+                .to_zoned_datetime(zone.clone())
+                .strftime("%Y-%m-%d %H:%M")
+                .to_string(),
+            l.source.clone(),
+            l.external_id.clone(),
+            b.map(|b| b.name.clone()).unwrap_or_default(),
+            b.and_then(|b| b.company.clone()).unwrap_or_default(),
+            b.and_then(|b| b.whatsapp.as_ref().map(|p| p.as_str().to_string()))
+                .unwrap_or_default(),
+            b.and_then(|b| b.email.clone()).unwrap_or_default(),
+            b.and_then(|b| b.country.as_ref().map(ToString::to_string))
+                .unwrap_or_default(),
+            l.outcome.clone(),
+        ]);
+    }
+    let header: Vec<String> = LEADS_HEADER.iter().map(|h| (*h).to_string()).collect();
+    tab.client
+        .append_rows(&tab.tab, &header, rows)
+        .await
+        .map_err(|e| SyncError::Table {
+            table: format!("leads tab {}", tab.tab),
+            source: e,
+        })?;
+    let last = leads.iter().map(|l| l.created_at).max().unwrap_or(now);
+    store
+        .update_lead_source(
+            &cursor_key,
+            &tagada_store::LeadSourcePatch {
+                cursor: Some(last),
+                ..Default::default()
+            },
+            now,
+        )
+        .await?;
+    Ok(leads.len())
 }

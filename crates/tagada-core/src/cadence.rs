@@ -926,6 +926,7 @@ mod tests {
             "indiamart",
             "tradeindia",
             "payments",
+            "ledger",
             "log",
         ] {
             table.remove(app_section);

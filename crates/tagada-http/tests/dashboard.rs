@@ -362,8 +362,24 @@ async fn the_overview_draws_charts_and_the_outstanding_amount() {
         "DSO, curve, ageing and funnel charts: {body}"
     );
     assert!(body.contains(r#"id="outstanding">₹2,00,000.00<"#), "{body}");
-    // the health page shows the messaging tier's use
+    // the health page shows the messaging tier's use and the ledger table's syncs
+    tagada_store::LedgerSyncStore::record_ledger_run(
+        d.store.as_ref(),
+        &tagada_store::LedgerRun {
+            source: "sheets:1AbC/Ledger".into(),
+            started_at: d.clock.now(),
+            finished_at: d.clock.now(),
+            outcome: "synced".into(),
+            rows_read: 5000,
+            conflicts: 2,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     let (_, health) = d.get(&admin, "/health").await;
+    assert!(health.contains(r#"id="ledger-runs""#), "{health}");
+    assert!(health.contains("sheets:1AbC/Ledger"), "{health}");
     assert!(
         health.contains("0 of 250 distinct buyers reminded in the last 24 hours"),
         "{health}"

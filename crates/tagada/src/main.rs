@@ -86,6 +86,10 @@ enum Command {
     /// Pull leads from IndiaMART and TradeIndia into the ledger (one call
     /// per source within its budget; --backfill and --wait keep going).
     Sync(cmd::sync::Args),
+    /// The Google Sheet or Airtable table the team keeps: connect, sync both
+    /// ways (--dry-run shows the changes first), status.
+    #[command(subcommand)]
+    Ledger(cmd::ledger::Command),
     /// Apply pending database migrations.
     Migrate,
     /// Run a loopback fake of an external API, for trying tagada without accounts.
@@ -152,6 +156,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(c) => cmd::config::run(c, &ctx),
         Command::Templates(c) => cmd::templates::run(c, &ctx).await,
         Command::Sync(args) => cmd::sync::run(args, &ctx).await,
+        Command::Ledger(c) => cmd::ledger::run(c, &ctx).await,
         Command::Migrate => cmd::migrate(&ctx).await,
         Command::Fake(c) => cmd::fake::run(c, &ctx).await,
     }

@@ -1,5 +1,5 @@
 //! `GET /health`: is the machinery turning? The last sync of each lead
-//! source and its state (blocked, stopped), the outbox by status, send
+//! source and its state (blocked, stopped), the ledger table's last syncs, the outbox by status, send
 //! attempts by outcome, webhook events and their lag, and the templates
 //! the planner knows. The same figures as `/metrics`, for people.
 
@@ -25,6 +25,23 @@ struct SourceRow {
     blocked_until: Option<String>,
     stopped: Option<String>,
     runs: Vec<(String, u64)>,
+}
+
+/// One sync of the ledger table (Google Sheet or Airtable).
+#[derive(Debug, Serialize)]
+struct LedgerRunRow {
+    table: String,
+    at: String,
+    outcome: String,
+    read: u32,
+    rejected: u32,
+    created: u32,
+    updated: u32,
+    deleted: u32,
+    written: u32,
+    conflicts: u32,
+    requests: u32,
+    error: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -79,6 +96,26 @@ pub(crate) async fn page(
             source,
         });
     }
+    let ledger_runs: Vec<LedgerRunRow> = state
+        .store
+        .list_ledger_runs(None, 10)
+        .await?
+        .into_iter()
+        .map(|r| LedgerRunRow {
+            table: r.run.source,
+            at: local_time(r.run.finished_at, &zone),
+            outcome: r.run.outcome,
+            read: r.run.rows_read,
+            rejected: r.run.rows_rejected,
+            created: r.run.invoices_created,
+            updated: r.run.invoices_updated,
+            deleted: r.run.rows_deleted,
+            written: r.run.rows_written,
+            conflicts: r.run.conflicts,
+            requests: r.run.requests,
+            error: r.run.error,
+        })
+        .collect();
     let outbox = state.store.outbox_counts().await?;
     let outbox_chart = bar_chart(
         &BarChart {
@@ -140,6 +177,7 @@ pub(crate) async fn page(
             nav => user.nav("health"),
             page => minijinja::context! {
                 sources => Serde(source_rows),
+                ledger_runs => Serde(ledger_runs),
                 outbox => outbox.iter().map(|(s, n)| (s.as_str(), *n)).collect::<Vec<_>>(),
                 attempts => Serde(triples(&ops.attempts)),
                 webhooks => Serde(triples(&ops.webhook_events)),

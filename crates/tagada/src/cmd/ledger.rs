@@ -114,8 +114,10 @@ async fn connect(service: Service, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         }
     };
     let import = tagada_app::import::options(&ctx.config.app.import)?;
-    let table = cfg.open(&number_field(ctx)).map_err(anyhow::Error::msg)?;
-    let preview = ledger_sync::preview(table.as_ref(), &import, cfg.write_errors)
+    let opened = cfg
+        .open(&number_field(ctx), ctx.clock.clone())
+        .map_err(anyhow::Error::msg)?;
+    let preview = ledger_sync::preview(opened.table.as_ref(), &import, cfg.write_errors)
         .await
         .context("reading the table")?;
     if json {
@@ -173,19 +175,41 @@ async fn connect(service: Service, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn sync(ctx: &Ctx, dry_run: bool, json: bool) -> anyhow::Result<ExitCode> {
+/// One sync of the configured table, and the leads tab's append.
+pub async fn sync_once(
+    ctx: &Ctx,
+    store: &dyn tagada_store::Store,
+    dry_run: bool,
+) -> anyhow::Result<(SyncReport, usize)> {
     let cfg = &ctx.config.app.ledger;
     let import = tagada_app::import::options(&ctx.config.app.import)?;
     let opts = cfg
         .options(&import, &ctx.config.planner, dry_run)
         .context("no ledger table is configured: set [ledger] kind (see `tagada ledger connect`)")?;
-    let table = cfg.open(&number_field(ctx)).map_err(anyhow::Error::msg)?;
+    let opened = cfg
+        .open(&number_field(ctx), ctx.clock.clone())
+        .map_err(anyhow::Error::msg)?;
+    let report = ledger_sync::sync(store, opened.table.as_ref(), &opts, ctx.clock.now()).await?;
+    let leads = match (&opened.leads, dry_run) {
+        (Some(tab), false) => {
+            ledger_sync::append_leads(store, tab, &opts.source, &opts.time_zone, ctx.clock.now())
+                .await?
+        }
+        _ => 0,
+    };
+    Ok((report, leads))
+}
+
+async fn sync(ctx: &Ctx, dry_run: bool, json: bool) -> anyhow::Result<ExitCode> {
     let store = ctx.store().await?;
-    let report = ledger_sync::sync(store.as_ref(), table.as_ref(), &opts, ctx.clock.now()).await?;
+    let (report, leads) = sync_once(ctx, store.as_ref(), dry_run).await?;
     if json {
-        print_json(&report)?;
+        print_json(&serde_json::json!({ "sync": report, "leads_appended": leads }))?;
     } else {
         print_report(&report);
+        if leads > 0 {
+            println!("{leads} new leads appended to the leads tab");
+        }
     }
     Ok(if report.write_failures.is_empty() {
         ExitCode::SUCCESS

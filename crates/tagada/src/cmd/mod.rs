@@ -9,6 +9,7 @@ pub mod import;
 pub mod inbox;
 pub mod init;
 pub mod invoices;
+pub mod ledger;
 pub mod payments;
 pub mod plan;
 pub mod report;

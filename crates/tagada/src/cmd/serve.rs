@@ -137,6 +137,12 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         }
     }
     println!("  health:           http://{addr}/healthz");
+    if let Some(source) = ctx.config.app.ledger.source() {
+        println!(
+            "  ledger table:     {source} (every {} min)",
+            ctx.config.app.ledger.interval_minutes
+        );
+    }
     let lead_apis = lead_apis(ctx);
     for api in &lead_apis {
         println!(
@@ -278,8 +284,53 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         }
     };
 
-    let (served, (), report, (), ()) =
-        tokio::join!(server, inbox_loop, worker_loop, sync_loop, poll_loop);
+    // The ledger table is synced every `ledger.interval_minutes`; the
+    // interval is booked in the store, so several processes share it.
+    let ledger_loop = async {
+        let minutes = ctx.config.app.ledger.interval_minutes;
+        let Some(source) = ctx.config.app.ledger.source() else {
+            return;
+        };
+        if minutes == 0 {
+            return;
+        }
+        let every = jiff::SignedDuration::from_mins(i64::from(minutes));
+        let budget = format!("ledger:{source}");
+        loop {
+            match store.reserve_call(&budget, ctx.clock.now(), every).await {
+                Ok(tagada_store::CallReservation::Granted) => {
+                    match super::ledger::sync_once(ctx, store.as_ref(), false).await {
+                        Ok((r, leads)) => tracing::info!(
+                            table = %r.table,
+                            created = r.invoices_created,
+                            updated = r.invoices_updated,
+                            written = r.rows_written,
+                            conflicts = r.conflicts.len(),
+                            rejected = r.rejected.len(),
+                            leads,
+                            "ledger synced"
+                        ),
+                        Err(e) => tracing::error!(error = %format!("{e:#}"), "ledger sync failed; will retry"),
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "ledger sync budget unavailable"),
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = tokio::time::sleep(LEAD_SYNC_EVERY) => {}
+            }
+        }
+    };
+
+    let (served, (), report, (), (), ()) = tokio::join!(
+        server,
+        inbox_loop,
+        worker_loop,
+        sync_loop,
+        poll_loop,
+        ledger_loop
+    );
     served.context("the HTTP server failed")?;
     if let Some(report) = report {
         return Ok(super::run::stopped(&report));
