@@ -187,7 +187,10 @@ impl Owned {
                 .get(&Field::Status)
                 .cloned()
                 .unwrap_or_else(|| COL_STATUS.into()),
-            paid: match (mapping.get(&Field::AmountPaid), mapping.get(&Field::Outstanding)) {
+            paid: match (
+                mapping.get(&Field::AmountPaid),
+                mapping.get(&Field::Outstanding),
+            ) {
                 (Some(p), _) => PaidColumn::Paid(p.clone()),
                 (None, Some(o)) => PaidColumn::Outstanding(o.clone()),
                 (None, None) => PaidColumn::Paid(COL_PAID.into()),
@@ -1290,9 +1293,10 @@ impl LedgerConfig {
                 if a.base_id.is_empty() || a.table.is_empty() {
                     return Err("[ledger.airtable] needs base_id and table".into());
                 }
-                let token = a.token.to_secret_string().ok_or(
-                    "[ledger.airtable] needs a token (TAGADA_LEDGER__AIRTABLE__TOKEN)",
-                )?;
+                let token = a
+                    .token
+                    .to_secret_string()
+                    .ok_or("[ledger.airtable] needs a token (TAGADA_LEDGER__AIRTABLE__TOKEN)")?;
                 let client = tagada_sources::airtable::AirtableClient::new(
                     Some(&a.base_url),
                     token,
@@ -1437,7 +1441,9 @@ fn open_sheets(
     cfg: &SheetsLedgerConfig,
     clock: std::sync::Arc<dyn tagada_core::clock::Clock>,
 ) -> Result<OpenedTable, String> {
-    use tagada_sources::google::{HeaderRow, Pacing, ServiceAccountKey, SheetsClient, SheetsTable, TokenSource};
+    use tagada_sources::google::{
+        HeaderRow, Pacing, ServiceAccountKey, SheetsClient, SheetsTable, TokenSource,
+    };
     if cfg.spreadsheet_id.is_empty() || cfg.key_file.is_empty() {
         return Err("[ledger.sheets] needs spreadsheet_id and key_file".into());
     }

@@ -20,8 +20,12 @@ use tagada_core::cadence::PlannerConfig;
 use tagada_core::ledger::{InvoiceStatus, PaymentMethod};
 use tagada_core::{Currency, Money};
 use tagada_fakes::airtable::{AirtableFake, AirtableFakeConfig};
+use tagada_fakes::google::{GoogleFake, GoogleFakeConfig};
 use tagada_sources::airtable::{AirtableClient, AirtableTable, Pacing};
 use tagada_sources::file::ImportOptions;
+use tagada_sources::google::{
+    HeaderRow, ServiceAccountKey, SheetsClient, SheetsTable, TokenSource,
+};
 use tagada_sources::table::LedgerTable;
 use tagada_store::{LedgerStore, LedgerSyncStore, Migrate, NewPayment};
 use tagada_store_sqlite::SqliteStore;
@@ -154,6 +158,121 @@ async fn airtable(n: usize) -> (Arc<AirtableFake>, AirtableTable) {
     )
     .unwrap();
     let table = AirtableTable::new(client, TABLE, "Invoice No");
+    (Arc::new(fake), table)
+}
+
+// --- Google Sheets ---------------------------------------------------------
+
+const SHEET: &str = "1LedgerSheet000000000000000000000000000000";
+const TAB: &str = "Orders 2026";
+
+struct SheetPerson(Arc<GoogleFake>);
+
+impl SheetPerson {
+    fn grid(&self) -> Vec<Vec<Value>> {
+        self.0.values(SHEET, TAB).unwrap()
+    }
+    fn col(&self, column: &str) -> usize {
+        self.grid()[0]
+            .iter()
+            .position(|h| h.as_str() == Some(column))
+            .unwrap_or_else(|| panic!("no column {column}"))
+    }
+    fn row(&self, number: &str) -> usize {
+        self.grid()
+            .iter()
+            .position(|r| r.first().and_then(Value::as_str) == Some(number))
+            .unwrap_or_else(|| panic!("no row {number}"))
+    }
+}
+
+impl Person for SheetPerson {
+    fn get(&self, number: &str, column: &str) -> String {
+        let row = self.row(number);
+        let col = self.col(column);
+        match self.grid()[row].get(col) {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+        }
+    }
+    fn set(&self, number: &str, column: &str, value: &str) {
+        let cell = format!(
+            "{}{}",
+            tagada_sources::google::a1::column_letters(
+                u32::try_from(self.col(column)).unwrap() + 1
+            ),
+            self.row(number) + 1
+        );
+        self.0
+            .edit_cell(SHEET, TAB, &cell, &Value::String(value.into()));
+    }
+    fn delete(&self, number: &str) {
+        self.0
+            .delete_row(SHEET, TAB, u64::try_from(self.row(number)).unwrap() + 1);
+    }
+    fn add(&self, fields: &[(&str, &str)]) {
+        let mut grid = self.grid();
+        let header: Vec<String> = grid[0]
+            .iter()
+            .map(|h| h.as_str().unwrap_or_default().to_string())
+            .collect();
+        let row: Vec<Value> = header
+            .iter()
+            .map(|h| {
+                fields
+                    .iter()
+                    .find(|(k, _)| k == h)
+                    .map_or(Value::String(String::new()), |(_, v)| {
+                        Value::String((*v).to_string())
+                    })
+            })
+            .collect();
+        grid.push(row);
+        self.0.set_values(SHEET, TAB, grid);
+    }
+    fn count(&self) -> usize {
+        self.grid().len() - 1
+    }
+}
+
+async fn sheet(n: usize) -> (Arc<GoogleFake>, SheetsTable) {
+    let fake = GoogleFake::start(GoogleFakeConfig {
+        read_requests_per_minute: 600,
+        write_requests_per_minute: 600,
+        ..GoogleFakeConfig::default()
+    })
+    .await
+    .unwrap();
+    fake.add_spreadsheet(SHEET);
+    let mut grid: Vec<Vec<Value>> = vec![
+        order(1)
+            .into_iter()
+            .map(|(k, _)| Value::String(k))
+            .collect(),
+    ];
+    grid.extend((1..=n).map(|i| {
+        order(i)
+            .into_iter()
+            .map(|(_, v)| Value::String(v))
+            .collect()
+    }));
+    fake.set_values(SHEET, TAB, grid);
+    let key = ServiceAccountKey::from_json(&fake.service_account_key_json(), "fake key").unwrap();
+    let tokens = TokenSource::new(key, Arc::new(fake.clock_fn())).unwrap();
+    let client = SheetsClient::new(
+        Some(&fake.base_url()),
+        Arc::new(tokens),
+        SHEET,
+        tagada_sources::google::Pacing {
+            min_interval: Duration::from_millis(1),
+            backoff_base: Duration::from_millis(5),
+            backoff_cap: Duration::from_millis(50),
+            ..tagada_sources::google::Pacing::default()
+        },
+    )
+    .unwrap();
+    let table = SheetsTable::new(Arc::new(client), TAB, HeaderRow::Detect);
     (Arc::new(fake), table)
 }
 
@@ -435,4 +554,63 @@ async fn airtable_quota_errors_lose_no_write() {
         r.rejected
     );
     let _ = json!({});
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sheet_of_5000_orders_is_read_reminded_and_written_back() {
+    let (fake, table) = sheet(5000).await;
+    let person = SheetPerson(Arc::clone(&fake));
+    scenario(&person, &table, "sheets:1LedgerSheet/Orders 2026", 5000).await;
+    // Write-back is batched: a sync's changes go out in a few requests.
+    let writes = fake
+        .sheets_requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    assert!(writes <= 20, "{writes} write requests for five syncs");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sheet_quota_errors_lose_no_write() {
+    let (fake, table) = sheet(40).await;
+    let person = SheetPerson(Arc::clone(&fake));
+    let store = store().await;
+    let opts = options("sheets:q");
+    sync_ok(&store, &table, &opts, t0()).await;
+    for n in 1..=40 {
+        person.set(&format!("{n:06}"), "Payment Status", "Disputed");
+    }
+    fake.fail_next(3, 429);
+    let r = sync_ok(&store, &table, &opts, t0()).await;
+    assert_eq!(r.write_failures, vec![]);
+    for n in 1..=40 {
+        let number = format!("{n:06}");
+        let inv = store.find_invoice(&number).await.unwrap().unwrap();
+        assert_eq!(inv.status, InvoiceStatus::Disputed);
+        assert_eq!(person.get(&number, "Payment Status"), "Disputed");
+    }
+    // A dry run shows what would change and changes nothing.
+    person.set("000001", "Amount", "7777");
+    let before = fake.sheets_requests().len();
+    let dry = ledger_sync::sync(
+        &store,
+        &table,
+        &SyncOptions {
+            dry_run: true,
+            ..opts.clone()
+        },
+        t0(),
+    )
+    .await
+    .unwrap();
+    assert!(dry.inbound.iter().any(|l| l.contains("000001")), "{dry:?}");
+    assert_eq!(
+        store.find_invoice("000001").await.unwrap().unwrap().amount,
+        Money::from_minor(1001 * 100, Currency::INR)
+    );
+    let posts = fake.sheets_requests()[before..]
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    assert_eq!(posts, 0, "a dry run writes nothing");
 }

@@ -183,9 +183,9 @@ pub async fn sync_once(
 ) -> anyhow::Result<(SyncReport, usize)> {
     let cfg = &ctx.config.app.ledger;
     let import = tagada_app::import::options(&ctx.config.app.import)?;
-    let opts = cfg
-        .options(&import, &ctx.config.planner, dry_run)
-        .context("no ledger table is configured: set [ledger] kind (see `tagada ledger connect`)")?;
+    let opts = cfg.options(&import, &ctx.config.planner, dry_run).context(
+        "no ledger table is configured: set [ledger] kind (see `tagada ledger connect`)",
+    )?;
     let opened = cfg
         .open(&number_field(ctx), ctx.clock.clone())
         .map_err(anyhow::Error::msg)?;
@@ -224,7 +224,11 @@ fn print_report(r: &SyncReport) {
         "{}: {} rows read{}",
         r.table,
         r.rows_read,
-        if r.dry_run { " (dry run: nothing changed)" } else { "" }
+        if r.dry_run {
+            " (dry run: nothing changed)"
+        } else {
+            ""
+        }
     );
     println!("\ntable → tagada ({verb}):");
     if r.inbound.is_empty() && r.deleted.is_empty() && r.restored.is_empty() {
@@ -252,7 +256,9 @@ fn print_report(r: &SyncReport) {
     for c in r.changes.iter().take(50) {
         println!(
             "  row {} ({}): {}: `{}` → `{}`",
-            c.line.map(|l| l.to_string()).unwrap_or_else(|| "new".into()),
+            c.line
+                .map(|l| l.to_string())
+                .unwrap_or_else(|| "new".into()),
             c.number,
             c.column,
             c.from,
@@ -260,10 +266,7 @@ fn print_report(r: &SyncReport) {
         );
     }
     if r.cell_changes as usize > r.changes.len().min(50) {
-        println!(
-            "  ... {} cell changes in all",
-            r.cell_changes
-        );
+        println!("  ... {} cell changes in all", r.cell_changes);
     }
     if !r.conflicts.is_empty() {
         println!("\nconflicts (resolved by the rules, noted on the invoices):");
@@ -308,8 +311,19 @@ async fn status(ctx: &Ctx, json: bool) -> anyhow::Result<ExitCode> {
     }
     let zone = ctx.config.planner.home_zone_name();
     let mut t = table(&[
-        "run", "table", "started", "outcome", "read", "rejected", "created", "updated", "deleted",
-        "written", "conflicts", "requests", "error",
+        "run",
+        "table",
+        "started",
+        "outcome",
+        "read",
+        "rejected",
+        "created",
+        "updated",
+        "deleted",
+        "written",
+        "conflicts",
+        "requests",
+        "error",
     ]);
     for r in &runs {
         let run = &r.run;

@@ -310,7 +310,9 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                             leads,
                             "ledger synced"
                         ),
-                        Err(e) => tracing::error!(error = %format!("{e:#}"), "ledger sync failed; will retry"),
+                        Err(e) => {
+                            tracing::error!(error = %format!("{e:#}"), "ledger sync failed; will retry")
+                        }
                     }
                 }
                 Ok(_) => {}
