@@ -614,3 +614,63 @@ async fn sheet_quota_errors_lose_no_write() {
         .count();
     assert_eq!(posts, 0, "a dry run writes nothing");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_leads_are_appended_to_the_leads_tab_once() {
+    use tagada_store::{LeadStore, NewLead};
+    let (fake, table) = sheet(3).await;
+    let _ = table;
+    let store = store().await;
+    let lead = |id: &str, name: &str, phone: &str| NewLead {
+        source: "indiamart".into(),
+        external_id: id.into(),
+        received_at: Some(t0()),
+        name: Some(name.into()),
+        phone: Some(tagada_core::Phone::parse(phone, &tagada_core::CountryCode::india()).unwrap()),
+        raw: "{}".into(),
+        ..NewLead::default()
+    };
+    store
+        .record_leads(
+            &[
+                lead("2900000001", "Asha Exports", "09876512345"),
+                lead("2900000002", "Vik Metals", "+919812300000"),
+            ],
+            t0(),
+        )
+        .await
+        .unwrap();
+    let key = ServiceAccountKey::from_json(&fake.service_account_key_json(), "fake key").unwrap();
+    let tokens = TokenSource::new(key, Arc::new(fake.clock_fn())).unwrap();
+    let client = SheetsClient::new(
+        Some(&fake.base_url()),
+        Arc::new(tokens),
+        SHEET,
+        tagada_sources::google::Pacing {
+            min_interval: Duration::from_millis(1),
+            ..tagada_sources::google::Pacing::default()
+        },
+    )
+    .unwrap();
+    fake.set_values(SHEET, "Leads", vec![]);
+    let tab = ledger_sync::LeadsTab {
+        client: Arc::new(client),
+        tab: "Leads".into(),
+    };
+    let zone = jiff::tz::TimeZone::get("Asia/Kolkata").unwrap();
+    let n = ledger_sync::append_leads(&store, &tab, "sheets:l", &zone, t0())
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    // Nothing new: nothing appended.
+    let again = ledger_sync::append_leads(&store, &tab, "sheets:l", &zone, t0())
+        .await
+        .unwrap();
+    assert_eq!(again, 0);
+    let rows = fake.values(SHEET, "Leads").unwrap();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert_eq!(rows[0][0], json!("Received"));
+    assert_eq!(rows[1][2], json!("2900000001"));
+    assert_eq!(rows[1][3], json!("Asha Exports"));
+    assert_eq!(rows[1][5], json!("+919876512345"));
+}

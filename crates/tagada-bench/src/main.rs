@@ -106,6 +106,19 @@ enum Cmd {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// A full two-way sync of a ROWS-row Google Sheet held by the fake (its
+    /// quota off), twice: the first sync imports every row and writes
+    /// tagada's columns back; the second finds nothing to change. Prints the
+    /// requests made and the time taken.
+    Ledger {
+        #[arg(long, default_value_t = 50_000)]
+        rows: usize,
+        #[arg(long, default_value = "bench-data")]
+        dir: PathBuf,
+        /// A PostgreSQL URL (an empty database) instead of a fresh SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// The collection report (`tagada report`, the dashboard's overview) over
     /// OPEN invoices with DUE of them reminded: how long its figures take.
     Report {
@@ -808,6 +821,98 @@ async fn bench_report(
     Ok(())
 }
 
+async fn bench_ledger(rows: usize, dir: &Path, database_url: Option<String>) -> anyhow::Result<()> {
+    use tagada_app::ledger_sync::{SyncOptions, sync};
+    use tagada_fakes::google::{GoogleFake, GoogleFakeConfig};
+    use tagada_sources::google::{
+        HeaderRow, Pacing, ServiceAccountKey, SheetsClient, SheetsTable, TokenSource,
+    };
+    use tagada_sources::table::LedgerTable;
+
+    let url = match database_url {
+        Some(u) => u,
+        None => fresh_sqlite(dir, &format!("ledger-{rows}.db"))?,
+    };
+    let store = open_store_fresh(&url).await?;
+    let fake = GoogleFake::start(GoogleFakeConfig {
+        quota_off: true,
+        ..GoogleFakeConfig::default()
+    })
+    .await?;
+    let sheet = "1BenchLedger";
+    fake.add_spreadsheet(sheet);
+    let text = |s: String| serde_json::Value::String(s);
+    let mut grid = vec![
+        [
+            "Invoice No",
+            "Party Name",
+            "WhatsApp",
+            "Invoice Date",
+            "Due Date",
+            "Amount",
+            "Consent",
+        ]
+        .iter()
+        .map(|h| text((*h).to_string()))
+        .collect::<Vec<_>>(),
+    ];
+    for n in 1..=rows {
+        grid.push(vec![
+            text(format!("INV-{n:07}")),
+            text(format!("Buyer {} Traders", n % (rows / 3).max(1))),
+            text(format!("09{:09}", 800_000_000 + n)),
+            text("16/10/2026".into()),
+            text("15/11/2026".into()),
+            text(format!("{}", 1_000 + n % 90_000)),
+            text("yes".into()),
+        ]);
+    }
+    fake.set_values(sheet, "Ledger", grid);
+    let key = ServiceAccountKey::from_json(&fake.service_account_key_json(), "bench key")?;
+    let tokens = TokenSource::new(key, std::sync::Arc::new(fake.clock_fn()))?;
+    let client = SheetsClient::new(
+        Some(&fake.base_url()),
+        std::sync::Arc::new(tokens),
+        sheet,
+        Pacing {
+            min_interval: std::time::Duration::ZERO,
+            ..Pacing::default()
+        },
+    )?;
+    let table = SheetsTable::new(std::sync::Arc::new(client), "Ledger", HeaderRow::Detect);
+    let opts = SyncOptions {
+        source: format!("sheets:{sheet}/Ledger"),
+        import: tagada_sources::file::ImportOptions::default(),
+        write_errors: true,
+        timeline_base: "https://tagada.example.com".into(),
+        time_zone: jiff::tz::TimeZone::get("Asia/Kolkata")?,
+        max_delete_percent: 20,
+        dry_run: false,
+    };
+    let now: jiff::Timestamp = "2026-12-07T05:00:00Z".parse()?;
+    println!("ledger sync: {rows} sheet rows, {url}");
+    let mut before = 0;
+    for pass in [
+        "first sync (import + write-back)",
+        "second sync (no change)",
+    ] {
+        let started = std::time::Instant::now();
+        let r = sync(store.as_ref(), &table, &opts, now).await?;
+        let secs = started.elapsed().as_secs_f64();
+        let requests = table.requests() - before;
+        before = table.requests();
+        println!(
+            "  {pass}: {secs:.2} s, {requests} requests ({:.2} per 1,000 rows), \
+             {} created, {} rows written, {} rejected",
+            requests as f64 * 1000.0 / rows as f64,
+            r.invoices_created,
+            r.rows_written,
+            r.rejected.len()
+        );
+    }
+    Ok(())
+}
+
 async fn open_store_fresh(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     let store = open(url).await?;
     anyhow::ensure!(
@@ -854,6 +959,11 @@ async fn main() -> anyhow::Result<()> {
             dir,
             database_url,
         } => bench_leads(leads, days, &dir, database_url).await,
+        Cmd::Ledger {
+            rows,
+            dir,
+            database_url,
+        } => bench_ledger(rows, &dir, database_url).await,
         Cmd::Ingest {
             messages,
             batch,

@@ -5,8 +5,9 @@
 //! [`file::ImportRow`]s or per-row rejections with a reason), and the lead
 //! APIs' clients ([`indiamart`] pull and push, [`tradeindia`] `my_inquiry`),
 //! which return typed leads and a verdict per call. The Google Sheets
-//! client ([`google`]) reads and writes a ledger tab through the
-//! [`table::LedgerTable`] interface; Airtable will live here too. The crate
+//! ([`google`]) and Airtable ([`airtable`]) clients read and write the
+//! ledger table a team keeps through one [`table::LedgerTable`] interface,
+//! and [`file::from_table`] reads such a table with the importer's rules. The crate
 //! never touches the store: the application layer decides what to keep.
 
 pub mod airtable;
