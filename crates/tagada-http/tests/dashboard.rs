@@ -379,7 +379,10 @@ async fn the_overview_draws_charts_and_the_outstanding_amount() {
     .unwrap();
     let (_, health) = d.get(&admin, "/health").await;
     assert!(health.contains(r#"id="ledger-runs""#), "{health}");
-    assert!(health.contains("sheets:1AbC/Ledger"), "{health}");
+    assert!(
+        health.contains("<td>sheets:1AbC&#x2f;Ledger</td>"),
+        "{health}"
+    );
     assert!(
         health.contains("0 of 250 distinct buyers reminded in the last 24 hours"),
         "{health}"
