@@ -1000,10 +1000,7 @@ async fn run(
         report.rejected.push(RowIssue {
             line: e.line,
             column: e.column.clone(),
-            reason: match &e.value {
-                Some(v) => format!("{} (value `{v}`)", e.reason),
-                None => e.reason.clone(),
-            },
+            reason: issue_reason(e),
         });
         if !opts.write_errors {
             continue;
@@ -1060,6 +1057,14 @@ async fn run(
         store.add_note(note).await?;
     }
     Ok(report)
+}
+
+/// A rejected row's reason with the value that caused it.
+fn issue_reason(e: &RowError) -> String {
+    match &e.value {
+        Some(v) => format!("{} (value `{v}`)", e.reason),
+        None => e.reason.clone(),
+    }
 }
 
 /// A delivery state as people read it.
@@ -1404,10 +1409,7 @@ pub async fn preview(
             Err(e) => out.rejected.push(RowIssue {
                 line: e.line,
                 column: e.column.clone(),
-                reason: match &e.value {
-                    Some(v) => format!("{} (value `{v}`)", e.reason),
-                    None => e.reason,
-                },
+                reason: issue_reason(&e),
             }),
         }
     }

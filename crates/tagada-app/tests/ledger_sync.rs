@@ -138,10 +138,8 @@ async fn airtable(n: usize) -> (Arc<AirtableFake>, AirtableTable) {
         })
         .collect();
     fake.add_table(BASE, TABLE, records);
-    let mut fields: Vec<&str> = order(1).iter().map(|_| "").collect();
-    fields.clear();
     let names: Vec<String> = order(1).into_iter().map(|(k, _)| k).collect();
-    fields.extend(names.iter().map(String::as_str));
+    let mut fields: Vec<&str> = names.iter().map(String::as_str).collect();
     fields.extend(OWNED);
     fields.push("tagada_error");
     fake.set_fields(BASE, TABLE, &fields);
@@ -553,7 +551,6 @@ async fn airtable_quota_errors_lose_no_write() {
         "{:?}",
         r.rejected
     );
-    let _ = json!({});
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -618,8 +615,7 @@ async fn sheet_quota_errors_lose_no_write() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_leads_are_appended_to_the_leads_tab_once() {
     use tagada_store::{LeadStore, NewLead};
-    let (fake, table) = sheet(3).await;
-    let _ = table;
+    let (fake, _table) = sheet(3).await;
     let store = store().await;
     let lead = |id: &str, name: &str, phone: &str| NewLead {
         source: "indiamart".into(),
