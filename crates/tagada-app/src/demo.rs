@@ -39,6 +39,10 @@ use crate::dispatch::{DispatchConfig, dispatch_step};
 use crate::inbound::{InboundConfig, process_inbox};
 use crate::planning::{Scope, build_plan, plan_and_apply};
 
+mod ledger;
+
+pub use ledger::{DemoLedger, LedgerFigures};
+
 /// Where the sample invoices' PDFs are said to live when the configuration
 /// names no address: "Send invoice copy" is answered with a document link.
 pub const DEMO_INVOICE_URL: &str = "https://invoices.example.com/{invoice}.pdf";
@@ -382,14 +386,20 @@ fn money(currency: &str, major: i64) -> Money {
     Money::from_minor(major * 10i64.pow(c.exponent()), c)
 }
 
-/// Loads the sample ledger into an empty store. Returns buyer ids by key.
+/// Loads the sample ledger into an empty store: the buyers, their paid
+/// invoices of the past year and their open invoices. With a `ledger`
+/// table, the open invoices are written into the table instead, as the
+/// team keeps them there, for the first sync to read. Returns each buyer's
+/// behaviour.
 async fn seed(
     store: &dyn Store,
     start: Date,
     zone: &TimeZone,
+    ledger: Option<&dyn DemoLedger>,
 ) -> Result<HashMap<BuyerId, Behaviour>, StoreError> {
     let mut behaviours = HashMap::new();
     let seeded_at = local_midnight(start, zone);
+    let mut table_rows = Vec::new();
     for b in SAMPLE {
         let country = CountryCode::parse(b.country).expect("sample country");
         let phone = Phone::parse(b.phone, &country).ok();
@@ -412,6 +422,16 @@ async fn seed(
         let mut rows = Vec::new();
         for &(suffix, cur, major, offset, credit) in b.invoices {
             let invoice_date = start.checked_add(offset.days()).expect("date");
+            if ledger.is_some() {
+                table_rows.push(ledger::order_row(
+                    &format!("INV-{suffix}"),
+                    b,
+                    invoice_date,
+                    invoice_date.checked_add(credit.days()).expect("date"),
+                    &money(cur, major),
+                ));
+                continue;
+            }
             rows.push(NewInvoice {
                 number: format!("INV-{suffix}"),
                 buyer_id: id,
@@ -472,6 +492,11 @@ async fn seed(
                 )
                 .await?;
         }
+    }
+    if let Some(l) = ledger {
+        table_rows.sort();
+        table_rows.push(ledger::unfinished_row(start));
+        l.fill(&ledger::HEADER, &table_rows);
     }
     Ok(behaviours)
 }
@@ -537,11 +562,23 @@ pub struct DemoSummary {
     pub invoices_open_at_end: u32,
     /// Why the open invoices got no reminder on the last day, counted by reason.
     pub not_reminded: BTreeMap<String, u32>,
+    /// The ledger table's syncs, when the demo keeps its ledger in one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<LedgerFigures>,
 }
 
 #[derive(Debug)]
 enum Scheduled {
-    Pay { invoice: InvoiceId },
+    Pay {
+        invoice: InvoiceId,
+    },
+    /// A bank transfer lands and the accountant enters it in the ledger
+    /// table's Amount Paid (the demo with its ledger in a table).
+    EnteredPayment {
+        invoice: InvoiceId,
+    },
+    /// The accountant works in the ledger table.
+    Edit(ledger::PersonEdit),
 }
 
 /// What a sample buyer says back to a reminder.
@@ -563,13 +600,16 @@ struct BuyerReply {
     disputes: Option<InvoiceId>,
 }
 
-/// The outside world of a demo run: WhatsApp always; the lead APIs and the
-/// payment gateways when the caller provides them.
+/// The outside world of a demo run: WhatsApp always; the lead APIs, the
+/// payment gateways and the ledger table when the caller provides them.
 #[derive(Clone, Copy)]
 pub struct DemoWorld<'a> {
     pub whatsapp: &'a dyn DemoWhatsApp,
     pub leads: Option<&'a dyn DemoLeads>,
     pub payments: Option<&'a dyn DemoPayments>,
+    /// The open orders live in this table, not in the store: tagada syncs
+    /// it once a simulated day.
+    pub ledger: Option<&'a dyn DemoLedger>,
 }
 
 impl std::fmt::Debug for DemoWorld<'_> {
@@ -577,6 +617,7 @@ impl std::fmt::Debug for DemoWorld<'_> {
         f.debug_struct("DemoWorld")
             .field("leads", &self.leads.is_some())
             .field("payments", &self.payments.is_some())
+            .field("ledger", &self.ledger.is_some())
             .finish()
     }
 }
@@ -596,6 +637,7 @@ pub async fn run_demo(
         whatsapp,
         leads,
         payments,
+        ledger,
     } = world;
     let zone = planner.home_zone();
     let set_time = |t: Timestamp| {
@@ -606,6 +648,9 @@ pub async fn run_demo(
         }
         if let Some(p) = payments {
             p.clock_set(t);
+        }
+        if let Some(l) = ledger {
+            l.clock_set(t);
         }
     };
     let lead_sync = crate::leads::SyncOptions {
@@ -624,9 +669,7 @@ pub async fn run_demo(
         zone: &zone,
         dispatch: DispatchConfig::default(),
     };
-    let behaviours = seed(store, opts.start, &zone).await?;
-
-    let start_totals = totals(store).await?;
+    let behaviours = seed(store, opts.start, &zone, ledger).await?;
     writeln!(
         out,
         "tagada demo: {} buyers, {} simulated days from {} (the clock is simulated; nothing leaves this machine)",
@@ -634,18 +677,49 @@ pub async fn run_demo(
         opts.days,
         opts.start
     )?;
-    writeln!(out, "{}\n", whatsapp.describe())?;
+    writeln!(out, "{}", whatsapp.describe())?;
+    let mut ledger_figures = ledger.map(|l| LedgerFigures {
+        table: l.table().describe(),
+        ..LedgerFigures::default()
+    });
+    if let (Some(l), Some(figures)) = (ledger, ledger_figures.as_mut()) {
+        writeln!(
+            out,
+            "{}\nThe open orders are in that table, not in tagada: the first sync reads them.",
+            l.describe()
+        )?;
+        for line in ledger::sync(store, l, figures, clock.now()).await? {
+            writeln!(out, "{line}")?;
+        }
+    }
+    writeln!(out)?;
+    let start_totals = totals(store).await?;
 
     let mut reminders_seen: HashMap<InvoiceId, u32> = HashMap::new();
     let mut buyer_reminders: HashMap<BuyerId, u32> = HashMap::new();
     let mut agenda: Vec<(Timestamp, Scheduled)> = Vec::new();
-    // Punctual buyers pay on the due date.
+    // Punctual buyers pay on the due date (by bank transfer, which the
+    // accountant enters in the ledger table when the demo keeps one).
     for inv in store.list_invoices(&Default::default()).await? {
         if inv.status.is_open() && behaviours.get(&inv.buyer_id) == Some(&Behaviour::Punctual) {
             let at = local_midnight(inv.due_date, &zone)
                 .checked_add(SignedDuration::from_hours(11))
                 .expect("time");
-            agenda.push((at, Scheduled::Pay { invoice: inv.id }));
+            agenda.push((
+                at,
+                if ledger.is_some() {
+                    Scheduled::EnteredPayment { invoice: inv.id }
+                } else {
+                    Scheduled::Pay { invoice: inv.id }
+                },
+            ));
+        }
+    }
+    if ledger.is_some() {
+        for (day, hour, edit) in ledger::EDITS {
+            let at = local_midnight(opts.start.checked_add(i64::from(*day).days())?, &zone)
+                .checked_add(SignedDuration::from_hours(*hour))?;
+            agenda.push((at, Scheduled::Edit(edit.clone())));
         }
     }
     let mut summary = DemoSummary {
@@ -663,16 +737,53 @@ pub async fn run_demo(
             set_time(now);
             // Money that is due by now arrives first.
             agenda.sort_by_key(|(t, _)| *t);
-            while agenda.first().is_some_and(|(t, _)| *t <= now) {
-                let (_, Scheduled::Pay { invoice }) = agenda.remove(0);
-                if let Some(line) = pay(store, payments, invoice, now, day).await? {
-                    summary.payments += 1;
+            if hour == ledger::SYNC_HOUR
+                && day > 0
+                && let (Some(l), Some(figures)) = (ledger, ledger_figures.as_mut())
+            {
+                for line in ledger::sync(store, l, figures, now).await? {
                     lines.push((now, line));
+                }
+            }
+            while agenda.first().is_some_and(|(t, _)| *t <= now) {
+                match agenda.remove(0).1 {
+                    Scheduled::Pay { invoice } => {
+                        if let Some(line) = pay(store, payments, invoice, now, day).await? {
+                            summary.payments += 1;
+                            lines.push((now, line));
+                        }
+                    }
+                    Scheduled::EnteredPayment { invoice } => {
+                        if let Some(l) = ledger
+                            && let Some(line) = entered_payment(store, l, invoice).await?
+                        {
+                            lines.push((now, line));
+                        }
+                    }
+                    Scheduled::Edit(edit) => {
+                        if let Some(l) = ledger {
+                            lines.push((now, person_edit(l, &edit, today)?));
+                        }
+                    }
                 }
             }
             // New marketplace leads, within each API's call budget.
             for api in leads.map(|l| l.apis()).unwrap_or_default() {
                 let (_, r) = crate::leads::sync_step(store, api, clock, &lead_sync).await?;
+                if r.leads_new > 0
+                    && let (Some(l), Some(figures)) = (ledger, ledger_figures.as_mut())
+                    && let Some(tab) = l.leads_tab()
+                {
+                    let n = crate::ledger_sync::append_leads(
+                        store,
+                        tab,
+                        &l.options().source,
+                        &zone,
+                        now,
+                    )
+                    .await?;
+                    figures.leads_appended += u32::try_from(n).unwrap_or(u32::MAX);
+                }
                 if r.leads_new > 0 {
                     summary.leads += r.leads_new;
                     summary.lead_buyers_new += r.buyers_new;
@@ -758,6 +869,22 @@ pub async fn run_demo(
         }
     }
 
+    // The last day's reminders reach the table too.
+    if let (Some(l), Some(figures)) = (ledger, ledger_figures.as_mut()) {
+        let at = clock.now();
+        writeln!(
+            out,
+            "Last sync · {}",
+            at.to_zoned_datetime(zone.clone())
+                .strftime("%a %d %b %Y %H:%M")
+        )?;
+        for line in ledger::sync(store, l, figures, at).await? {
+            writeln!(out, "{line}")?;
+        }
+        ledger::print_table(l, out).await?;
+    }
+    summary.ledger = ledger_figures;
+
     // The collection summary.
     let end_totals = totals(store).await?;
     for (cur, (open_start, _)) in &start_totals {
@@ -829,6 +956,20 @@ pub async fn run_demo(
     )?;
     if let Some(tally) = whatsapp.tally() {
         writeln!(out, "  {tally}")?;
+    }
+    if let Some(f) = &summary.ledger {
+        writeln!(
+            out,
+            "  ledger table: {} syncs, {} invoices created from rows and {} updated, {} rows deleted, {} refused; {} cells written back; {} leads appended; {} API requests in all",
+            f.syncs,
+            f.invoices_created,
+            f.invoices_updated,
+            f.rows_deleted,
+            f.rows_refused,
+            f.cells_written,
+            f.leads_appended,
+            f.requests
+        )?;
     }
     if let Some(l) = leads {
         let sources: Vec<&str> = l.apis().iter().map(|a| a.source()).collect();
@@ -999,6 +1140,76 @@ async fn pay(
         ));
     }
     Ok(Some(line))
+}
+
+/// A bank transfer for `invoice` lands and the accountant enters it in
+/// the ledger table's Amount Paid; tagada records the payment at the next
+/// sync.
+async fn entered_payment(
+    store: &dyn Store,
+    ledger: &dyn DemoLedger,
+    invoice: InvoiceId,
+) -> anyhow::Result<Option<String>> {
+    let inv = store.get_invoice(invoice).await?;
+    if !inv.status.is_open() {
+        return Ok(None);
+    }
+    ledger.edit(
+        &inv.number,
+        crate::ledger_sync::COL_PAID,
+        &inv.amount.to_string(),
+    );
+    let buyer = store.get_buyer(inv.buyer_id).await?;
+    Ok(Some(format!(
+        "  ✎ table     {:<28} {} {} arrived by bank transfer: the accountant enters it in Amount Paid",
+        buyer.company.as_deref().unwrap_or(&buyer.name),
+        inv.number,
+        inv.outstanding()
+    )))
+}
+
+/// The accountant works in the ledger table.
+fn person_edit(
+    ledger: &dyn DemoLedger,
+    edit: &ledger::PersonEdit,
+    today: Date,
+) -> anyhow::Result<String> {
+    Ok(match *edit {
+        ledger::PersonEdit::Set {
+            number,
+            column,
+            value,
+            why,
+        } => {
+            ledger.edit(number, column, value);
+            format!("  ✎ table     the accountant sets {number} {column} to {value}: {why}")
+        }
+        ledger::PersonEdit::Add {
+            number,
+            buyer,
+            currency,
+            major,
+            credit_days,
+        } => {
+            let b = SAMPLE
+                .iter()
+                .find(|b| b.key == buyer)
+                .ok_or_else(|| anyhow::anyhow!("no sample buyer {buyer}"))?;
+            let due = today.checked_add(credit_days.days())?;
+            let amount = money(currency, major);
+            let row = ledger::order_row(number, b, today, due, &amount);
+            let cells: Vec<(&str, String)> = ledger::HEADER.iter().copied().zip(row).collect();
+            ledger.add_row(&cells);
+            format!(
+                "  ✎ table     the accountant adds {number} for {}: {amount}, due {due}",
+                b.company
+            )
+        }
+        ledger::PersonEdit::Delete { number, why } => {
+            ledger.delete_row(number);
+            format!("  ✎ table     the accountant deletes the row of {number}: {why}")
+        }
+    })
 }
 
 /// `10:00 IST` in the buyer's zone.

@@ -60,6 +60,21 @@ pub const COL_STATUS: &str = "Payment Status";
 /// Added when the table has neither an amount-paid nor an outstanding column.
 pub const COL_PAID: &str = "Amount Paid";
 
+/// The columns tagada adds to a table that has none of its own for the
+/// status and what was paid (an Airtable base needs them made by a person).
+pub const OWNED_COLUMNS: [&str; 10] = [
+    COL_STATUS,
+    COL_PAID,
+    COL_LAST_REMINDER,
+    COL_STEP,
+    COL_DELIVERY,
+    COL_NEXT,
+    COL_REPLY,
+    COL_TIMELINE,
+    COL_ID,
+    COL_ERROR,
+];
+
 /// What a run is told.
 #[derive(Debug, Clone)]
 pub struct SyncOptions {
@@ -381,7 +396,9 @@ async fn run(
         .into_iter()
         .filter(|c| !columns.has(c))
         .collect();
-    report.columns_added.clone_from(&wanted);
+    if table.creates_columns() {
+        report.columns_added.clone_from(&wanted);
+    }
     let headers = if wanted.is_empty() || opts.dry_run {
         snapshot.headers.clone()
     } else {
@@ -1483,7 +1500,10 @@ pub const LEADS_HEADER: [&str; 9] = [
 ];
 
 /// Appends the leads stored since the last append to the leads tab, in
-/// the order they arrived; returns how many.
+/// the order they arrived; returns how many. A lead already in the tab
+/// (same source and lead id) is not appended again, so leads stored in the
+/// same instant as the last append's newest are not lost, and a retry
+/// after an append whose cursor was not saved appends nothing twice.
 pub async fn append_leads(
     store: &dyn Store,
     tab: &LeadsTab,
@@ -1493,6 +1513,10 @@ pub async fn append_leads(
 ) -> Result<usize, SyncError> {
     let cursor_key = format!("ledger-leads:{source}");
     let cursor = store.lead_source(&cursor_key).await?.cursor;
+    let tab_err = |e| SyncError::Table {
+        table: format!("leads tab {}", tab.tab),
+        source: e,
+    };
     let mut leads: Vec<tagada_store::StoredLead> = store
         .list_leads(&tagada_store::LeadFilter {
             limit: Some(10_000),
@@ -1500,8 +1524,36 @@ pub async fn append_leads(
         })
         .await?
         .into_iter()
-        .filter(|l| cursor.is_none_or(|c| l.created_at > c))
+        .filter(|l| cursor.is_none_or(|c| l.created_at >= c))
         .collect();
+    if leads.is_empty() {
+        return Ok(0);
+    }
+    // Source and lead columns of what the tab already holds.
+    let held: HashSet<(String, String)> = tab
+        .client
+        .batch_get(
+            &[format!(
+                "{}!B:C",
+                tagada_sources::google::a1::quote_tab(&tab.tab)
+            )],
+            tagada_sources::google::ValueRender::Formatted,
+        )
+        .await
+        .map_err(tab_err)?
+        .into_iter()
+        .flat_map(|r| r.values)
+        .map(|row| {
+            let text = |i: usize| {
+                row.get(i)
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            (text(0), text(1))
+        })
+        .collect();
+    leads.retain(|l| !held.contains(&(l.source.clone(), l.external_id.clone())));
     if leads.is_empty() {
         return Ok(0);
     }
@@ -1535,10 +1587,7 @@ pub async fn append_leads(
     tab.client
         .append_rows(&tab.tab, &header, rows)
         .await
-        .map_err(|e| SyncError::Table {
-            table: format!("leads tab {}", tab.tab),
-            source: e,
-        })?;
+        .map_err(tab_err)?;
     let last = leads.iter().map(|l| l.created_at).max().unwrap_or(now);
     store
         .update_lead_source(

@@ -309,6 +309,80 @@ pub async fn fetch_and_check(
     Ok(check(cfg, &account))
 }
 
+/// Keeps a check's verdicts as the templates' statuses, for the health page.
+pub async fn record_check(
+    store: &dyn tagada_store::Store,
+    check: &TemplateCheck,
+    now: jiff::Timestamp,
+) -> Result<(), tagada_store::StoreError> {
+    let rows: Vec<tagada_store::TemplateStatus> = check
+        .templates
+        .iter()
+        .map(|t| tagada_store::TemplateStatus {
+            name: t.whatsapp_name.clone(),
+            language: t.language.clone(),
+            status: t.status.clone(),
+            category: t.category.clone(),
+            detail: (!t.problems.is_empty()).then(|| t.problems.join("; ")),
+            source: "check".into(),
+            updated_at: now,
+        })
+        .collect();
+    store.save_template_statuses(&rows).await
+}
+
+/// Fetches the account's templates, checks them and keeps the verdicts.
+pub async fn check_and_record(
+    store: &dyn tagada_store::Store,
+    cfg: &PlannerConfig,
+    client: &Client,
+    now: jiff::Timestamp,
+) -> anyhow::Result<TemplateCheck> {
+    let check = fetch_and_check(cfg, client).await?;
+    record_check(store, &check, now).await?;
+    Ok(check)
+}
+
+/// A `message_template_status_update` webhook's value as a status: Meta
+/// announces an approval, a rejection (with its reason), a pause or a
+/// disablement. `None` when the value names no template.
+pub fn status_from_webhook(
+    value: &serde_json::Value,
+    now: jiff::Timestamp,
+) -> Option<tagada_store::TemplateStatus> {
+    let text = |k: &str| value.get(k).and_then(serde_json::Value::as_str);
+    let name = text("message_template_name")?;
+    let language = text("message_template_language")?;
+    let event = text("event")?;
+    let mut detail: Vec<String> = Vec::new();
+    if let Some(reason) = text("reason").filter(|r| !r.is_empty() && *r != "NONE") {
+        detail.push(reason.to_string());
+    }
+    if let Some(info) = value.get("rejection_info") {
+        for k in ["reason", "recommendation"] {
+            if let Some(t) = info.get(k).and_then(serde_json::Value::as_str) {
+                detail.push(t.to_string());
+            }
+        }
+    }
+    if let Some(t) = value
+        .get("other_info")
+        .and_then(|o| o.get("description"))
+        .and_then(serde_json::Value::as_str)
+    {
+        detail.push(t.to_string());
+    }
+    Some(tagada_store::TemplateStatus {
+        name: name.to_string(),
+        language: language.to_string(),
+        status: event.to_string(),
+        category: text("message_template_category").map(str::to_string),
+        detail: (!detail.is_empty()).then(|| detail.join(": ")),
+        source: "webhook".into(),
+        updated_at: now,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -86,7 +86,20 @@ pub async fn ingest_whatsapp(
                 }
             }
             Event::Message(m) => messages.push(m),
-            Event::Other { .. } => report.other += 1,
+            Event::Other { field, value } => {
+                report.other += 1;
+                if field == "message_template_status_update"
+                    && let Some(status) = crate::templates::status_from_webhook(&value, now)
+                {
+                    tracing::info!(
+                        template = %status.name,
+                        language = %status.language,
+                        status = %status.status,
+                        "template status changed at Meta"
+                    );
+                    store.save_template_statuses(&[status]).await?;
+                }
+            }
         }
     }
     if !updates.is_empty() {

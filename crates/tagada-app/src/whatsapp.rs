@@ -118,6 +118,10 @@ pub struct WhatsAppConfig {
     /// in any 24 hours (Meta's tier: 250, 1000 or 2000, 10000, 100000; see
     /// WhatsApp Manager → Insights). 0: not enforced by tagada.
     pub messaging_limit: u32,
+    /// Minutes between checks of the account's templates under `tagada
+    /// serve` (their approval status, shown on the health page); Meta's
+    /// status webhooks update it in between. 0: only `tagada templates check`.
+    pub template_check_minutes: u32,
 }
 
 impl Default for WhatsAppConfig {
@@ -136,6 +140,7 @@ impl Default for WhatsAppConfig {
             messages_per_second: 80,
             per_recipient_interval_secs: 6,
             messaging_limit: 0,
+            template_check_minutes: 60,
         }
     }
 }

@@ -14,20 +14,28 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use jiff::{Timestamp, ToSpan};
+use serde_json::Value;
 use tagada_app::channel::Channel;
 use tagada_app::clock::{Clock, SimClock};
 use tagada_app::config::{Config, Overrides};
-use tagada_app::demo::{DemoOptions, DemoWhatsApp, run_demo};
+use tagada_app::demo::{DemoLedger, DemoOptions, DemoWhatsApp, run_demo};
+use tagada_app::ledger_sync::SyncOptions;
 use tagada_app::webhooks::ingest_whatsapp;
 use tagada_app::whatsapp::{Secret, WhatsAppChannel, WhatsAppConfig, outbox_from_callback};
 use tagada_core::cadence::PlannerConfig;
 use tagada_core::ledger::InvoiceStatus;
 use tagada_core::outbox::{DeliveryStatus, OutboxStatus};
 use tagada_core::{CountryCode, Phone};
+use tagada_fakes::google::{GoogleFake, GoogleFakeConfig};
 use tagada_fakes::meta::{MetaFake, MetaFakeConfig, WebhookBehaviour};
+use tagada_sources::file::ImportOptions;
+use tagada_sources::google::{
+    HeaderRow, ServiceAccountKey, SheetsClient, SheetsTable, TokenSource,
+};
+use tagada_sources::table::LedgerTable;
 use tagada_store::{
-    InboxEntry, InboxFilter, InboxStore, LedgerStore, Migrate, OutboxFilter, OutboxStore,
-    ReportStore, TimelineSubject,
+    InboxEntry, InboxFilter, InboxStore, LedgerStore, LedgerSyncStore, Migrate, OutboxFilter,
+    OutboxStore, ReportStore, TimelineSubject,
 };
 use tagada_store_sqlite::SqliteStore;
 
@@ -97,8 +105,9 @@ fn wa_id(p: &Phone) -> String {
     p.as_str().trim_start_matches('+').to_string()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn thirty_days_of_the_demo_through_the_fake_cloud_api() {
+/// An empty store, the default configuration, a simulated clock and the
+/// fake Cloud API posting its webhooks to tagada's endpoint.
+async fn world() -> (Arc<SqliteStore>, Config, SimClock, FakeWhatsApp) {
     let store = Arc::new(SqliteStore::open_in_memory().await.unwrap());
     store.migrate().await.unwrap();
     let cfg = Config::load_with_env(None, &Overrides::default(), false).unwrap();
@@ -139,8 +148,12 @@ async fn thirty_days_of_the_demo_through_the_fake_cloud_api() {
         ..WhatsAppConfig::default()
     })
     .unwrap();
-    let wa = FakeWhatsApp { fake, channel };
+    (store, cfg, clock, FakeWhatsApp { fake, channel })
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_days_of_the_demo_through_the_fake_cloud_api() {
+    let (store, cfg, clock, wa) = world().await;
     let opts = DemoOptions::default();
     let mut out = Vec::new();
     let summary = run_demo(
@@ -152,6 +165,7 @@ async fn thirty_days_of_the_demo_through_the_fake_cloud_api() {
             whatsapp: &wa,
             leads: None,
             payments: None,
+            ledger: None,
         },
         &mut out,
     )
@@ -385,5 +399,303 @@ async fn thirty_days_of_the_demo_through_the_fake_cloud_api() {
         after_dispute, 1,
         "only the reminder the buyer answered with the complaint"
     );
+    wa.fake.shutdown().await;
+}
+
+// --- The demo with its ledger in the fake Google Sheet ---------------------
+
+const SHEET: &str = "1DemoLedger0000000000000000000000000000000";
+const TAB: &str = "Orders";
+
+/// The fake sheet, tagada's real Sheets client in front of it, and the
+/// accountant's hands on the sheet itself.
+struct FakeSheetLedger {
+    fake: GoogleFake,
+    table: SheetsTable,
+    options: SyncOptions,
+}
+
+impl FakeSheetLedger {
+    async fn start() -> FakeSheetLedger {
+        let fake = GoogleFake::start(GoogleFakeConfig::default())
+            .await
+            .unwrap();
+        fake.add_spreadsheet(SHEET);
+        let key =
+            ServiceAccountKey::from_json(&fake.service_account_key_json(), "fake key").unwrap();
+        let tokens = TokenSource::new(key, Arc::new(fake.clock_fn())).unwrap();
+        let client = SheetsClient::new(
+            Some(&fake.base_url()),
+            Arc::new(tokens),
+            SHEET,
+            tagada_sources::google::Pacing {
+                min_interval: Duration::from_millis(1),
+                ..tagada_sources::google::Pacing::default()
+            },
+        )
+        .unwrap();
+        let options = SyncOptions {
+            source: format!("sheets:{SHEET}/{TAB}"),
+            import: ImportOptions::default(),
+            write_errors: true,
+            timeline_base: "https://tagada.example.com".into(),
+            time_zone: jiff::tz::TimeZone::get("Asia/Kolkata").unwrap(),
+            max_delete_percent: 20,
+            dry_run: false,
+        };
+        FakeSheetLedger {
+            table: SheetsTable::new(Arc::new(client), TAB, HeaderRow::Detect),
+            fake,
+            options,
+        }
+    }
+
+    fn grid(&self) -> Vec<Vec<Value>> {
+        self.fake.values(SHEET, TAB).unwrap()
+    }
+
+    /// The sheet as text: the header, and each row by invoice number.
+    fn rows(&self) -> (Vec<String>, BTreeMap<String, Vec<String>>) {
+        let text = |v: &Value| match v {
+            Value::Null => String::new(),
+            Value::String(s) => s.clone(),
+            v => v.to_string(),
+        };
+        let grid = self.grid();
+        let header: Vec<String> = grid[0].iter().map(text).collect();
+        let rows = grid[1..]
+            .iter()
+            .map(|r| {
+                let mut cells: Vec<String> = r.iter().map(text).collect();
+                cells.resize(header.len(), String::new());
+                (cells[0].clone(), cells)
+            })
+            .collect();
+        (header, rows)
+    }
+
+    fn position(&self, number: &str) -> usize {
+        self.grid()
+            .iter()
+            .position(|r| r.first().and_then(Value::as_str) == Some(number))
+            .unwrap_or_else(|| panic!("no row {number}"))
+    }
+}
+
+impl DemoLedger for FakeSheetLedger {
+    fn describe(&self) -> String {
+        format!("Ledger: the fake Google Sheet at {}", self.fake.base_url())
+    }
+    fn table(&self) -> &dyn LedgerTable {
+        &self.table
+    }
+    fn options(&self) -> &SyncOptions {
+        &self.options
+    }
+    fn fill(&self, header: &[&str], rows: &[Vec<String>]) {
+        let mut grid = vec![header.iter().map(|h| Value::from(*h)).collect::<Vec<_>>()];
+        grid.extend(
+            rows.iter()
+                .map(|r| r.iter().map(|c| Value::from(c.as_str())).collect()),
+        );
+        self.fake.set_values(SHEET, TAB, grid);
+    }
+    fn edit(&self, number: &str, column: &str, value: &str) {
+        let grid = self.grid();
+        let col = grid[0]
+            .iter()
+            .position(|h| h.as_str() == Some(column))
+            .unwrap_or_else(|| panic!("no column {column}"));
+        let cell = format!(
+            "{}{}",
+            tagada_sources::google::a1::column_letters(u32::try_from(col).unwrap() + 1),
+            self.position(number) + 1
+        );
+        self.fake.edit_cell(SHEET, TAB, &cell, &Value::from(value));
+    }
+    fn add_row(&self, cells: &[(&str, String)]) {
+        let mut grid = self.grid();
+        let row = grid[0]
+            .iter()
+            .map(|h| {
+                cells
+                    .iter()
+                    .find(|(k, _)| Some(*k) == h.as_str())
+                    .map_or(Value::from(""), |(_, v)| Value::from(v.as_str()))
+            })
+            .collect();
+        grid.push(row);
+        self.fake.set_values(SHEET, TAB, grid);
+    }
+    fn delete_row(&self, number: &str) {
+        let row = u64::try_from(self.position(number)).unwrap() + 1;
+        self.fake.delete_row(SHEET, TAB, row);
+    }
+    fn clock_set(&self, now: Timestamp) {
+        self.fake.set_clock(now);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_days_with_the_ledger_in_the_fake_sheet() {
+    let (store, cfg, clock, wa) = world().await;
+    let sheet = FakeSheetLedger::start().await;
+    let opts = DemoOptions::default();
+    let mut out = Vec::new();
+    let summary = run_demo(
+        store.as_ref(),
+        &cfg.planner,
+        &opts,
+        &clock,
+        tagada_app::demo::DemoWorld {
+            whatsapp: &wa,
+            leads: None,
+            payments: None,
+            ledger: Some(&sheet),
+        },
+        &mut out,
+    )
+    .await
+    .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    println!("{text}");
+    let figures = summary.ledger.clone().expect("ledger figures");
+    assert_eq!(figures.syncs, 31, "one a day, and one at the end");
+
+    // The open orders came from the sheet: every sample invoice but the
+    // past year's (which the store was seeded with) has the sheet as its
+    // source; the unfinished row was refused, with its reason in the sheet.
+    let invoices = store.list_invoices(&Default::default()).await.unwrap();
+    let synced: BTreeSet<_> = store
+        .ledger_rows(&sheet.options.source)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| r.invoice_id)
+        .collect();
+    let from_sheet: Vec<_> = invoices.iter().filter(|i| synced.contains(&i.id)).collect();
+    assert_eq!(
+        from_sheet.len(),
+        20,
+        "19 sample orders and the one added during the demo"
+    );
+    assert!(invoices.iter().all(|i| i.number != "INV-1018"));
+    assert!(text.contains("✗ row "), "{text}");
+    let (header, rows) = sheet.rows();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    };
+    assert!(
+        rows["INV-1018"][col("tagada_error")].contains("Amount"),
+        "{:?}",
+        rows["INV-1018"]
+    );
+    assert!(rows["INV-1018"][col("tagada_id")].is_empty());
+
+    // Phone numbers typed with leading zeros (and `0091`) are as typed.
+    assert_eq!(rows["INV-1002"][col("WhatsApp")], "098470 12345");
+    assert_eq!(rows["INV-1006"][col("WhatsApp")], "0091 9824012345");
+
+    // The reminders went out, and each reminded row shows its last one.
+    assert!(summary.reminders_sent > 10, "{summary:?}");
+    let sent = store
+        .list_messages(&OutboxFilter {
+            statuses: vec![OutboxStatus::Sent],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for inv in &from_sheet {
+        let Some(row) = rows.get(&inv.number) else {
+            assert_eq!(inv.number, "INV-4002", "only the deleted row is gone");
+            continue;
+        };
+        assert_eq!(
+            row[col("tagada_id")],
+            format!("T{}", inv.id.get()),
+            "{row:?}"
+        );
+        assert_eq!(
+            row[col("Payment Status")],
+            tagada_app::ledger_sync::status_label(inv.status),
+            "{} in the sheet: {row:?}",
+            inv.number
+        );
+        let reminded = sent
+            .iter()
+            .any(|m| !m.message.is_reply() && m.invoice_ids.contains(&inv.id));
+        assert_eq!(
+            !row[col("Last Reminder")].is_empty(),
+            reminded,
+            "{}: {row:?}",
+            inv.number
+        );
+    }
+
+    // The accountant's amount correction was taken in.
+    let corrected = store.find_invoice("INV-1009").await.unwrap().unwrap();
+    assert_eq!(corrected.amount.minor(), 12_750_000);
+
+    // The order added mid-month was read, reminded and paid, and the sheet says so.
+    let added = store.find_invoice("INV-1021").await.unwrap().unwrap();
+    assert_eq!(added.status, InvoiceStatus::Paid, "{added:?}");
+    assert!(sent.iter().any(|m| m.invoice_ids.contains(&added.id)));
+    assert_eq!(rows["INV-1021"][col("Payment Status")], "Paid");
+
+    // The deleted row: its invoice is kept, with no reminder after the
+    // sync that saw it gone, and a note saying why.
+    assert!(!rows.contains_key("INV-4002"));
+    let deleted = store.find_invoice("INV-4002").await.unwrap().unwrap();
+    let timeline = store
+        .timeline(TimelineSubject::Invoice(deleted.id))
+        .await
+        .unwrap();
+    let gone_at = timeline
+        .iter()
+        .find(|e| e.text.contains("was deleted"))
+        .unwrap_or_else(|| panic!("{timeline:#?}"))
+        .at;
+    assert!(
+        sent.iter()
+            .filter(|m| m.invoice_ids.contains(&deleted.id))
+            .all(|m| m.sent_at.unwrap() < gone_at)
+    );
+    assert_eq!(figures.rows_deleted, 1);
+
+    // The bank transfers of the punctual buyers, entered by the accountant
+    // in Amount Paid: recorded as payments, the invoices paid, and no
+    // reminder after the sync that read them.
+    for number in ["INV-1001", "INV-2002", "INV-4001"] {
+        let inv = store.find_invoice(number).await.unwrap().unwrap();
+        assert_eq!(inv.status, InvoiceStatus::Paid, "{inv:?}");
+        assert_eq!(inv.amount_paid, inv.amount, "{inv:?}");
+        let paid = inv.paid_at.unwrap();
+        assert!(
+            sent.iter()
+                .filter(|m| !m.message.is_reply() && m.invoice_ids.contains(&inv.id))
+                .all(|m| m.sent_at.unwrap() < paid),
+            "{number} reminded after the sheet said Paid"
+        );
+        assert_eq!(rows[number][col("Payment Status")], "Paid");
+    }
+
+    // Everything tagada had to write is in the sheet: one more sync finds
+    // nothing to write, and the fake never answered 429.
+    let again =
+        tagada_app::ledger_sync::sync(store.as_ref(), &sheet.table, &sheet.options, clock.now())
+            .await
+            .unwrap();
+    assert_eq!(again.cell_changes, 0, "{again:?}");
+    assert_eq!(again.invoices_updated, 0, "{again:?}");
+    assert!(
+        sheet.fake.sheets_requests().iter().all(|r| r.status == 200),
+        "{:?}",
+        sheet.fake.sheets_requests()
+    );
+    assert!(text.contains("The ledger table now"), "{text}");
+    sheet.fake.shutdown().await;
     wa.fake.shutdown().await;
 }

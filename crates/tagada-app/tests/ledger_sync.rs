@@ -386,10 +386,20 @@ async fn scenario(person: &dyn Person, table: &dyn LedgerTable, source: &str, n:
     assert_eq!(person.get("000007", "Delivery"), "Sent");
     assert!(!person.get("000007", "Reminder Step").is_empty());
 
-    // Nothing changed: nothing written.
+    // Nothing changed: nothing written, and nothing asked but the read
+    // (columns no row fills yet, such as Last Reply, are not probed again).
+    let before = table.requests();
+    table.read().await.unwrap();
+    let read_cost = table.requests() - before;
     let idle = sync_ok(&store, table, &opts, later).await;
     assert_eq!(idle.rows_written, 0, "{:?}", idle.changes);
     assert_eq!(idle.invoices_updated, 0);
+    assert!(idle.columns_added.is_empty(), "{:?}", idle.columns_added);
+    assert_eq!(
+        table.requests() - before - read_cost,
+        read_cost,
+        "an idle sync costs one read"
+    );
 
     // A person's edits.
     person.set("000002", "Amount", "2500");
@@ -663,8 +673,21 @@ async fn new_leads_are_appended_to_the_leads_tab_once() {
         .await
         .unwrap();
     assert_eq!(again, 0);
+    // A lead stored in the same instant as the last append's (another
+    // source synced in the same tick) is appended, once.
+    store
+        .record_leads(&[lead("2900000003", "Ravi Textiles", "09812345678")], t0())
+        .await
+        .unwrap();
+    for expected in [1, 0] {
+        let n = ledger_sync::append_leads(&store, &tab, "sheets:l", &zone, t0())
+            .await
+            .unwrap();
+        assert_eq!(n, expected);
+    }
     let rows = fake.values(SHEET, "Leads").unwrap();
-    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert_eq!(rows[3][2], json!("2900000003"));
     assert_eq!(rows[0][0], json!("Received"));
     assert_eq!(rows[1][2], json!("2900000001"));
     assert_eq!(rows[1][3], json!("Asha Exports"));

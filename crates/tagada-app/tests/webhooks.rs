@@ -566,3 +566,53 @@ async fn the_fakes_duplicated_reordered_webhooks_end_read() {
     fake.shutdown().await;
     server.abort();
 }
+
+/// Meta's template status webhooks (its own samples) keep the template's
+/// status for the health page: an approval, then a rejection with Meta's
+/// reason and recommendation; an unsigned one changes nothing.
+#[tokio::test]
+async fn template_status_webhooks_are_kept() {
+    use tagada_store::TemplateStatusStore;
+    let s = SqliteStore::open_in_memory().await.unwrap();
+    s.migrate().await.unwrap();
+    let samples = fixtures("template_status_update.json");
+    let body = serde_json::to_vec(&samples["approved"]).unwrap();
+    assert!(
+        ingest_whatsapp(&s, SECRET, None, &body, t0())
+            .await
+            .is_err(),
+        "unsigned"
+    );
+    assert!(s.template_statuses().await.unwrap().is_empty());
+    let r = ingest_whatsapp(&s, SECRET, Some(&sign(SECRET, &body)), &body, t0())
+        .await
+        .unwrap();
+    assert_eq!(r.other, 1);
+    let rejected = serde_json::to_vec(&samples["rejected"]).unwrap();
+    let later = t0() + SignedDuration::from_mins(5);
+    ingest_whatsapp(&s, SECRET, Some(&sign(SECRET, &rejected)), &rejected, later)
+        .await
+        .unwrap();
+    let all = s.template_statuses().await.unwrap();
+    assert_eq!(all.len(), 2, "{all:#?}");
+    let approved = &all[1];
+    assert_eq!(
+        (approved.name.as_str(), approved.language.as_str()),
+        ("order_confirmation", "en_US")
+    );
+    assert_eq!(approved.status, "APPROVED");
+    assert_eq!(approved.category.as_deref(), Some("UTILITY"));
+    assert_eq!(approved.detail, None);
+    assert_eq!(approved.source, "webhook");
+    let refused = &all[0];
+    assert_eq!(refused.name, "abandoned_cart");
+    assert_eq!(refused.status, "REJECTED");
+    assert_eq!(refused.updated_at, later);
+    let detail = refused.detail.as_deref().unwrap();
+    assert!(detail.starts_with("INVALID_FORMAT: "), "{detail}");
+    assert!(
+        detail.contains("parameters placed next to each other"),
+        "{detail}"
+    );
+    assert!(detail.contains("Separate parameters"), "{detail}");
+}

@@ -386,6 +386,11 @@ impl GoogleFake {
         self.shared.lock().clock.advance(by);
     }
 
+    /// Freezes the fake's clock at `at` (a simulated clock drives it).
+    pub fn set_clock(&self, at: Timestamp) {
+        self.shared.lock().clock = FakeClock::Frozen(at);
+    }
+
     /// Creates an empty spreadsheet shared with the service account, with
     /// one tab `Sheet1`.
     pub fn add_spreadsheet(&self, id: &str) {

@@ -85,6 +85,9 @@ pub struct LedgerHttp {
     /// distinct buyers a reminder may reach in 24 hours; 0 = not enforced),
     /// shown against its use on the health page.
     pub messaging_limit: u32,
+    /// Minutes between `tagada serve`'s checks of the account's templates
+    /// (`[whatsapp] template_check_minutes`), said on the health page.
+    pub template_check_minutes: u32,
 }
 
 /// What every handler can reach.

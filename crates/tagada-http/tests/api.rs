@@ -108,6 +108,7 @@ async fn api() -> Api {
             planner: Arc::new(planner),
             home_country: CountryCode::india(),
             messaging_limit: 0,
+            template_check_minutes: 60,
         }),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

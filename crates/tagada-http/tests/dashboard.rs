@@ -113,6 +113,7 @@ async fn dash() -> Dash {
             planner: Arc::new(PlannerConfig::default()),
             home_country: CountryCode::india(),
             messaging_limit: 250,
+            template_check_minutes: 60,
         }),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -377,7 +378,38 @@ async fn the_overview_draws_charts_and_the_outstanding_amount() {
     )
     .await
     .unwrap();
+    // ... and each template's status at Meta, as a check or a webhook left it
     let (_, health) = d.get(&admin, "/health").await;
+    assert!(health.contains(r#"id="template-status""#), "{health}");
+    assert!(health.contains("never checked"), "{health}");
+    let planner = PlannerConfig::default();
+    let name = planner.templates[0].whatsapp_name.clone();
+    let language = planner.templates[0].whatsapp_language.clone();
+    tagada_store::TemplateStatusStore::save_template_statuses(
+        d.store.as_ref(),
+        &[tagada_store::TemplateStatus {
+            name: name.clone(),
+            language: language.clone(),
+            status: "PAUSED".into(),
+            category: Some("UTILITY".into()),
+            detail: Some("FLAGGED: buyers blocked it".into()),
+            source: "webhook".into(),
+            updated_at: d.clock.now(),
+        }],
+    )
+    .await
+    .unwrap();
+    let (_, health) = d.get(&admin, "/health").await;
+    assert!(
+        health.contains(&format!(r#"<td>{name}</td><td>{language}</td>"#)),
+        "{health}"
+    );
+    assert!(
+        health.contains(r#"<span class="badge paused">PAUSED</span>"#),
+        "{health}"
+    );
+    assert!(health.contains("FLAGGED: buyers blocked it"), "{health}");
+    assert!(health.contains("(Meta&#x27;s webhook)"), "{health}");
     assert!(health.contains(r#"id="ledger-runs""#), "{health}");
     assert!(
         health.contains("<td>sheets:1AbC&#x2f;Ledger</td>"),

@@ -108,6 +108,7 @@ async fn world() -> World {
             planner: Arc::new(planner.clone()),
             home_country: CountryCode::india(),
             messaging_limit: 0,
+            template_check_minutes: 60,
         }),
     };
     tokio::spawn(async move {

@@ -910,6 +910,10 @@ pub struct AirtableTable {
     table: String,
     key_field: String,
     expected_fields: Vec<String>,
+    /// Fields found to exist by [`LedgerTable::ensure_columns`]: listed in
+    /// the header from then on (a listing leaves out fields no record
+    /// fills), so they are not probed again.
+    known_fields: std::sync::Mutex<Vec<String>>,
 }
 
 impl AirtableTable {
@@ -925,6 +929,7 @@ impl AirtableTable {
             table: table.into(),
             key_field: key_field.into(),
             expected_fields: Vec::new(),
+            known_fields: std::sync::Mutex::default(),
         }
     }
 
@@ -1029,7 +1034,20 @@ impl LedgerTable for AirtableTable {
             ..ListOptions::default()
         };
         let records = self.client.list(&self.table, &opts).await?;
-        Ok(snapshot_of(&records, &self.expected_fields))
+        let mut expected = self.expected_fields.clone();
+        expected.extend(
+            self.known_fields
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .iter()
+                .filter(|f| !self.expected_fields.contains(f))
+                .cloned(),
+        );
+        Ok(snapshot_of(&records, &expected))
+    }
+
+    fn creates_columns(&self) -> bool {
+        false
     }
 
     async fn ensure_columns(
@@ -1045,6 +1063,10 @@ impl LedgerTable for AirtableTable {
             }
             if self.client.field_exists(&self.table, name).await? {
                 out.push(name.clone());
+                self.known_fields
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(name.clone());
             } else {
                 missing.push(name.clone());
             }

@@ -126,6 +126,13 @@ pub trait LedgerTable: Send + Sync {
         wanted: &[String],
     ) -> Result<Vec<String>, TableError>;
 
+    /// Whether [`LedgerTable::ensure_columns`] creates the missing columns
+    /// (a sheet's header) or only finds them (Airtable fields, made by a
+    /// person, which a listing omits while no record fills them).
+    fn creates_columns(&self) -> bool {
+        true
+    }
+
     /// Writes rows, batched and paced by the client.
     async fn write(&self, rows: &[RowWrite]) -> Result<WriteOutcome, TableError>;
 

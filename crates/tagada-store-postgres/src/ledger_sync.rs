@@ -243,7 +243,7 @@ impl LedgerSyncStore for PostgresStore {
             let sent: Vec<SentRow> = sqlx::query_as(
                 "SELECT oi.invoice_id, o.sent_at AS at, r.step_name, o.delivery \
                  FROM outbox_invoices oi JOIN outbox o ON o.id = oi.outbox_id \
-                 LEFT JOIN reminders r ON r.outbox_id = o.id AND r.invoice_id = oi.invoice_id \
+                 JOIN reminders r ON r.outbox_id = o.id AND r.invoice_id = oi.invoice_id \
                  WHERE oi.invoice_id = ANY($1) \
                    AND o.status = 'sent' AND o.sent_at IS NOT NULL",
             )
@@ -264,6 +264,7 @@ impl LedgerSyncStore for PostgresStore {
             let next: Vec<NextRow> = sqlx::query_as(
                 "SELECT oi.invoice_id, min(o.not_before) AS at \
                  FROM outbox_invoices oi JOIN outbox o ON o.id = oi.outbox_id \
+                 JOIN reminders r ON r.outbox_id = o.id AND r.invoice_id = oi.invoice_id \
                  WHERE oi.invoice_id = ANY($1) \
                    AND o.status IN ('pending', 'in_flight') \
                  GROUP BY oi.invoice_id",

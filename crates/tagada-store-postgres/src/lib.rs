@@ -22,6 +22,7 @@ mod payments;
 mod plan;
 mod report;
 mod rows;
+mod templates;
 mod webhooks;
 
 use std::str::FromStr;

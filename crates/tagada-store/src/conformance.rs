@@ -33,6 +33,7 @@ mod leads;
 mod ledger_sync;
 mod limits;
 mod payments;
+mod templates;
 mod webhooks;
 pub use auth::*;
 pub use inbox::*;
@@ -40,6 +41,7 @@ pub use leads::*;
 pub use ledger_sync::*;
 pub use limits::*;
 pub use payments::*;
+pub use templates::*;
 pub use webhooks::*;
 
 use crate::{
@@ -118,6 +120,7 @@ macro_rules! conformance_tests {
             users_and_sessions,
             ops_counts_group_what_happened,
             ledger_rows_runs_and_facts,
+            template_statuses_newest_wins,
         );
     };
     (@checks $setup:path; $($check:ident),* $(,)?) => {

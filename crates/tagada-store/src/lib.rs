@@ -12,6 +12,7 @@ pub mod leads;
 mod ledger_sync;
 mod payments;
 mod records;
+mod templates;
 mod webhooks;
 
 pub use auth::*;
@@ -20,6 +21,7 @@ pub use leads::*;
 pub use ledger_sync::*;
 pub use payments::*;
 pub use records::*;
+pub use templates::*;
 pub use webhooks::*;
 
 use async_trait::async_trait;
@@ -369,6 +371,7 @@ pub trait Store:
     + PaymentLinkStore
     + AuthStore
     + LedgerSyncStore
+    + TemplateStatusStore
     + Migrate
     + std::fmt::Debug
 {
@@ -386,6 +389,7 @@ impl<T> Store for T where
         + PaymentLinkStore
         + AuthStore
         + LedgerSyncStore
+        + TemplateStatusStore
         + Migrate
         + std::fmt::Debug
 {

@@ -35,13 +35,21 @@ impl Ctx {
     /// `whatsapp.enabled`, else the terminal. Refuses the Cloud API while a
     /// template the config sends is missing, unapproved or takes other
     /// parameters (as `tagada templates check` shows).
-    pub async fn channel(&self) -> anyhow::Result<Box<dyn tagada_app::channel::Channel>> {
+    pub async fn channel(
+        &self,
+        store: &dyn Store,
+    ) -> anyhow::Result<Box<dyn tagada_app::channel::Channel>> {
         let wa = &self.config.app.whatsapp;
         if wa.enabled {
             let client = wa.client().context("setting up the WhatsApp channel")?;
-            let check = tagada_app::templates::fetch_and_check(&self.config.planner, &client)
-                .await
-                .context("checking the WhatsApp templates before sending")?;
+            let check = tagada_app::templates::check_and_record(
+                store,
+                &self.config.planner,
+                &client,
+                self.clock.now(),
+            )
+            .await
+            .context("checking the WhatsApp templates before sending")?;
             for w in check.warnings() {
                 tracing::warn!("template {w}");
             }
@@ -76,6 +84,7 @@ impl Ctx {
             gateways: tagada_app::payments::Gateways::from_config(&app.payments),
             home_country: app.import.default_country.clone(),
             messaging_limit: app.whatsapp.messaging_limit,
+            template_check_minutes: app.whatsapp.template_check_minutes,
         }
     }
 

@@ -312,6 +312,51 @@ fn demo_runs_on_a_fresh_directory() {
     assert!(out.contains("Collection summary after 2 days"), "{out}");
 }
 
+/// `tagada demo --ledger sheets|airtable`: the open orders live in a local
+/// fake of the table, synced through the configured client once a day;
+/// the table ends up showing what tagada wrote back.
+#[test]
+fn demo_runs_with_its_ledger_in_a_fake_table() {
+    for (kind, table) in [("sheets", "Google Sheet"), ("airtable", "Airtable")] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = ok(
+            dir.path(),
+            &["demo", "--days", "4", "--ledger", kind, "--json"],
+        );
+        assert!(out.contains(&format!("a fake {table}")), "{out}");
+        assert!(
+            out.contains("⇄ ledger    synced 20 rows: 19 invoices created"),
+            "{out}"
+        );
+        assert!(
+            out.contains("✗ row "),
+            "the unfinished row is refused: {out}"
+        );
+        assert!(out.contains("The ledger table now"), "{out}");
+        assert!(out.contains("the accountant sets INV-1009 Amount"), "{out}");
+        let json_text: String = out
+            .lines()
+            .skip_while(|l| *l != "{")
+            .take_while(|l| *l != "}")
+            .chain(["}"])
+            .collect::<Vec<_>>()
+            .join("\n");
+        let v: serde_json::Value = serde_json::from_str(&json_text).unwrap();
+        assert_eq!(v["ledger"]["syncs"], 5, "{v:#}");
+        assert_eq!(v["ledger"]["invoices_created"], 19, "{v:#}");
+        assert_eq!(v["ledger"]["rows_refused"], 1, "{v:#}");
+        assert!(
+            v["ledger"]["cells_written"].as_u64().unwrap() > 19 * 5,
+            "{v:#}"
+        );
+        if kind == "sheets" {
+            // the new IndiaMART and TradeIndia leads went to the leads tab
+            assert!(v["ledger"]["leads_appended"].as_u64().unwrap() > 0, "{v:#}");
+            assert_eq!(v["ledger"]["leads_appended"], v["leads"], "{v:#}");
+        }
+    }
+}
+
 /// `tagada sync` against the IndiaMART fake: the first run makes one call
 /// and stores the window's leads; a second run at once makes none (the
 /// 5-minute budget, kept in the database); `--status` shows the run; a

@@ -128,6 +128,23 @@ fn an_account_missing_templates_fails_the_check_and_nothing_is_sent() {
         .collect();
     assert!(statuses.contains(&"missing"), "{statuses:?}");
     assert!(statuses.contains(&"PAUSED"), "{statuses:?}");
+    // The verdicts are kept for the dashboard's health page.
+    let kept = rt.block_on(async {
+        use tagada_store::{Migrate, TemplateStatusStore};
+        let store = tagada_store_sqlite::SqliteStore::open(d.join("tagada.db").to_str().unwrap())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        store.template_statuses().await.unwrap()
+    });
+    assert_eq!(kept.len(), statuses.len(), "{kept:#?}");
+    let paused = kept.iter().find(|t| t.status == "PAUSED").unwrap();
+    assert_eq!(paused.source, "check");
+    assert_eq!(paused.updated_at.to_string(), NOW);
+    assert!(
+        paused.detail.is_some(),
+        "a paused template cannot be sent: {paused:?}"
+    );
 
     import(d, &fake);
     let sent = tagada(d, &fake, &["send"]);

@@ -44,6 +44,22 @@ struct LedgerRunRow {
     error: Option<String>,
 }
 
+/// One WhatsApp template the configuration sends, with its status at Meta.
+#[derive(Debug, Serialize)]
+struct TemplateRow {
+    name: String,
+    language: String,
+    /// The configuration's templates that send it (`overdue.en`).
+    used_by: String,
+    /// Meta's word (`APPROVED`, `PAUSED`...), `missing`, or `unknown`
+    /// before the first check.
+    status: String,
+    category: Option<String>,
+    detail: Option<String>,
+    /// When, and from a check or a webhook.
+    known: Option<String>,
+}
+
 #[derive(Debug, Serialize)]
 struct Count {
     what: String,
@@ -163,14 +179,43 @@ pub(crate) async fn page(
             "{recipients} distinct buyers reminded in the last 24 hours (no messaging limit set: [whatsapp] messaging_limit)"
         )
     };
-    let mut templates: Vec<String> = ledger
-        .planner
-        .templates
-        .iter()
-        .map(|t| format!("{} ({}) → {}", t.key, t.language, t.whatsapp_name))
+    let mut sent: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
+    for t in &ledger.planner.templates {
+        sent.entry((t.whatsapp_name.clone(), t.whatsapp_language.clone()))
+            .or_default()
+            .push(format!("{}.{}", t.key, t.language));
+    }
+    let statuses = state.store.template_statuses().await?;
+    let templates: Vec<TemplateRow> = sent
+        .into_iter()
+        .map(|((name, language), mut used_by)| {
+            used_by.sort();
+            used_by.dedup();
+            let known = statuses
+                .iter()
+                .find(|s| s.name == name && s.language == language);
+            TemplateRow {
+                status: known.map_or_else(|| "unknown".into(), |s| s.status.clone()),
+                category: known.and_then(|s| s.category.clone()),
+                detail: known.and_then(|s| s.detail.clone()),
+                known: known.map(|s| {
+                    let by = if s.source == "webhook" {
+                        "Meta's webhook"
+                    } else {
+                        "check"
+                    };
+                    format!("{} ({by})", local_time(s.updated_at, &zone))
+                }),
+                used_by: used_by.join(", "),
+                name,
+                language,
+            }
+        })
         .collect();
-    templates.sort();
-    templates.dedup();
+    let template_check_every = match ledger.template_check_minutes {
+        0 => "never (template_check_minutes = 0)".to_string(),
+        m => format!("{m} min"),
+    };
     render(
         "health.html",
         minijinja::context! {
@@ -185,7 +230,8 @@ pub(crate) async fn page(
                 lag,
                 inbox_open => ops.inbox_open,
                 tier,
-                templates,
+                templates => Serde(templates),
+                template_check_every,
                 now => local_time(now, &zone),
             },
             outbox_chart => svg(outbox_chart),

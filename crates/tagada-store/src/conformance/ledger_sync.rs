@@ -110,6 +110,42 @@ pub async fn ledger_rows_runs_and_facts<S: Store + 'static>(store: S) {
         )
         .await
         .unwrap();
+    // An answer to the buyer about the invoice, sent later, is no reminder.
+    store
+        .enqueue_reply(
+            &crate::NewReply {
+                buyer_id: a.id,
+                to: super::phone(1),
+                message: tagada_core::planner::RenderedMessage::text(
+                    "ack",
+                    "Thank you, noted.",
+                    "en",
+                ),
+                dedupe_key: "reply:wamid.S1:ack".into(),
+                invoice_ids: vec![inv.id],
+                not_before: None,
+            },
+            t(30),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let answer = store
+        .claim(t(31), 10, jiff::SignedDuration::from_secs(60), "w")
+        .await
+        .unwrap();
+    assert_eq!(answer.len(), 1);
+    store
+        .complete(
+            answer[0].id,
+            answer[0].lease,
+            &AttemptOutcome::Sent {
+                provider_id: Some("wamid.ack".into()),
+            },
+            t(32),
+        )
+        .await
+        .unwrap();
     let facts = store
         .sync_facts(&[(inv.id, a.id), (other.id, a.id)])
         .await

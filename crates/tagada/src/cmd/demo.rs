@@ -23,6 +23,8 @@ use tagada_store::Store;
 
 use crate::ctx::{init_logging, open_store};
 
+mod ledger;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Simulated days.
@@ -37,6 +39,11 @@ pub struct Args {
     /// Print the summary as JSON after the run.
     #[arg(long)]
     json: bool,
+    /// Keep the open orders in a local fake of Google Sheets or Airtable
+    /// instead of loading them into tagada: the sheet is synced once a
+    /// simulated day, and the accountant works in it.
+    #[arg(long, value_enum, default_value_t = ledger::LedgerChoice::None)]
+    ledger: ledger::LedgerChoice,
 }
 
 /// The demo's own database unless one is given: recreated on every run.
@@ -99,6 +106,7 @@ pub async fn run(
     )
     .await?;
     let leads = LocalLeads::start(&opts, &config.planner).await?;
+    let table = ledger::LocalLedger::start(args.ledger, &mut config, &clock).await?;
     let mut out = std::io::stdout();
     let summary = run_demo(
         store.as_ref(),
@@ -109,6 +117,9 @@ pub async fn run(
             whatsapp: &whatsapp,
             leads: Some(&leads),
             payments: Some(&payments),
+            ledger: table
+                .as_ref()
+                .map(|t| t as &dyn tagada_app::demo::DemoLedger),
         },
         &mut out,
     )
@@ -117,6 +128,9 @@ pub async fn run(
     whatsapp.stop().await;
     payments.stop().await;
     leads.stop().await;
+    if let Some(t) = table {
+        t.stop().await;
+    }
     if args.json {
         crate::output::print_json(&DemoJson {
             summary: &summary,
@@ -487,6 +501,7 @@ impl LocalPayments {
             gateways: tagada_app::payments::Gateways::from_config(&self.cfg),
             home_country: config.app.import.default_country.clone(),
             messaging_limit: config.app.whatsapp.messaging_limit,
+            template_check_minutes: config.app.whatsapp.template_check_minutes,
         }
     }
 

@@ -23,7 +23,7 @@ pub struct Args {
 
 pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let store = ctx.store().await?;
-    let channel = ctx.channel().await?;
+    let channel = ctx.channel(store.as_ref()).await?;
     let worker = worker(
         ctx,
         store.as_ref(),

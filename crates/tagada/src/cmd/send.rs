@@ -45,7 +45,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let (plan, applied) = plan_and_apply(store.as_ref(), planner, now).await?;
-    let channel = ctx.channel().await?;
+    let channel = ctx.channel(store.as_ref()).await?;
     let zone = planner.home_zone();
     let mut total = StepReport::default();
     loop {

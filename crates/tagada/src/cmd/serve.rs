@@ -76,7 +76,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let channel = if args.no_worker {
         None
     } else {
-        Some(ctx.channel().await?)
+        Some(ctx.channel(store.as_ref()).await?)
     };
     let bind = args.bind.as_deref().unwrap_or(&ctx.config.app.http.bind);
     let listener = tokio::net::TcpListener::bind(bind)
@@ -325,13 +325,62 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         }
     };
 
-    let (served, (), report, (), (), ()) = tokio::join!(
+    // The account's templates are checked every
+    // `whatsapp.template_check_minutes` (booked in the store like the ledger
+    // sync), so the health page shows their approval status at Meta.
+    let templates_loop = async {
+        let minutes = wa.template_check_minutes;
+        if !wa.enabled || minutes == 0 {
+            return;
+        }
+        let Ok(client) = wa.client() else {
+            return;
+        };
+        let every = jiff::SignedDuration::from_mins(i64::from(minutes));
+        loop {
+            match store
+                .reserve_call("templates:check", ctx.clock.now(), every)
+                .await
+            {
+                Ok(tagada_store::CallReservation::Granted) => {
+                    match tagada_app::templates::check_and_record(
+                        store.as_ref(),
+                        &ctx.config.planner,
+                        &client,
+                        ctx.clock.now(),
+                    )
+                    .await
+                    {
+                        Ok(check) if check.is_ok() => {
+                            tracing::info!(templates = check.templates.len(), "templates checked")
+                        }
+                        Ok(check) => tracing::warn!(
+                            problems = %check.problems().join("; "),
+                            "templates checked: some would be refused"
+                        ),
+                        Err(e) => {
+                            tracing::error!(error = %format!("{e:#}"), "template check failed; will retry")
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "template check budget unavailable"),
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = tokio::time::sleep(LEAD_SYNC_EVERY) => {}
+            }
+        }
+    };
+
+    let (served, (), report, (), (), (), ()) = tokio::join!(
         server,
         inbox_loop,
         worker_loop,
         sync_loop,
         poll_loop,
-        ledger_loop
+        ledger_loop,
+        templates_loop
     );
     served.context("the HTTP server failed")?;
     if let Some(report) = report {

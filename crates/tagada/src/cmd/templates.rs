@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use tagada_app::templates::fetch_and_check;
+use tagada_app::templates::check_and_record;
 
 use crate::ctx::Ctx;
 
@@ -46,9 +46,15 @@ pub async fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let client = wa
         .client()
         .context("the [whatsapp] section is needed to read the account's templates")?;
-    let report = fetch_and_check(&ctx.config.planner, &client)
-        .await
-        .context("reading the WhatsApp account's templates")?;
+    let store = ctx.store().await?;
+    let report = check_and_record(
+        store.as_ref(),
+        &ctx.config.planner,
+        &client,
+        ctx.clock.now(),
+    )
+    .await
+    .context("reading the WhatsApp account's templates")?;
     if json {
         crate::output::print_json(&report)?;
     } else {
