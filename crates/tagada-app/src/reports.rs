@@ -239,12 +239,31 @@ pub async fn build_report(
     who: Option<&Principal>,
 ) -> Result<Report, ReportError> {
     let (invoices, messages) = load_facts(store, planner, who).await?;
-    let collection = CollectionReport::build(&invoices, &messages, period, &planner.fx)?;
-    let trend = dso_trend(&invoices, period.to, 6, &planner.fx)?;
-    // the funnels are about reminders: replies and receipts are left out
-    let reminders: Vec<MessageFacts> = messages.into_iter().filter(|m| m.is_reminder()).collect();
+    report_from_facts(&invoices, &messages, planner, period, by)
+}
+
+/// The report for `period` over facts already loaded ([`load_facts`]): a
+/// page that shows several reports, or other figures from the same facts,
+/// reads the ledger once.
+pub fn report_from_facts(
+    invoices: &[InvoiceFacts],
+    messages: &[MessageFacts],
+    planner: &PlannerConfig,
+    period: Period,
+    by: Option<Dimension>,
+) -> Result<Report, ReportError> {
+    let collection = CollectionReport::build(invoices, messages, period, &planner.fx)?;
+    let trend = dso_trend(invoices, period.to, 6, &planner.fx)?;
     let rows = match by {
-        Some(d) => breakdown(&invoices, &reminders, period, d),
+        Some(d) => {
+            // the funnels are about reminders: replies and receipts are left out
+            let reminders: Vec<MessageFacts> = messages
+                .iter()
+                .filter(|m| m.is_reminder())
+                .cloned()
+                .collect();
+            breakdown(invoices, &reminders, period, d)
+        }
         None => Vec::new(),
     };
     Ok(Report {

@@ -120,7 +120,9 @@ enum Cmd {
         database_url: Option<String>,
     },
     /// The collection report (`tagada report`, the dashboard's overview) over
-    /// OPEN invoices with DUE of them reminded: how long its figures take.
+    /// OPEN invoices with DUE of them reminded: how long its figures take,
+    /// reading the ledger's facts alone, and the overview page itself (`GET
+    /// /` over loopback HTTP, signed in).
     Report {
         #[arg(long, default_value_t = 100_000)]
         open: u64,
@@ -815,9 +817,99 @@ async fn bench_report(
                 .count(tagada_core::metrics::Stage::Planned)
         );
     }
+    for r in 0..repeat {
+        let t = Instant::now();
+        let (facts, messages) =
+            tagada_app::reports::load_facts(store.as_ref(), &config.planner, None).await?;
+        println!(
+            "run {}: load_facts {} ms ({} invoices, {} messages)",
+            r + 1,
+            t.elapsed().as_millis(),
+            facts.len(),
+            messages.len()
+        );
+    }
+    bench_overview_page(store, &config, repeat).await?;
     if let Some(rss) = peak_rss_mib() {
         println!("peak RSS {rss:.0} MiB");
     }
+    Ok(())
+}
+
+/// `GET /` (the dashboard's overview) as an admin, over loopback HTTP.
+async fn bench_overview_page(
+    store: Arc<dyn Store>,
+    config: &Config,
+    repeat: u32,
+) -> anyhow::Result<()> {
+    let password = "bench-password-0001";
+    tagada_app::auth::add_user(
+        store.as_ref(),
+        "bench",
+        password,
+        tagada_store::Role::Admin,
+        now(),
+    )
+    .await?;
+    let pay = tagada_app::payments::PaymentsConfig::default();
+    let state = tagada_http::HttpState {
+        store,
+        clock: Arc::new(tagada_app::clock::SimClock::new(now())),
+        whatsapp: None,
+        inbox: Arc::new(tokio::sync::Notify::new()),
+        max_body_bytes: 1 << 20,
+        indiamart_push: None,
+        ledger: Some(tagada_http::LedgerHttp {
+            gateways: tagada_app::payments::Gateways::from_config(&pay),
+            cfg: Arc::new(pay),
+            planner: Arc::new(config.planner.clone()),
+            home_country: tagada_core::CountryCode::india(),
+            messaging_limit: 0,
+            template_check_minutes: 0,
+        }),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(async move {
+        let app = tagada_http::router(state)
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, app).await
+    });
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let login = http
+        .post(format!("{base}/login"))
+        .form(&[("username", "bench"), ("password", password)])
+        .send()
+        .await?;
+    let cookies: Vec<String> = login
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|c| c.split(';').next())
+        .map(str::to_string)
+        .collect();
+    anyhow::ensure!(!cookies.is_empty(), "the bench user could not sign in");
+    for r in 0..repeat {
+        let t = Instant::now();
+        let page = http
+            .get(format!("{base}/"))
+            .header(reqwest::header::COOKIE, cookies.join("; "))
+            .send()
+            .await?;
+        let status = page.status();
+        let body = page.text().await?;
+        anyhow::ensure!(status.is_success(), "GET / answered {status}");
+        println!(
+            "run {}: overview page (GET /) {} ms, {} KiB",
+            r + 1,
+            t.elapsed().as_millis(),
+            body.len() / 1024
+        );
+    }
+    server.abort();
     Ok(())
 }
 

@@ -811,3 +811,74 @@ async fn the_inbox_lists_replies_to_resolve_and_admins_assign_reps() {
     let (status, _) = d.get(&meera, "/invoices/INV-1").await;
     assert_eq!(status, StatusCode::OK, "Globex is Meera's now");
 }
+
+/// A day with more messages than the overview lists: the first 100 by
+/// time are shown, each naming its invoice, and the rest are counted.
+#[tokio::test]
+async fn the_overview_lists_the_first_messages_and_counts_the_rest() {
+    let d = dash().await;
+    for i in 0..110 {
+        let (buyer_id, _) = d
+            .store
+            .upsert_buyer(&NewBuyer {
+                external_key: Some(format!("many{i}")),
+                name: format!("Buyer {i} Agencies"),
+                whatsapp: Some(
+                    Phone::parse(&format!("97{:08}", 10_000_000 + i), &CountryCode::india())
+                        .unwrap(),
+                ),
+                country: Some(CountryCode::india()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        d.store
+            .upsert_invoices(
+                &[NewInvoice {
+                    number: format!("MANY-{i:03}"),
+                    buyer_id,
+                    order_date: None,
+                    invoice_date: date(2026, 10, 1),
+                    due_date: date(2026, 11, 1),
+                    credit_days: Some(31),
+                    amount: Money::from_minor(10_000_00, Currency::INR),
+                    amount_paid: Money::zero(Currency::INR),
+                    status: InvoiceStatus::Pending,
+                    source: "test".into(),
+                    source_hash: format!("many{i}"),
+                    notes: None,
+                }],
+                t0(),
+            )
+            .await
+            .unwrap();
+    }
+    // half of them already queued, the rest only planned
+    plan_and_apply(d.store.as_ref(), &PlannerConfig::default(), t0())
+        .await
+        .unwrap();
+    let admin = browser();
+    d.login(&admin, "admin").await;
+    let (status, body) = d.get(&admin, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    let table = body
+        .split(r#"<table id="planned">"#)
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .expect("the planned table");
+    assert_eq!(
+        table.matches("<tr>").count() - 1,
+        100,
+        "100 rows under the header"
+    );
+    assert!(table.contains(">MANY-000</a>"), "invoices named: {table}");
+    assert!(
+        (0..10).all(|d| !table.contains(&format!(">I{d}"))),
+        "no invoice left as a bare id: {table}"
+    );
+    assert!(
+        body.contains("The first 100 of 112 messages"),
+        "{}",
+        body.split(r#"id="planned-more""#).nth(1).unwrap_or(&body)
+    );
+}

@@ -12,7 +12,7 @@ use jiff::civil::Date;
 use minijinja::value::Serde;
 use serde::{Deserialize, Serialize};
 use tagada_app::planning::{Scope, build_plan};
-use tagada_app::reports::{build_report, load_facts, parse_period};
+use tagada_app::reports::{load_facts, parse_period, report_from_facts};
 use tagada_core::cadence::FxConfig;
 use tagada_core::metrics::{BasisPoints, DayTenths, InvoiceFacts, Period};
 use tagada_core::outbox::OutboxStatus;
@@ -35,6 +35,10 @@ const PERIODS: [(&str, &str); 5] = [
     ("90d", "Last 90 days"),
     ("ytd", "Financial year to date"),
 ];
+
+/// The first messages of today and tomorrow listed on the overview; the
+/// rest are counted (the plan page and `tagada plan` list them all).
+const PLANNED_SHOWN: usize = 100;
 
 /// The points of the collection curve: days after the due date.
 const CURVE_DAYS: [i64; 7] = [0, 7, 14, 30, 45, 60, 90];
@@ -81,7 +85,10 @@ struct OverviewView {
     cei: Option<String>,
     collected: String,
     days_to_pay: Option<String>,
+    /// The first [`PLANNED_SHOWN`] messages of today and tomorrow, by time.
     planned: Vec<PlannedRow>,
+    /// How many there are in all.
+    planned_total: usize,
 }
 
 /// Tenths of a day as "45.3 days".
@@ -105,7 +112,9 @@ pub(crate) async fn page(
     let code = q.period.as_deref().unwrap_or("30d");
     let period = parse_period(code, today).map_err(DashError::BadRequest)?;
     let scope = (!user.who.sees_everything()).then_some(&user.who);
-    let report = build_report(state.store.as_ref(), planner, period, None, scope).await?;
+    // the ledger is read once for the report and the collection curve
+    let (facts, messages) = load_facts(state.store.as_ref(), planner, scope).await?;
+    let report = report_from_facts(&facts, &messages, planner, period, None)?;
     let c = &report.collection;
     let home = c.home_currency;
     let money = |v: i64| Money::from_minor(v, home).to_string();
@@ -153,7 +162,6 @@ pub(crate) async fn page(
         ),
         money,
     );
-    let (facts, _) = load_facts(state.store.as_ref(), planner, scope).await?;
     let curve = collection_curve(&facts, period, today, &planner.fx);
     let curve_chart = line_chart(
         &LineChart {
@@ -188,7 +196,11 @@ pub(crate) async fn page(
         .iter()
         .map(|m| m.minor())
         .sum();
-    let planned = planned_rows(&state, ledger, &user, today).await?;
+    let numbers: std::collections::HashMap<tagada_core::InvoiceId, &str> =
+        facts.iter().map(|f| (f.id, f.number.as_str())).collect();
+    let mut planned = planned_rows(&state, ledger, &user, today, &numbers).await?;
+    let planned_total = planned.len();
+    planned.truncate(PLANNED_SHOWN);
     let view = OverviewView {
         period_from: period.from.to_string(),
         period_to: period.to.to_string(),
@@ -224,6 +236,7 @@ pub(crate) async fn page(
         collected: c.collected.home.to_string(),
         days_to_pay: c.days_to_pay.after_due.median.map(|d| days(d.0)),
         planned,
+        planned_total,
     };
     render(
         "overview.html",
@@ -302,12 +315,14 @@ pub(crate) fn collection_curve(
 
 /// Messages whose send time falls today or tomorrow (seller's zone): those
 /// queued in the outbox, and those the planner would enqueue now or at the
-/// start of tomorrow (`build_plan`, no side effects), once each.
+/// start of tomorrow (`build_plan`, no side effects), once each, by time.
+/// `numbers` names the invoices (the report's facts hold them all).
 async fn planned_rows(
     state: &HttpState,
     ledger: &crate::LedgerHttp,
     user: &DashUser,
     today: Date,
+    numbers: &std::collections::HashMap<tagada_core::InvoiceId, &str>,
 ) -> Result<Vec<PlannedRow>, DashError> {
     let planner = &ledger.planner;
     let zone = planner.home_zone();
@@ -325,7 +340,6 @@ async fn planned_rows(
             ..Default::default()
         })
         .await?;
-    let mut numbers: std::collections::HashMap<tagada_core::InvoiceId, String> = Default::default();
     // the segment a queued reminder was planned under
     let segments: std::collections::HashMap<tagada_core::OutboxId, String> = state
         .store
@@ -343,19 +357,15 @@ async fn planned_rows(
             continue;
         }
         seen.insert(m.dedupe_key.clone());
-        let mut invoices = Vec::new();
-        for id in &m.invoice_ids {
-            if !numbers.contains_key(id) {
-                let n = state
-                    .store
-                    .get_invoice(*id)
-                    .await
-                    .map(|i| i.number)
-                    .unwrap_or_else(|_| format!("I{}", id.get()));
-                numbers.insert(*id, n);
-            }
-            invoices.push(numbers[id].clone());
-        }
+        let invoices = m
+            .invoice_ids
+            .iter()
+            .map(|id| {
+                numbers
+                    .get(id)
+                    .map_or_else(|| format!("I{}", id.get()), |n| (*n).to_string())
+            })
+            .collect();
         rows.push((
             m.send_at,
             PlannedRow {

@@ -6,7 +6,7 @@ use axum::extract::{Query, State};
 use axum::response::Html;
 use minijinja::value::Serde;
 use serde::{Deserialize, Serialize};
-use tagada_app::reports::{build_report, parse_period};
+use tagada_app::reports::{load_facts, parse_period, report_from_facts};
 use tagada_core::metrics::{BasisPoints, BreakdownRow, Dimension, Stage};
 
 use super::{DashError, DashUser, ledger, render, svg, today};
@@ -160,22 +160,16 @@ pub(crate) async fn page(
     let code = q.period.as_deref().unwrap_or("90d");
     let period = parse_period(code, today).map_err(DashError::BadRequest)?;
     let scope = (!user.who.sees_everything()).then_some(&user.who);
-    let by_template = build_report(
-        state.store.as_ref(),
+    // both breakdowns from one read of the ledger
+    let (facts, messages) = load_facts(state.store.as_ref(), planner, scope).await?;
+    let by_template = report_from_facts(
+        &facts,
+        &messages,
         planner,
         period,
         Some(Dimension::Template),
-        scope,
-    )
-    .await?;
-    let by_step = build_report(
-        state.store.as_ref(),
-        planner,
-        period,
-        Some(Dimension::Step),
-        scope,
-    )
-    .await?;
+    )?;
+    let by_step = report_from_facts(&facts, &messages, planner, period, Some(Dimension::Step))?;
     let sides = vec![
         side("By template", "by-template", &by_template.breakdown),
         side("By cadence step", "by-step", &by_step.breakdown),
