@@ -92,6 +92,12 @@ pub struct ImportConfig {
     pub rejects_dir: Option<PathBuf>,
     /// Rows per store transaction.
     pub batch_size: usize,
+    /// Files of at least this many rows (estimated from the first rows and
+    /// the file's size) are loaded in bulk mode when the ledger holds at
+    /// most a quarter as many invoices as the file: the store sets its
+    /// secondary invoice indexes aside while loading and builds them once
+    /// at the end. 0 turns bulk mode off.
+    pub bulk_min_rows: u64,
     /// Explicit column mapping: field name → header text in the file.
     pub mapping: std::collections::BTreeMap<String, String>,
     /// Which sheet of a workbook to read; the first when unset.
@@ -107,6 +113,7 @@ impl Default for ImportConfig {
             default_credit_days: 30,
             rejects_dir: None,
             batch_size: 2000,
+            bulk_min_rows: 20_000,
             mapping: Default::default(),
             sheet: None,
         }

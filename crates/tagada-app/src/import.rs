@@ -33,7 +33,8 @@ pub enum ImportError {
 }
 
 /// The invoice numbers met so far in a file, by a 128-bit fingerprint rather
-/// than the text, so a million-row file costs ~30 MB here instead of ~75 MB.
+/// than the text, so a million-row file costs ~50 MB here (24 bytes a slot,
+/// in a table sized once from the estimated row count) instead of ~75 MB.
 /// Two independently seeded 64-bit hashes make a false "duplicate" as likely
 /// as a collision of random 128-bit values (about 10⁻²⁷ for a million rows).
 #[derive(Default)]
@@ -42,16 +43,57 @@ struct SeenNumbers {
         std::collections::hash_map::RandomState,
         std::collections::hash_map::RandomState,
     ),
-    lines: HashMap<u128, u64>,
+    lines: HashMap<Print, u64, std::hash::BuildHasherDefault<PrintHasher>>,
 }
 
+/// A number's fingerprint: two 64-bit halves (8-byte aligned, where a
+/// `u128` would pad each slot to 32 bytes).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Print(u64, u64);
+
+impl std::hash::Hash for Print {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // already the output of a randomly seeded hash: no need to hash again
+        state.write_u64(self.0);
+    }
+}
+
+/// Passes a [`Print`]'s first half through as its hash.
+#[derive(Default)]
+struct PrintHasher(u64);
+
+impl std::hash::Hasher for PrintHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // only `write_u64` is used; fold anything else in all the same
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// The most numbers [`SeenNumbers`] makes room for up front: 2²¹ slots
+/// (~50 MB) hold 1,835,008; a larger file grows the table as it goes.
+const SEEN_RESERVE_MAX: u64 = 1_835_008;
+
 impl SeenNumbers {
+    fn reserve(&mut self, numbers: u64) {
+        let wanted = usize::try_from(numbers).unwrap_or(usize::MAX);
+        self.lines.reserve(wanted.saturating_sub(self.lines.len()));
+    }
+
     /// The line where `number` first appeared, or `None` after remembering
     /// `line` as its first appearance.
     fn first_line(&mut self, number: &str, line: u64) -> Option<u64> {
         use std::hash::BuildHasher;
-        let print = (u128::from(self.keys.0.hash_one(number)) << 64)
-            | u128::from(self.keys.1.hash_one(number));
+        let print = Print(self.keys.0.hash_one(number), self.keys.1.hash_one(number));
         match self.lines.entry(print) {
             std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
             std::collections::hash_map::Entry::Vacant(e) => {
@@ -86,6 +128,9 @@ pub struct ImportReport {
     pub warnings: Vec<String>,
     pub rejects_csv: Option<PathBuf>,
     pub detected_mapping: Vec<(String, String)>,
+    /// Whether the store loaded this file in bulk mode (secondary invoice
+    /// indexes built once at the end).
+    pub bulk_load: bool,
 }
 
 /// Progress of a running import: bytes (or rows) done and total.
@@ -126,10 +171,26 @@ fn rejects_path(cfg: &ImportConfig, input: &Path) -> PathBuf {
     }
 }
 
-struct Pending {
-    line: u64,
-    raw: String,
-    invoice: NewInvoice,
+/// Rows waiting to be written: the invoices as the store takes them, and
+/// beside them, in the same order, each row's line and text (for a reject).
+struct Batch {
+    invoices: Vec<NewInvoice>,
+    rows: Vec<(u64, String)>,
+}
+
+impl Batch {
+    fn push(&mut self, line: u64, raw: String, invoice: NewInvoice) {
+        self.invoices.push(invoice);
+        self.rows.push((line, raw));
+    }
+
+    fn len(&self) -> usize {
+        self.invoices.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.invoices.is_empty()
+    }
 }
 
 /// Imports one CSV or XLSX file.
@@ -185,7 +246,10 @@ pub async fn import_file(
         .unwrap_or_else(|| "lead".to_string());
     // Invoice number → first line it appeared on, to reject duplicates within the file.
     let mut seen = SeenNumbers::default();
-    let mut batch: Vec<Pending> = Vec::with_capacity(cfg.batch_size);
+    let mut batch = Batch {
+        invoices: Vec::with_capacity(cfg.batch_size),
+        rows: Vec::with_capacity(cfg.batch_size),
+    };
 
     // Parsing runs on a blocking thread while this task writes to the store,
     // so the two overlap; the bounded channel keeps memory flat.
@@ -215,91 +279,128 @@ pub async fn import_file(
         rows
     });
 
-    while let Some(chunk) = chunks.recv().await {
-        progress(chunk.done, chunk.total);
-        resolve_buyers(store, &mut buyers, &chunk.items, &source, now, &mut report).await?;
-        for item in chunk.items {
-            report.rows += 1;
-            match item {
-                Err(e) => rejects.push(reject_from(&file_name, e, now)),
-                Ok(row) => {
-                    if let Some(first) = seen.first_line(&row.invoice.number, row.line) {
-                        rejects.push(RejectedRow {
-                            source_file: file_name.clone(),
-                            line: row.line,
-                            column: Some(number_header.clone()),
-                            reason: format!(
-                                "duplicate invoice number `{}` (first on line {first})",
-                                row.invoice.number
-                            ),
-                            raw: row.raw.clone(),
-                            at: now,
-                        });
-                    } else {
-                        for w in &row.warnings {
-                            if report.warnings.len() < 1000 {
-                                report
-                                    .warnings
-                                    .push(format!("{file_name}:{}: {w}", row.line));
-                            }
-                        }
-                        let buyer_id = match &row.invoice.lead {
-                            None => buyers[&row.buyer.key],
-                            Some(lead) => {
-                                if !lead_buyers.contains_key(lead) {
-                                    let found = lead_buyer(store, lead).await?;
-                                    lead_buyers.insert(lead.clone(), found);
-                                }
-                                match &lead_buyers[lead] {
-                                    Ok(id) => *id,
-                                    Err(reason) => {
-                                        rejects.push(RejectedRow {
-                                            source_file: file_name.clone(),
-                                            line: row.line,
-                                            column: Some(lead_header.clone()),
-                                            reason: reason.clone(),
-                                            raw: row.raw.clone(),
-                                            at: now,
-                                        });
-                                        continue;
-                                    }
-                                }
-                            }
-                        };
-                        batch.push(to_invoice(row, buyer_id, &source));
-                    }
+    // Everything from the first chunk on runs in here, so that a bulk load
+    // begun there is ended (its indexes built) however this goes.
+    let mut bulk_decided = false;
+    let loaded = async {
+        while let Some(chunk) = chunks.recv().await {
+            progress(chunk.done, chunk.total);
+            if !bulk_decided {
+                bulk_decided = true;
+                let incoming = estimated_rows(chunk.items.len() as u64, chunk.done, chunk.total);
+                // sized once: growing by doubling would briefly hold the old
+                // and the new table (~75 MB at a million rows instead of 50)
+                seen.reserve(incoming.min(SEEN_RESERVE_MAX));
+                if cfg.bulk_min_rows > 0 && incoming >= cfg.bulk_min_rows {
+                    report.bulk_load = store.begin_bulk_import(incoming).await?;
                 }
             }
-            if batch.len() >= cfg.batch_size {
-                flush(
-                    store,
-                    &mut batch,
-                    &file_name,
-                    now,
-                    &mut report,
-                    &mut rejects,
-                )
-                .await?;
+            resolve_buyers(store, &mut buyers, &chunk.items, &source, now, &mut report).await?;
+            for item in chunk.items {
+                report.rows += 1;
+                match item {
+                    Err(e) => rejects.push(reject_from(&file_name, e, now)),
+                    Ok(row) => {
+                        if let Some(first) = seen.first_line(&row.invoice.number, row.line) {
+                            rejects.push(RejectedRow {
+                                source_file: file_name.clone(),
+                                line: row.line,
+                                column: Some(number_header.clone()),
+                                reason: format!(
+                                    "duplicate invoice number `{}` (first on line {first})",
+                                    row.invoice.number
+                                ),
+                                raw: row.raw.clone(),
+                                at: now,
+                            });
+                        } else {
+                            for w in &row.warnings {
+                                if report.warnings.len() < 1000 {
+                                    report
+                                        .warnings
+                                        .push(format!("{file_name}:{}: {w}", row.line));
+                                }
+                            }
+                            let buyer_id = match &row.invoice.lead {
+                                None => buyers[&row.buyer.key],
+                                Some(lead) => {
+                                    if !lead_buyers.contains_key(lead) {
+                                        let found = lead_buyer(store, lead).await?;
+                                        lead_buyers.insert(lead.clone(), found);
+                                    }
+                                    match &lead_buyers[lead] {
+                                        Ok(id) => *id,
+                                        Err(reason) => {
+                                            rejects.push(RejectedRow {
+                                                source_file: file_name.clone(),
+                                                line: row.line,
+                                                column: Some(lead_header.clone()),
+                                                reason: reason.clone(),
+                                                raw: row.raw.clone(),
+                                                at: now,
+                                            });
+                                            continue;
+                                        }
+                                    }
+                                }
+                            };
+                            let (line, raw, invoice) = to_invoice(row, buyer_id, &source);
+                            batch.push(line, raw, invoice);
+                        }
+                    }
+                }
+                if batch.len() >= cfg.batch_size {
+                    flush(
+                        store,
+                        &mut batch,
+                        &file_name,
+                        now,
+                        &mut report,
+                        &mut rejects,
+                    )
+                    .await?;
+                }
+                if rejects.len() >= 1000 {
+                    rejects_total +=
+                        write_rejects(store, &mut rejects, &rejects_file, &mut rejects_writer)
+                            .await?;
+                }
             }
-            if rejects.len() >= 1000 {
-                rejects_total +=
-                    write_rejects(store, &mut rejects, &rejects_file, &mut rejects_writer).await?;
+        }
+        let rows = parser
+            .await
+            .map_err(|e| ImportError::Parser(e.to_string()))?;
+        flush(
+            store,
+            &mut batch,
+            &file_name,
+            now,
+            &mut report,
+            &mut rejects,
+        )
+        .await?;
+        rejects_total +=
+            write_rejects(store, &mut rejects, &rejects_file, &mut rejects_writer).await?;
+        Ok::<_, ImportError>(rows)
+    }
+    .await;
+    drop(chunks); // a parser still running stops at its next chunk
+    // what only the rows needed (~50 MB of fingerprints at a million rows)
+    // goes before the store builds its indexes
+    drop((seen, buyers, lead_buyers, batch));
+    if report.bulk_load {
+        let ended = store.end_bulk_import().await;
+        match (&loaded, ended) {
+            (_, Ok(())) => {}
+            (Ok(_), Err(e)) => return Err(e.into()),
+            // the import's own error says more; this one is only logged (the
+            // next start of tagada builds the indexes again)
+            (Err(_), Err(e)) => {
+                tracing::error!(error = %e, "building the invoice indexes after a failed bulk import")
             }
         }
     }
-    let rows = parser
-        .await
-        .map_err(|e| ImportError::Parser(e.to_string()))?;
-    flush(
-        store,
-        &mut batch,
-        &file_name,
-        now,
-        &mut report,
-        &mut rejects,
-    )
-    .await?;
-    rejects_total += write_rejects(store, &mut rejects, &rejects_file, &mut rejects_writer).await?;
+    let rows = loaded?;
     if let Some(mut w) = rejects_writer {
         w.flush().map_err(|source| ImportError::Rejects {
             path: rejects_file.clone(),
@@ -311,6 +412,17 @@ pub async fn import_file(
     report.skipped_summary_rows = rows.skipped_summary_rows();
     progress(rows.bytes_read(), rows.total_bytes().unwrap_or(0));
     Ok(report)
+}
+
+/// The rows a file holds, judged from the first `rows` rows spanning
+/// `done` of its `total` bytes (`rows` itself when the size is unknown).
+fn estimated_rows(rows: u64, done: u64, total: u64) -> u64 {
+    if done == 0 || total <= done {
+        return rows;
+    }
+    // rounds down; a file of near-identical rows is estimated within a row
+    // or two per chunk
+    u64::try_from(u128::from(rows) * u128::from(total) / u128::from(done)).unwrap_or(u64::MAX)
 }
 
 fn reject_from(file_name: &str, e: RowError, now: Timestamp) -> RejectedRow {
@@ -399,7 +511,7 @@ pub(crate) async fn lead_buyer(
     }
 }
 
-fn to_invoice(row: ImportRow, buyer_id: BuyerId, source: &str) -> Pending {
+fn to_invoice(row: ImportRow, buyer_id: BuyerId, source: &str) -> (u64, String, NewInvoice) {
     let inv = row.invoice;
     let status = inv
         .status
@@ -410,10 +522,10 @@ fn to_invoice(row: ImportRow, buyer_id: BuyerId, source: &str) -> Pending {
         } else {
             InvoiceStatus::Pending
         });
-    Pending {
-        line: row.line,
-        raw: row.raw,
-        invoice: NewInvoice {
+    (
+        row.line,
+        row.raw,
+        NewInvoice {
             number: inv.number,
             buyer_id,
             order_date: inv.order_date,
@@ -428,12 +540,12 @@ fn to_invoice(row: ImportRow, buyer_id: BuyerId, source: &str) -> Pending {
             source_hash: row.source_hash,
             notes: inv.notes,
         },
-    }
+    )
 }
 
 async fn flush(
     store: &dyn Store,
-    batch: &mut Vec<Pending>,
+    batch: &mut Batch,
     file_name: &str,
     now: Timestamp,
     report: &mut ImportReport,
@@ -442,24 +554,24 @@ async fn flush(
     if batch.is_empty() {
         return Ok(());
     }
-    let invoices: Vec<NewInvoice> = batch.iter().map(|p| p.invoice.clone()).collect();
-    let outcomes = store.upsert_invoices(&invoices, now).await?;
-    for (p, o) in batch.iter().zip(outcomes) {
+    let outcomes = store.upsert_invoices(&batch.invoices, now).await?;
+    for ((line, raw), o) in batch.rows.drain(..).zip(outcomes) {
         match o {
             InvoiceUpsert::Created { .. } => report.invoices_created += 1,
             InvoiceUpsert::Updated { .. } => report.invoices_updated += 1,
             InvoiceUpsert::Unchanged { .. } => report.invoices_unchanged += 1,
             InvoiceUpsert::Rejected { reason } => rejects.push(RejectedRow {
                 source_file: file_name.to_string(),
-                line: p.line,
+                line,
                 column: None,
                 reason,
-                raw: p.raw.clone(),
+                raw,
                 at: now,
             }),
         }
     }
-    batch.clear();
+    batch.invoices.clear();
+    batch.rows.clear();
     Ok(())
 }
 

@@ -150,3 +150,229 @@ async fn reimporting_changes_nothing_and_an_edited_file_updates_only_changed_row
     let inv = s.find_invoice(&edited_number).await.unwrap().unwrap();
     assert_eq!(inv.amount.to_plain_string(), "99999.00");
 }
+
+/// A Tally-like file of `rows` rows over 40 buyers, due dates around
+/// `now()`, every `bad_every`-th row with an amount that cannot be read,
+/// and row 7 repeated at the end (a duplicate number).
+fn tally_csv(path: &std::path::Path, rows: u32, bad_every: u32) {
+    let mut text =
+        String::from("Invoice No,Party Name,Mobile,Invoice Date,Due Date,Amount,Currency\n");
+    let start = jiff::civil::date(2026, 10, 1);
+    let mut row7 = String::new();
+    for i in 0..rows {
+        let b = i % 40;
+        let d = start
+            .checked_add(jiff::Span::new().days(i64::from(i % 90)))
+            .unwrap();
+        let due = d.checked_add(jiff::Span::new().days(30)).unwrap();
+        let amount = if bad_every > 0 && i % bad_every == bad_every - 1 {
+            "lots".to_string()
+        } else {
+            format!("\"{}.{:02}\"", 1_000 + i * 7, i % 100)
+        };
+        let line = format!(
+            "INV-{i:06},Buyer {b:03} Exports,+9198{:08},{},{},{amount},INR\n",
+            10_000_000 + b,
+            d.strftime("%d-%m-%Y"),
+            due.strftime("%d-%m-%Y"),
+        );
+        if i == 7 {
+            row7 = line.clone();
+        }
+        text.push_str(&line);
+    }
+    text.push_str(&row7);
+    std::fs::write(path, text).unwrap();
+}
+
+async fn file_store(dir: &std::path::Path, name: &str) -> SqliteStore {
+    let s = SqliteStore::open(dir.join(name).to_str().unwrap())
+        .await
+        .unwrap();
+    s.migrate().await.unwrap();
+    s
+}
+
+async fn index_names(s: &SqliteStore) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'invoices' \
+         ORDER BY name",
+    )
+    .fetch_all(s.pool())
+    .await
+    .unwrap()
+}
+
+/// What planning makes of a ledger: per message, the buyer, send time and
+/// the invoices with their steps (ids and pay links left out).
+async fn planned(s: &SqliteStore) -> Vec<(String, String, Vec<(String, u32)>)> {
+    let cfg = tagada_core::cadence::PlannerConfig::default();
+    let plan = tagada_app::planning::build_plan(s, &cfg, now(), tagada_app::planning::Scope::All)
+        .await
+        .unwrap();
+    let mut out: Vec<_> = plan
+        .messages
+        .iter()
+        .map(|m| {
+            (
+                m.buyer_name.clone(),
+                m.send_at.to_string(),
+                m.items
+                    .iter()
+                    .map(|i| (i.invoice_number.clone(), i.step))
+                    .collect(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The same file imported in bulk mode and row by row: the same report,
+/// the same rows rejected for the same reasons, the same invoices, the same
+/// plan; the indexes are all there afterwards; re-importing is not bulk and
+/// changes nothing.
+#[tokio::test]
+async fn bulk_import_matches_a_row_by_row_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("tally.csv");
+    tally_csv(&input, 6_000, 500);
+    let bulk = file_store(dir.path(), "bulk.db").await;
+    let rowwise = file_store(dir.path(), "rows.db").await;
+    let migrated = index_names(&bulk).await;
+    let cfg = |bulk_min_rows| ImportConfig {
+        rejects_dir: Some(dir.path().to_path_buf()),
+        batch_size: 1_000,
+        bulk_min_rows,
+        ..ImportConfig::default()
+    };
+
+    let a = import_file(&bulk, &input, &cfg(1), now(), &|_, _| {})
+        .await
+        .unwrap();
+    let b = import_file(&rowwise, &input, &cfg(0), now(), &|_, _| {})
+        .await
+        .unwrap();
+    assert!(a.bulk_load, "{a:?}");
+    assert!(!b.bulk_load);
+    assert_eq!(a.invoices_created, 6_000 - 12, "{a:?}");
+    assert_eq!(a.rejected, 13, "{a:?}");
+    let strip = |r: &tagada_app::import::ImportReport| {
+        let mut r = r.clone();
+        r.bulk_load = false;
+        r.rejects_csv = None;
+        serde_json::to_value(r).unwrap()
+    };
+    assert_eq!(strip(&a), strip(&b));
+    assert_eq!(index_names(&bulk).await, migrated, "indexes built again");
+    let reasons = |rs: Vec<tagada_store::RejectedRow>| {
+        rs.into_iter()
+            .map(|r| (r.line, r.column, r.reason, r.raw))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        reasons(bulk.list_rejects(None).await.unwrap()),
+        reasons(rowwise.list_rejects(None).await.unwrap())
+    );
+    let invoices = |s: &SqliteStore| {
+        let s = s.clone();
+        async move {
+            let mut v: Vec<_> = s
+                .list_invoices(&Default::default())
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|i| {
+                    (
+                        i.number,
+                        i.amount,
+                        i.due_date,
+                        i.status,
+                        i.pay_token.is_some(),
+                    )
+                })
+                .collect();
+            v.sort_by(|x, y| x.0.cmp(&y.0));
+            v
+        }
+    };
+    let stored = invoices(&bulk).await;
+    assert_eq!(stored.len(), 6_000 - 12);
+    assert_eq!(stored, invoices(&rowwise).await);
+    let plan = planned(&bulk).await;
+    assert!(!plan.is_empty());
+    assert_eq!(plan, planned(&rowwise).await, "the same plan");
+
+    let again = import_file(&bulk, &input, &cfg(1), now(), &|_, _| {})
+        .await
+        .unwrap();
+    assert!(
+        !again.bulk_load,
+        "a loaded ledger is not loaded in bulk again"
+    );
+    assert_eq!(again.invoices_unchanged, 6_000 - 12);
+    assert_eq!(again.invoices_created + again.invoices_updated, 0);
+}
+
+/// A bulk import that fails half-way (its rejects file cannot be written)
+/// still leaves every index in place and every committed row consistent;
+/// importing again finishes the job.
+#[tokio::test]
+async fn failed_bulk_import_leaves_the_schema_and_data_consistent() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("tally.csv");
+    // a quarter of the rows are bad: the first 1,000 rejects are written
+    // out (and fail) a little past row 4,000 of 8,000
+    tally_csv(&input, 8_000, 4);
+    let s = file_store(dir.path(), "failed.db").await;
+    let migrated = index_names(&s).await;
+    let blocked = dir.path().join("not-a-folder");
+    std::fs::write(&blocked, "a file where the rejects folder should be").unwrap();
+    let cfg = ImportConfig {
+        rejects_dir: Some(blocked),
+        batch_size: 1_000,
+        bulk_min_rows: 1,
+        ..ImportConfig::default()
+    };
+    let err = import_file(&s, &input, &cfg, now(), &|_, _| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, tagada_app::import::ImportError::Rejects { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        index_names(&s).await,
+        migrated,
+        "indexes built after the failure"
+    );
+    let stored = s.list_invoices(&Default::default()).await.unwrap();
+    assert!(
+        !stored.is_empty() && stored.len() < 6_000,
+        "stopped part-way: {}",
+        stored.len()
+    );
+    for inv in &stored {
+        assert!(inv.pay_token.is_some(), "{}", inv.number);
+    }
+
+    let cfg = ImportConfig {
+        rejects_dir: Some(dir.path().to_path_buf()),
+        ..cfg
+    };
+    let done = import_file(&s, &input, &cfg, now(), &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        done.invoices_created + done.invoices_unchanged,
+        6_000,
+        "{done:?}"
+    );
+    assert_eq!(done.invoices_unchanged as usize, stored.len());
+    assert_eq!(done.rejected, 2_001);
+    assert_eq!(index_names(&s).await, migrated);
+    assert_eq!(
+        s.list_invoices(&Default::default()).await.unwrap().len(),
+        6_000
+    );
+}

@@ -51,6 +51,9 @@ enum Cmd {
         /// Rows per store transaction (`import.batch_size`).
         #[arg(long)]
         batch_size: Option<usize>,
+        /// `import.bulk_min_rows` (0: no bulk load, indexes kept up to date row by row).
+        #[arg(long)]
+        bulk_min_rows: Option<u64>,
     },
     /// Plan over OPEN open invoices of which DUE are due.
     Plan {
@@ -156,6 +159,18 @@ fn now() -> Timestamp {
     "2026-12-04T06:00:00Z".parse().expect("fixed instant")
 }
 
+/// CPU time this process has used so far (all threads, user and system).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // fields after the command name, which is in parentheses
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    // clock ticks of 1/100 s (USER_HZ on Linux)
+    Some((utime + stime) / 100.0)
+}
+
 fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -217,6 +232,7 @@ async fn bench_import(
     dir: &Path,
     database_url: Option<String>,
     batch_size: Option<usize>,
+    bulk_min_rows: Option<u64>,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     let csv = dir.join(format!("invoices-{rows}.csv"));
@@ -242,20 +258,25 @@ async fn bench_import(
     };
     let cfg = ImportConfig {
         batch_size: batch_size.unwrap_or(cfg.batch_size),
+        bulk_min_rows: bulk_min_rows.unwrap_or(cfg.bulk_min_rows),
         ..cfg
     };
     let rss_before = peak_rss_mib().unwrap_or(0.0);
+    let cpu_before = cpu_seconds().unwrap_or(0.0);
     let t = Instant::now();
     let report = import_file(store.as_ref(), &csv, &cfg, now(), &|_, _| {}).await?;
     let ours = t.elapsed();
+    let cpu = cpu_seconds().unwrap_or(0.0) - cpu_before;
     println!(
-        "tagada import: {} rows ({:.0} MiB) in {:.2?} = {:.0} rows/s; created {}, rejected {}; peak RSS {:.0} MiB (before import {:.0} MiB)",
+        "tagada import: {} rows ({:.0} MiB) in {:.2?} = {:.0} rows/s; created {}, rejected {}; bulk load {}; CPU {:.1} s; peak RSS {:.0} MiB (before import {:.0} MiB)",
         report.rows,
         size as f64 / 1048576.0,
         ours,
         report.rows as f64 / ours.as_secs_f64(),
         report.invoices_created,
         report.rejected,
+        if report.bulk_load { "yes" } else { "no" },
+        cpu,
         peak_rss_mib().unwrap_or(0.0),
         rss_before
     );
@@ -311,7 +332,10 @@ async fn bench_import(
 /// bound, not a like-for-like run.
 async fn sqlite3_into_schema(dir: &Path, csv: &Path) -> anyhow::Result<std::time::Duration> {
     let url = fresh_sqlite(dir, "sqlite3-schema.db")?;
-    open(&url).await?; // migrated, then closed
+    // migrated, then closed before the shell opens the file
+    let store = tagada_store_sqlite::SqliteStore::open(&url).await?;
+    tagada_store::Migrate::migrate(&store).await?;
+    store.close().await;
     let db = dir.join("sqlite3-schema.db");
     let iso = |col: &str| {
         format!(
@@ -1067,7 +1091,8 @@ async fn main() -> anyhow::Result<()> {
             dir,
             database_url,
             batch_size,
-        } => bench_import(rows, &dir, database_url, batch_size).await,
+            bulk_min_rows,
+        } => bench_import(rows, &dir, database_url, batch_size, bulk_min_rows).await,
         Cmd::Plan {
             open,
             due,

@@ -160,6 +160,8 @@ impl Migrate for SqliteStore {
             .run(&self.pool)
             .await
             .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        // an import that died in bulk mode left indexes to build
+        import::restore_bulk_indexes(&self.pool).await?;
         let after = applied_migrations(&self.pool).await?;
         Ok(u32::try_from(after - before).unwrap_or(0))
     }

@@ -93,3 +93,71 @@ async fn memory_urls_share_one_database() {
         "same database on every query"
     );
 }
+
+/// The invoice indexes as the schema holds them, by name (definitions with
+/// runs of whitespace made one space).
+async fn invoice_indexes(store: &SqliteStore) -> Vec<(String, String)> {
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT name, sql FROM sqlite_master \
+         WHERE type = 'index' AND tbl_name = 'invoices' ORDER BY name",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    rows.into_iter()
+        .map(|(name, sql)| {
+            let sql = sql.unwrap_or_default();
+            (name, sql.split_whitespace().collect::<Vec<_>>().join(" "))
+        })
+        .collect()
+}
+
+/// A bulk import sets aside the three secondary invoice indexes and builds
+/// them again exactly as the migrations define them; a process that dies
+/// mid-import gets them back when the store is next migrated.
+#[tokio::test]
+async fn bulk_import_rebuilds_the_migrated_indexes() {
+    use tagada_store::ImportStore;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bulk.db");
+    let path = path.to_str().unwrap();
+    let store = SqliteStore::open(path).await.unwrap();
+    store.migrate().await.unwrap();
+    let migrated = invoice_indexes(&store).await;
+    for name in [
+        "invoices_unsettled_due",
+        "invoices_buyer",
+        "invoices_pay_token",
+    ] {
+        assert!(
+            migrated.iter().any(|(n, _)| n == name),
+            "{name} in {migrated:?}"
+        );
+    }
+
+    assert!(store.begin_bulk_import(10).await.unwrap());
+    let during = invoice_indexes(&store).await;
+    assert_eq!(
+        during.len(),
+        migrated.len() - 3,
+        "set aside during the load: {during:?}"
+    );
+    store.end_bulk_import().await.unwrap();
+    assert_eq!(invoice_indexes(&store).await, migrated, "built as migrated");
+    let temp_store: i64 = sqlx::query_scalar("PRAGMA temp_store")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(temp_store, 2, "connections keep temporary data in memory");
+
+    // the process dies between begin and end
+    assert!(store.begin_bulk_import(10).await.unwrap());
+    store.close().await;
+    let reopened = SqliteStore::open(path).await.unwrap();
+    assert_eq!(reopened.migrate().await.unwrap(), 0);
+    assert_eq!(
+        invoice_indexes(&reopened).await,
+        migrated,
+        "built again by migrate"
+    );
+}

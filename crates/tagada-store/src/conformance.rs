@@ -78,6 +78,7 @@ macro_rules! conformance_tests {
             buyer_update_and_list,
             invoice_upsert_outcomes,
             invoice_upsert_large_batch,
+            bulk_import_matches_normal_import,
             invoice_list_and_find,
             rejects_round_trip,
             invoice_events_cancel_pending_messages,
@@ -1318,6 +1319,140 @@ pub async fn invoice_upsert_large_batch<S: Store + 'static>(store: S) {
         .await
         .unwrap();
     assert_eq!(listed.len(), 1_250);
+}
+
+/// A bulk import (`begin_bulk_import` … `end_bulk_import`) stores, finds
+/// and plans exactly what the same batches store without it; a ledger
+/// holding more than a quarter of the incoming invoices is not loaded in
+/// bulk (so re-importing a file never is); ending is
+/// idempotent and harmless without a begin.
+pub async fn bulk_import_matches_normal_import<S: Store + 'static>(store: S) {
+    let a = add_buyer(&store, "Acme Traders", 1).await;
+    let b = add_buyer(&store, "Bharat Steel", 2).await;
+    store.end_bulk_import().await.expect("end without begin");
+    let mut rows: Vec<NewInvoice> = (0..3_000)
+        .map(|i| {
+            let who = if i % 3 == 0 { a.id } else { b.id };
+            let due = date(2026, 10, 1)
+                .checked_add(jiff::Span::new().days(i % 200))
+                .unwrap();
+            let mut inv = invoice(&format!("BK-{i:05}"), who, due, inr(10_000 + i));
+            if i % 5 == 0 {
+                inv.status = InvoiceStatus::Paid;
+                inv.amount_paid = inv.amount;
+            }
+            inv
+        })
+        .collect();
+    // the second batch repeats a row of the first (unchanged), changes one
+    // (updated), and names a buyer that does not exist (rejected)
+    rows.push(rows[10].clone());
+    let mut changed = rows[20].clone();
+    changed.amount = inr(99_999);
+    changed.source_hash = "hash-changed".into();
+    rows.push(changed);
+    let mut orphan = invoice(
+        "BK-ORPHAN",
+        BuyerId::new(999_999),
+        date(2026, 10, 1),
+        inr(1),
+    );
+    orphan.source_hash = "orphan".into();
+    rows.push(orphan);
+
+    let bulk = store.begin_bulk_import(rows.len() as u64).await.unwrap();
+    let mut out = Vec::new();
+    for batch in rows.chunks(1_000) {
+        out.extend(store.upsert_invoices(batch, t(0)).await.unwrap());
+    }
+    store.end_bulk_import().await.unwrap();
+    store.end_bulk_import().await.expect("ending twice");
+    assert!(
+        matches!(out[3_000], InvoiceUpsert::Unchanged { .. }),
+        "{:?}",
+        out[3_000]
+    );
+    assert!(
+        matches!(out[3_001], InvoiceUpsert::Updated { .. }),
+        "{:?}",
+        out[3_001]
+    );
+    assert!(
+        matches!(out[3_002], InvoiceUpsert::Rejected { .. }),
+        "{:?}",
+        out[3_002]
+    );
+    let created = out
+        .iter()
+        .filter(|o| matches!(o, InvoiceUpsert::Created { .. }))
+        .count();
+    assert_eq!(created, 3_000, "bulk {bulk}");
+
+    // what the indexes serve: a buyer's invoices, the planning horizon, pay pages
+    let of_a = store
+        .list_invoices(&InvoiceFilter {
+            buyer: Some(a.id),
+            ..InvoiceFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(of_a.len(), 1_000);
+    let scope = SnapshotScope {
+        horizon: Some(date(2026, 10, 31)),
+        history_since: date(2030, 1, 1),
+    };
+    let snap = store.load_snapshot(&scope).await.unwrap();
+    let due: BTreeSet<String> = snap.invoices.iter().map(|i| i.number.clone()).collect();
+    let expected: BTreeSet<String> = (0..3_000)
+        .filter(|i| i % 5 != 0 && i % 200 <= 30)
+        .map(|i| format!("BK-{i:05}"))
+        .collect();
+    assert_eq!(
+        due, expected,
+        "open invoices due by the horizon after a bulk import"
+    );
+    let probe = store
+        .find_invoice("BK-01234")
+        .await
+        .unwrap()
+        .expect("found");
+    let token = probe.pay_token.clone().expect("a pay token");
+    let by_token = store
+        .find_invoice_by_pay_token(&token)
+        .await
+        .unwrap()
+        .expect("found by pay token");
+    assert_eq!(by_token.id, probe.id);
+    let tokens: HashSet<String> = of_a.iter().filter_map(|i| i.pay_token.clone()).collect();
+    assert_eq!(
+        tokens.len(),
+        of_a.len(),
+        "every invoice has its own pay token"
+    );
+    assert_eq!(
+        store
+            .find_invoice("BK-00020")
+            .await
+            .unwrap()
+            .unwrap()
+            .amount,
+        inr(99_999)
+    );
+
+    // a re-import changes nothing; a ledger larger than the file is not bulk loaded
+    let again = store.upsert_invoices(&rows[..3_000], t(5)).await.unwrap();
+    assert!(
+        again
+            .iter()
+            .enumerate()
+            .all(|(i, o)| matches!(o, InvoiceUpsert::Unchanged { .. }) || i == 20),
+        "re-import after a bulk import"
+    );
+    assert!(
+        !store.begin_bulk_import(3_003).await.unwrap(),
+        "3,000 stored invoices against 3,003 incoming"
+    );
+    store.end_bulk_import().await.unwrap();
 }
 
 /// `find_invoice` and `list_invoices` filters.

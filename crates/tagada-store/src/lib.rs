@@ -141,6 +141,20 @@ pub trait ImportStore: Send + Sync {
     ) -> Result<Vec<InvoiceUpsert>>;
     async fn record_rejects(&self, rejects: &[RejectedRow]) -> Result<()>;
     async fn list_rejects(&self, source_file: Option<&str>) -> Result<Vec<RejectedRow>>;
+
+    /// Readies the ledger for an import of about `incoming` invoices. When
+    /// the invoices already stored are at most a quarter of those incoming, the
+    /// backend may set aside the secondary invoice indexes (those that only
+    /// serve reads, and the pay-token index whose random tokens never
+    /// collide in practice) so that the rows go in without them; returns
+    /// whether it did. Everything else stays enforced (numbers unique,
+    /// buyers existing). Readers see the same data throughout, only slower.
+    async fn begin_bulk_import(&self, incoming: u64) -> Result<bool>;
+    /// Builds again, in one pass each, whatever [`ImportStore::begin_bulk_import`]
+    /// set aside. Idempotent and safe to call without a begin; migrating
+    /// the store does it too, so a process that died mid-import leaves no
+    /// index missing after the next start.
+    async fn end_bulk_import(&self) -> Result<()>;
 }
 
 /// Planning: the snapshot in, the plan out.
