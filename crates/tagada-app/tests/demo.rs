@@ -151,21 +151,25 @@ async fn world() -> (Arc<SqliteStore>, Config, SimClock, FakeWhatsApp) {
     (store, cfg, clock, FakeWhatsApp { fake, channel })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn thirty_days_of_the_demo_through_the_fake_cloud_api() {
-    let (store, cfg, clock, wa) = world().await;
-    let opts = DemoOptions::default();
+/// Runs the demo's default 30 days; returns its summary and what it printed.
+async fn thirty_days(
+    store: &SqliteStore,
+    cfg: &Config,
+    clock: &SimClock,
+    wa: &FakeWhatsApp,
+    ledger: Option<&dyn DemoLedger>,
+) -> (tagada_app::demo::DemoSummary, String) {
     let mut out = Vec::new();
     let summary = run_demo(
-        store.as_ref(),
+        store,
         &cfg.planner,
-        &opts,
-        &clock,
+        &DemoOptions::default(),
+        clock,
         tagada_app::demo::DemoWorld {
-            whatsapp: &wa,
+            whatsapp: wa,
             leads: None,
             payments: None,
-            ledger: None,
+            ledger,
         },
         &mut out,
     )
@@ -173,6 +177,14 @@ async fn thirty_days_of_the_demo_through_the_fake_cloud_api() {
     .unwrap();
     let text = String::from_utf8(out).unwrap();
     println!("{text}");
+    (summary, text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_days_of_the_demo_through_the_fake_cloud_api() {
+    let (store, cfg, clock, wa) = world().await;
+    let opts = DemoOptions::default();
+    let (summary, text) = thirty_days(&store, &cfg, &clock, &wa, None).await;
     assert!(summary.reminders_sent > 10, "{summary:?}");
     assert!(summary.payments > 5, "{summary:?}");
     assert!(text.contains("Collection summary after 30 days"));
@@ -540,25 +552,7 @@ impl DemoLedger for FakeSheetLedger {
 async fn thirty_days_with_the_ledger_in_the_fake_sheet() {
     let (store, cfg, clock, wa) = world().await;
     let sheet = FakeSheetLedger::start().await;
-    let opts = DemoOptions::default();
-    let mut out = Vec::new();
-    let summary = run_demo(
-        store.as_ref(),
-        &cfg.planner,
-        &opts,
-        &clock,
-        tagada_app::demo::DemoWorld {
-            whatsapp: &wa,
-            leads: None,
-            payments: None,
-            ledger: Some(&sheet),
-        },
-        &mut out,
-    )
-    .await
-    .unwrap();
-    let text = String::from_utf8(out).unwrap();
-    println!("{text}");
+    let (summary, text) = thirty_days(&store, &cfg, &clock, &wa, Some(&sheet)).await;
     let figures = summary.ledger.clone().expect("ledger figures");
     assert_eq!(figures.syncs, 31, "one a day, and one at the end");
 

@@ -179,6 +179,18 @@ fn import_plan_send_and_act() {
     assert_eq!(reason["reason"], "paid");
 }
 
+/// The JSON summary `tagada demo --json` prints after its account.
+fn demo_json(out: &str) -> serde_json::Value {
+    let text: String = out
+        .lines()
+        .skip_while(|l| *l != "{")
+        .take_while(|l| *l != "}")
+        .chain(["}"])
+        .collect::<Vec<_>>()
+        .join("\n");
+    serde_json::from_str(&text).expect("summary JSON")
+}
+
 #[test]
 fn demo_runs_on_a_fresh_directory() {
     let dir = tempfile::tempdir().unwrap();
@@ -195,14 +207,7 @@ fn demo_runs_on_a_fresh_directory() {
     assert!(out.contains("↩"), "{out}");
 
     // What went over the wire, as the fake counted it, matches the demo's account.
-    let json_text: String = out
-        .lines()
-        .skip_while(|l| *l != "{")
-        .take_while(|l| *l != "}")
-        .chain(["}"])
-        .collect::<Vec<_>>()
-        .join("\n");
-    let summary: serde_json::Value = serde_json::from_str(&json_text).expect("summary JSON");
+    let summary = demo_json(&out);
     let n = |v: &serde_json::Value| v.as_u64().unwrap();
     let wire = &summary["whatsapp"];
     let reminders = n(&summary["reminders_sent"]);
@@ -334,14 +339,7 @@ fn demo_runs_with_its_ledger_in_a_fake_table() {
         );
         assert!(out.contains("The ledger table now"), "{out}");
         assert!(out.contains("the accountant sets INV-1009 Amount"), "{out}");
-        let json_text: String = out
-            .lines()
-            .skip_while(|l| *l != "{")
-            .take_while(|l| *l != "}")
-            .chain(["}"])
-            .collect::<Vec<_>>()
-            .join("\n");
-        let v: serde_json::Value = serde_json::from_str(&json_text).unwrap();
+        let v = demo_json(&out);
         assert_eq!(v["ledger"]["syncs"], 5, "{v:#}");
         assert_eq!(v["ledger"]["invoices_created"], 19, "{v:#}");
         assert_eq!(v["ledger"]["rows_refused"], 1, "{v:#}");

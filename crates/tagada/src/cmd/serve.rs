@@ -294,35 +294,25 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         if minutes == 0 {
             return;
         }
-        let every = jiff::SignedDuration::from_mins(i64::from(minutes));
         let budget = format!("ledger:{source}");
-        loop {
-            match store.reserve_call(&budget, ctx.clock.now(), every).await {
-                Ok(tagada_store::CallReservation::Granted) => {
-                    match super::ledger::sync_once(ctx, store.as_ref(), false).await {
-                        Ok((r, leads)) => tracing::info!(
-                            table = %r.table,
-                            created = r.invoices_created,
-                            updated = r.invoices_updated,
-                            written = r.rows_written,
-                            conflicts = r.conflicts.len(),
-                            rejected = r.rejected.len(),
-                            leads,
-                            "ledger synced"
-                        ),
-                        Err(e) => {
-                            tracing::error!(error = %format!("{e:#}"), "ledger sync failed; will retry")
-                        }
-                    }
+        booked(ctx, store.as_ref(), &cancel, &budget, minutes, || async {
+            match super::ledger::sync_once(ctx, store.as_ref(), false).await {
+                Ok((r, leads)) => tracing::info!(
+                    table = %r.table,
+                    created = r.invoices_created,
+                    updated = r.invoices_updated,
+                    written = r.rows_written,
+                    conflicts = r.conflicts.len(),
+                    rejected = r.rejected.len(),
+                    leads,
+                    "ledger synced"
+                ),
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "ledger sync failed; will retry")
                 }
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "ledger sync budget unavailable"),
             }
-            tokio::select! {
-                _ = cancel.cancelled() => break,
-                _ = tokio::time::sleep(LEAD_SYNC_EVERY) => {}
-            }
-        }
+        })
+        .await;
     };
 
     // The account's templates are checked every
@@ -336,41 +326,28 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         let Ok(client) = wa.client() else {
             return;
         };
-        let every = jiff::SignedDuration::from_mins(i64::from(minutes));
-        loop {
-            match store
-                .reserve_call("templates:check", ctx.clock.now(), every)
-                .await
+        booked(ctx, store.as_ref(), &cancel, "templates:check", minutes, || async {
+            match tagada_app::templates::check_and_record(
+                store.as_ref(),
+                &ctx.config.planner,
+                &client,
+                ctx.clock.now(),
+            )
+            .await
             {
-                Ok(tagada_store::CallReservation::Granted) => {
-                    match tagada_app::templates::check_and_record(
-                        store.as_ref(),
-                        &ctx.config.planner,
-                        &client,
-                        ctx.clock.now(),
-                    )
-                    .await
-                    {
-                        Ok(check) if check.is_ok() => {
-                            tracing::info!(templates = check.templates.len(), "templates checked")
-                        }
-                        Ok(check) => tracing::warn!(
-                            problems = %check.problems().join("; "),
-                            "templates checked: some would be refused"
-                        ),
-                        Err(e) => {
-                            tracing::error!(error = %format!("{e:#}"), "template check failed; will retry")
-                        }
-                    }
+                Ok(check) if check.is_ok() => {
+                    tracing::info!(templates = check.templates.len(), "templates checked")
                 }
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "template check budget unavailable"),
+                Ok(check) => tracing::warn!(
+                    problems = %check.problems().join("; "),
+                    "templates checked: some would be refused"
+                ),
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "template check failed; will retry")
+                }
             }
-            tokio::select! {
-                _ = cancel.cancelled() => break,
-                _ = tokio::time::sleep(LEAD_SYNC_EVERY) => {}
-            }
-        }
+        })
+        .await;
     };
 
     let (served, (), report, (), (), (), ()) = tokio::join!(
@@ -387,4 +364,32 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         return Ok(super::run::stopped(&report));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `step` each time the store grants `budget` (at most once every
+/// `minutes`, however many processes ask), asking every minute until
+/// `cancel` fires.
+async fn booked<F, Fut>(
+    ctx: &Ctx,
+    store: &dyn tagada_store::Store,
+    cancel: &CancellationToken,
+    budget: &str,
+    minutes: u32,
+    mut step: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let every = jiff::SignedDuration::from_mins(i64::from(minutes));
+    loop {
+        match store.reserve_call(budget, ctx.clock.now(), every).await {
+            Ok(tagada_store::CallReservation::Granted) => step().await,
+            Ok(_) => {}
+            Err(e) => tracing::error!(budget, error = %e, "schedule unavailable; will retry"),
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tokio::time::sleep(LEAD_SYNC_EVERY) => {}
+        }
+    }
 }
