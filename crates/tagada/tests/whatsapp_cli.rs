@@ -250,6 +250,24 @@ fn serve_authenticates_the_webhook_and_answers_on_its_address() {
     assert_eq!(ok.text().unwrap(), "42");
     let unsigned = http.post(&hook).body("{}").send().unwrap();
     assert_eq!(unsigned.status(), 401);
+    // serve checks the account's templates on its schedule and keeps their
+    // status for the health page
+    let kept = rt.block_on(async {
+        use tagada_store::TemplateStatusStore;
+        let store = tagada_store_sqlite::SqliteStore::open(d.join("tagada.db").to_str().unwrap())
+            .await
+            .unwrap();
+        for _ in 0..100 {
+            let kept = store.template_statuses().await.unwrap();
+            if !kept.is_empty() {
+                return kept;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Vec::new()
+    });
+    assert!(!kept.is_empty(), "no template check within 5 s");
+    assert!(kept.iter().all(|t| t.source == "check"), "{kept:#?}");
     let _ = child.kill();
     let _ = child.wait();
     rt.block_on(fake.shutdown());
