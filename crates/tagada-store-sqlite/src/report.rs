@@ -359,6 +359,53 @@ impl ReportStore for SqliteStore {
         })
     }
 
+    async fn report_invoices(&self) -> Result<Vec<tagada_store::ReportInvoice>> {
+        const T: &str = "invoices";
+        type Row = (
+            i64,
+            i64,
+            String,
+            i64,
+            String,
+            String,
+            String,
+            String,
+            Option<i64>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, buyer_id, number, amount_minor, currency, invoice_date, due_date, status, paid_at \
+             FROM invoices ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        let mut currencies: std::collections::HashMap<String, Currency> = Default::default();
+        rows.into_iter()
+            .map(
+                |(id, buyer_id, number, amount, code, invoice_date, due_date, status, paid_at)| {
+                    let cur = match currencies.get(&code) {
+                        Some(c) => *c,
+                        None => {
+                            let c = currency(T, &code)?;
+                            currencies.insert(code, c);
+                            c
+                        }
+                    };
+                    Ok(tagada_store::ReportInvoice {
+                        id: InvoiceId::new(id),
+                        buyer_id: tagada_core::BuyerId::new(buyer_id),
+                        number,
+                        amount: Money::from_minor(amount, cur),
+                        invoice_date: crate::conv::date(T, &invoice_date)?,
+                        due_date: crate::conv::date(T, &due_date)?,
+                        status: crate::conv::invoice_status(&status)?,
+                        paid_at: crate::conv::opt_ts(T, paid_at)?,
+                    })
+                },
+            )
+            .collect()
+    }
+
     async fn reminder_labels(&self) -> Result<Vec<tagada_store::ReminderLabel>> {
         let rows: Vec<(i64, i64, Option<String>, Option<String>)> = sqlx::query_as(
             "SELECT outbox_id, invoice_id, step_name, segment FROM reminders \

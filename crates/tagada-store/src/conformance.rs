@@ -122,6 +122,7 @@ macro_rules! conformance_tests {
             ops_counts_group_what_happened,
             ledger_rows_runs_and_facts,
             template_statuses_newest_wins,
+            report_invoices_match_the_ledger,
         );
     };
     (@checks $setup:path; $($check:ident),* $(,)?) => {
@@ -2915,4 +2916,91 @@ pub async fn collection_summary_per_currency<S: Store + 'static>(store: S) {
         ]
     );
     assert_eq!((s.messages_sent, s.messages_pending), (0, 1));
+}
+
+/// The metrics' narrow read of the invoices says what the full one says:
+/// ids, buyers, numbers, amounts in their currencies, dates, statuses and
+/// when each was paid, in id order.
+pub async fn report_invoices_match_the_ledger<S: Store + 'static>(store: S) {
+    assert!(store.report_invoices().await.unwrap().is_empty());
+    let a = add_buyer(&store, "Acme Traders", 1).await;
+    let b = add_buyer(&store, "Globex Exports", 2).await;
+    let open = add_invoice(
+        &store,
+        invoice("N-1", a.id, date(2026, 11, 1), inr(100_000)),
+        t(0),
+    )
+    .await;
+    let foreign = add_invoice(
+        &store,
+        invoice("N-2", b.id, date(2026, 12, 15), usd(2_500_00)),
+        t(0),
+    )
+    .await;
+    let paid = add_invoice(
+        &store,
+        invoice("N-3", b.id, date(2026, 10, 1), inr(5_000)),
+        t(0),
+    )
+    .await;
+    store
+        .record_payment(
+            &NewPayment {
+                invoice_number: None,
+                invoice_id: Some(paid.id),
+                buyer_id: None,
+                amount: inr(5_000),
+                received_at: t(50),
+                method: PaymentMethod::Upi,
+                reference: Some("UTR-N3".into()),
+            },
+            t(60),
+        )
+        .await
+        .unwrap();
+    store
+        .apply_invoice_event(foreign.id, &InvoiceEvent::Disputed, None, t(70))
+        .await
+        .unwrap();
+    let narrow = store.report_invoices().await.unwrap();
+    let full = store.list_invoices(&Default::default()).await.unwrap();
+    assert_eq!(narrow.len(), 3);
+    let mut ids: Vec<InvoiceId> = narrow.iter().map(|r| r.id).collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        narrow.iter().map(|r| r.id).collect::<Vec<_>>(),
+        "by id"
+    );
+    for r in &narrow {
+        let f = full.iter().find(|f| f.id == r.id).unwrap();
+        assert_eq!(
+            (
+                r.buyer_id,
+                &r.number,
+                r.amount,
+                r.invoice_date,
+                r.due_date,
+                r.status,
+                r.paid_at
+            ),
+            (
+                f.buyer_id,
+                &f.number,
+                f.amount,
+                f.invoice_date,
+                f.due_date,
+                f.status,
+                f.paid_at
+            ),
+            "{}",
+            f.number
+        );
+    }
+    let of = |id: InvoiceId| narrow.iter().find(|r| r.id == id).unwrap();
+    assert_eq!(of(open.id).status, InvoiceStatus::Pending);
+    assert_eq!(of(foreign.id).amount, usd(2_500_00));
+    assert_eq!(of(foreign.id).status, InvoiceStatus::Disputed);
+    assert_eq!(of(paid.id).status, InvoiceStatus::Paid);
+    assert!(of(paid.id).paid_at.is_some());
 }

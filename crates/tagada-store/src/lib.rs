@@ -247,6 +247,8 @@ pub trait ReportStore: Send + Sync {
     /// Each live or sent reminder's step name and the buyer's segment when
     /// it was planned, per invoice it carries (cancelled ones left out).
     async fn reminder_labels(&self) -> Result<Vec<ReminderLabel>>;
+    /// Every invoice, with only what the metrics read, by id.
+    async fn report_invoices(&self) -> Result<Vec<ReportInvoice>>;
     /// Counters and gauges for monitoring (`/metrics`), each one grouped
     /// query.
     async fn ops_counts(&self) -> Result<OpsCounts>;

@@ -332,6 +332,21 @@ pub struct ReminderLabel {
     pub segment: Option<String>,
 }
 
+/// An invoice as the collection metrics read it: only the columns they use
+/// ([`crate::ReportStore::report_invoices`]), so that reading a large ledger
+/// moves as little as it can.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportInvoice {
+    pub id: InvoiceId,
+    pub buyer_id: BuyerId,
+    pub number: String,
+    pub amount: Money,
+    pub invoice_date: Date,
+    pub due_date: Date,
+    pub status: InvoiceStatus,
+    pub paid_at: Option<Timestamp>,
+}
+
 /// What monitoring reads ([`crate::ReportStore::ops_counts`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpsCounts {
