@@ -14,7 +14,7 @@ use tagada_core::metrics::{
 };
 use tagada_core::outbox::{DeliveryStatus, OutboxStatus};
 use tagada_core::{BuyerId, InvoiceId};
-use tagada_store::{BuyerFilter, InboxFilter, OutboxFilter, Store, StoreError};
+use tagada_store::{BuyerFilter, InboxFilter, Store, StoreError};
 
 use crate::auth::Principal;
 
@@ -154,7 +154,7 @@ pub async fn load_facts(
         .into_iter()
         .filter_map(|e| e.outbox_id)
         .collect();
-    let messages_rows = store.list_messages(&OutboxFilter::default()).await?;
+    let messages_rows = store.report_messages().await?;
     let mut messages = Vec::with_capacity(messages_rows.len());
     let mut first_reminder: HashMap<InvoiceId, Date> = HashMap::new();
     for m in &messages_rows {
@@ -191,7 +191,7 @@ pub async fn load_facts(
         messages.push(MessageFacts {
             id: m.id.get(),
             invoice_ids: m.invoice_ids.clone(),
-            template: m.message.template_key.clone(),
+            template: m.template_key.clone(),
             step,
             segment,
             sales_rep: buyer.and_then(|b| b.sales_rep.clone()),

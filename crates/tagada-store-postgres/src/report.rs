@@ -359,6 +359,52 @@ impl ReportStore for PostgresStore {
         })
     }
 
+    async fn report_messages(&self) -> Result<Vec<tagada_store::ReportMessage>> {
+        const T: &str = "outbox";
+        let mut carried: std::collections::HashMap<i64, Vec<InvoiceId>> = Default::default();
+        let links: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT outbox_id, invoice_id FROM outbox_invoices ORDER BY outbox_id, invoice_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        for (outbox_id, invoice_id) in links {
+            carried
+                .entry(outbox_id)
+                .or_default()
+                .push(InvoiceId::new(invoice_id));
+        }
+        type Row = (i64, i64, String, Option<String>, String, i64, Option<i64>);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, buyer_id, status, delivery, message ->> 'template_key' AS template_key, \
+             send_at, sent_at FROM outbox ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(
+                |(id, buyer_id, status, delivery, template_key, send_at, sent_at)| {
+                    Ok(tagada_store::ReportMessage {
+                        id: tagada_core::OutboxId::new(id),
+                        buyer_id: tagada_core::BuyerId::new(buyer_id),
+                        status: crate::conv::outbox_status(&status)?,
+                        delivery: delivery
+                            .map(|d| {
+                                DeliveryStatus::parse(&d)
+                                    .ok_or_else(|| corrupt(T, format!("delivery `{d}`")))
+                            })
+                            .transpose()?,
+                        template_key,
+                        send_at: ts(T, send_at)?,
+                        sent_at: crate::conv::opt_ts(T, sent_at)?,
+                        invoice_ids: carried.remove(&id).unwrap_or_default(),
+                    })
+                },
+            )
+            .collect()
+    }
+
     async fn report_invoices(&self) -> Result<Vec<tagada_store::ReportInvoice>> {
         const T: &str = "invoices";
         type Row = (

@@ -123,6 +123,7 @@ macro_rules! conformance_tests {
             ledger_rows_runs_and_facts,
             template_statuses_newest_wins,
             report_invoices_match_the_ledger,
+            report_messages_match_the_outbox,
         );
     };
     (@checks $setup:path; $($check:ident),* $(,)?) => {
@@ -3003,4 +3004,82 @@ pub async fn report_invoices_match_the_ledger<S: Store + 'static>(store: S) {
     assert_eq!(of(foreign.id).status, InvoiceStatus::Disputed);
     assert_eq!(of(paid.id).status, InvoiceStatus::Paid);
     assert!(of(paid.id).paid_at.is_some());
+}
+
+/// The metrics' narrow read of the outbox says what the full one says:
+/// buyer, status, delivery, template, times and the invoices carried.
+pub async fn report_messages_match_the_outbox<S: Store + 'static>(store: S) {
+    assert!(store.report_messages().await.unwrap().is_empty());
+    let a = add_buyer(&store, "Acme Traders", 1).await;
+    let one = add_invoice(
+        &store,
+        invoice("M-1", a.id, date(2026, 11, 1), inr(10_000)),
+        t(0),
+    )
+    .await;
+    let two = add_invoice(
+        &store,
+        invoice("M-2", a.id, date(2026, 11, 5), inr(20_000)),
+        t(0),
+    )
+    .await;
+    enqueue(
+        &store,
+        vec![
+            message(&a, vec![item(&one, 0), item(&two, 0)], t(10), "m0"),
+            message(&a, vec![item(&two, 1)], t(90_000), "m1"),
+        ],
+        t(0),
+    )
+    .await;
+    let claimed = store
+        .claim(t(20), 10, SignedDuration::from_secs(60), "w")
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    store
+        .complete(
+            claimed[0].id,
+            claimed[0].lease,
+            &AttemptOutcome::Sent {
+                provider_id: Some("wamid.m0".into()),
+            },
+            t(21),
+        )
+        .await
+        .unwrap();
+    let narrow = store.report_messages().await.unwrap();
+    let full = store.list_messages(&OutboxFilter::default()).await.unwrap();
+    assert_eq!(narrow.len(), 2);
+    assert!(narrow.windows(2).all(|w| w[0].id < w[1].id), "by id");
+    for r in &narrow {
+        let f = full.iter().find(|f| f.id == r.id).unwrap();
+        let mut carried = f.invoice_ids.clone();
+        carried.sort();
+        assert_eq!(
+            (
+                r.buyer_id,
+                r.status,
+                r.delivery,
+                &r.template_key,
+                r.send_at,
+                r.sent_at,
+                &r.invoice_ids
+            ),
+            (
+                f.buyer_id,
+                f.status,
+                f.delivery,
+                &f.message.template_key,
+                f.send_at,
+                f.sent_at,
+                &carried
+            ),
+            "outbox {}",
+            f.id
+        );
+    }
+    assert_eq!(narrow[0].invoice_ids.len(), 2, "the consolidated message");
+    assert_eq!(narrow[0].status, OutboxStatus::Sent);
+    assert_eq!(narrow[1].status, OutboxStatus::Pending);
 }

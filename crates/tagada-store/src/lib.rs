@@ -249,6 +249,8 @@ pub trait ReportStore: Send + Sync {
     async fn reminder_labels(&self) -> Result<Vec<ReminderLabel>>;
     /// Every invoice, with only what the metrics read, by id.
     async fn report_invoices(&self) -> Result<Vec<ReportInvoice>>;
+    /// Every outbox message, with only what the metrics read, by id.
+    async fn report_messages(&self) -> Result<Vec<ReportMessage>>;
     /// Counters and gauges for monitoring (`/metrics`), each one grouped
     /// query.
     async fn ops_counts(&self) -> Result<OpsCounts>;

@@ -347,6 +347,23 @@ pub struct ReportInvoice {
     pub paid_at: Option<Timestamp>,
 }
 
+/// An outbox message as the collection metrics read it
+/// ([`crate::ReportStore::report_messages`]): no rendered text, parameters
+/// or phone number, only what the funnel counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportMessage {
+    pub id: OutboxId,
+    pub buyer_id: BuyerId,
+    pub status: OutboxStatus,
+    pub delivery: Option<DeliveryStatus>,
+    /// The rendered message's template key.
+    pub template_key: String,
+    pub send_at: Timestamp,
+    pub sent_at: Option<Timestamp>,
+    /// The invoices it carries, ascending.
+    pub invoice_ids: Vec<InvoiceId>,
+}
+
 /// What monitoring reads ([`crate::ReportStore::ops_counts`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpsCounts {
