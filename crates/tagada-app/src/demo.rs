@@ -678,17 +678,23 @@ pub async fn run_demo(
         opts.start
     )?;
     writeln!(out, "{}", whatsapp.describe())?;
-    let mut ledger_figures = ledger.map(|l| LedgerFigures {
-        table: l.table().describe(),
-        ..LedgerFigures::default()
+    // the ledger table, with the figures of its syncs
+    let mut table = ledger.map(|l| {
+        (
+            l,
+            LedgerFigures {
+                table: l.table().describe(),
+                ..LedgerFigures::default()
+            },
+        )
     });
-    if let (Some(l), Some(figures)) = (ledger, ledger_figures.as_mut()) {
+    if let Some((l, figures)) = table.as_mut() {
         writeln!(
             out,
             "{}\nThe open orders are in that table, not in tagada: the first sync reads them.",
             l.describe()
         )?;
-        for line in ledger::sync(store, l, figures, clock.now()).await? {
+        for line in ledger::sync(store, *l, figures, clock.now()).await? {
             writeln!(out, "{line}")?;
         }
     }
@@ -739,9 +745,9 @@ pub async fn run_demo(
             agenda.sort_by_key(|(t, _)| *t);
             if hour == ledger::SYNC_HOUR
                 && day > 0
-                && let (Some(l), Some(figures)) = (ledger, ledger_figures.as_mut())
+                && let Some((l, figures)) = table.as_mut()
             {
-                for line in ledger::sync(store, l, figures, now).await? {
+                for line in ledger::sync(store, *l, figures, now).await? {
                     lines.push((now, line));
                 }
             }
@@ -749,7 +755,6 @@ pub async fn run_demo(
                 match agenda.remove(0).1 {
                     Scheduled::Pay { invoice } => {
                         if let Some(line) = pay(store, payments, invoice, now, day).await? {
-                            summary.payments += 1;
                             lines.push((now, line));
                         }
                     }
@@ -771,7 +776,7 @@ pub async fn run_demo(
             for api in leads.map(|l| l.apis()).unwrap_or_default() {
                 let (_, r) = crate::leads::sync_step(store, api, clock, &lead_sync).await?;
                 if r.leads_new > 0
-                    && let (Some(l), Some(figures)) = (ledger, ledger_figures.as_mut())
+                    && let Some((l, figures)) = table.as_mut()
                     && let Some(tab) = l.leads_tab()
                 {
                     let n = crate::ledger_sync::append_leads(
@@ -870,7 +875,7 @@ pub async fn run_demo(
     }
 
     // The last day's reminders reach the table too.
-    if let (Some(l), Some(figures)) = (ledger, ledger_figures.as_mut()) {
+    if let Some((l, figures)) = table.as_mut() {
         let at = clock.now();
         writeln!(
             out,
@@ -878,25 +883,29 @@ pub async fn run_demo(
             at.to_zoned_datetime(zone.clone())
                 .strftime("%a %d %b %Y %H:%M")
         )?;
-        for line in ledger::sync(store, l, figures, at).await? {
+        for line in ledger::sync(store, *l, figures, at).await? {
             writeln!(out, "{line}")?;
         }
-        ledger::print_table(l, out).await?;
+        ledger::print_table(*l, out).await?;
     }
-    summary.ledger = ledger_figures;
+    summary.ledger = table.map(|(_, figures)| figures);
 
     // The collection summary.
+    // every payment of the run, however it came (a gateway's webhook, a
+    // recorded transfer, an amount a person entered in the ledger table)
+    let received: Vec<_> = store
+        .list_payments(None)
+        .await?
+        .into_iter()
+        .filter(|p| p.received_at >= local_midnight(opts.start, &zone))
+        .collect();
+    summary.payments = u32::try_from(received.len()).unwrap_or(u32::MAX);
     let end_totals = totals(store).await?;
     for (cur, (open_start, _)) in &start_totals {
         let (open_end, _) = end_totals.get(cur).copied().unwrap_or((0, 0));
-        let collected: i64 = store
-            .list_payments(None)
-            .await?
+        let collected: i64 = received
             .iter()
-            .filter(|p| {
-                p.amount.currency().code() == cur
-                    && p.received_at >= local_midnight(opts.start, &zone)
-            })
+            .filter(|p| p.amount.currency().code() == cur)
             .map(|p| p.amount.minor())
             .sum();
         summary

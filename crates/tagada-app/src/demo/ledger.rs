@@ -62,7 +62,6 @@ pub(super) const HEADER: [&str; 12] = [
 
 /// One order as the team types it: dates day first, amounts with their
 /// symbol and grouping, phone numbers as the buyer gave them.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn order_row(
     number: &str,
     buyer: &super::SampleBuyer,
