@@ -37,13 +37,15 @@ mod funnel;
 mod numbers;
 mod receivables;
 mod report;
+mod summary;
 #[cfg(test)]
 mod tests;
 
 pub use breakdown::{BreakdownRow, Dimension, NONE_KEY, breakdown};
 pub use dso::{Cei, DsoPoint, DsoTrend, cei, dso_countback, dso_simple, dso_trend};
 pub use funnel::{
-    DayStats, DaysToPay, Funnel, FunnelStage, PAID_WITHIN_DAYS, Stage, days_to_pay, funnel,
+    DayStats, DaysToPay, Funnel, FunnelCounts, FunnelStage, PAID_WITHIN_DAYS, Stage, days_to_pay,
+    funnel,
 };
 pub use numbers::{BasisPoints, DayTenths};
 pub use receivables::{
@@ -51,6 +53,12 @@ pub use receivables::{
     outstanding,
 };
 pub use report::CollectionReport;
+pub use summary::{
+    ALL_DAYS, CURVE_DAYS, FetchedSums, InvoiceBasis, SUMMARY_FORMAT, SUMMARY_VALUES, Summary,
+    SummaryBasis, SummaryDelta, SummaryFigures, SummaryKey, SummaryKind, SummaryQuery,
+    SummaryReport, SummaryRow, SummarySource, collection_curve, day_number, day_of_number,
+    month_number, rep_key,
+};
 
 /// One invoice as the metrics see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -233,6 +241,10 @@ pub enum MetricsError {
     NoDays,
     #[error("date out of range")]
     DateOutOfRange,
+    #[error("summary sums were not fetched: {0}")]
+    MissingSums(String),
+    #[error("unreadable summary basis or key `{0}`")]
+    BadBasis(String),
 }
 
 /// Refuses facts the formulas cannot add up (a payment in another currency

@@ -31,6 +31,15 @@ pub fn dso_simple(
 ) -> Result<Option<DayTenths>, MetricsError> {
     let ar = i128::from(outstanding(invoices, period.to, fx)?.total.home.minor());
     let sales = i128::from(credit_sales(invoices, period, fx)?.home.minor());
+    dso_simple_from(ar, sales, period)
+}
+
+/// [`dso_simple`] from its two home-currency totals.
+pub(super) fn dso_simple_from(
+    ar: i128,
+    sales: i128,
+    period: Period,
+) -> Result<Option<DayTenths>, MetricsError> {
     let days = i128::from(period.days());
     if sales <= 0 || days == 0 {
         return Ok(None);
@@ -90,6 +99,19 @@ pub fn dso_countback(
             ar.entry(idx).or_default().add(currency, owed);
         }
     }
+    countback_from(end, &sales, &ar, fx)
+}
+
+/// [`dso_countback`] from its aggregates, keyed by month index (0 for
+/// `end`'s month, 1 for the month before...): the credit sales of each
+/// month that has an invoice (in a currency that converts, dated on or
+/// before `end`, not cancelled), and what those invoices owed at `end`.
+pub(super) fn countback_from(
+    end: Date,
+    sales: &BTreeMap<i64, Sums>,
+    ar: &BTreeMap<i64, Sums>,
+    fx: &FxConfig,
+) -> Result<Option<DayTenths>, MetricsError> {
     let Some(&oldest) = sales.keys().next_back() else {
         return Ok(None);
     };
@@ -234,7 +256,18 @@ pub fn cei(invoices: &[InvoiceFacts], period: Period, fx: &FxConfig) -> Result<C
             current.add(inv.amount.currency(), owed);
         }
     }
+    cei_from(period, &beginning, &sales, &ending, &current, fx)
+}
 
+/// [`cei`] from its four per-currency sums.
+pub(super) fn cei_from(
+    period: Period,
+    beginning: &Sums,
+    sales: &Sums,
+    ending: &Sums,
+    current: &Sums,
+    fx: &FxConfig,
+) -> Result<Cei, MetricsError> {
     let mut currencies: Vec<_> = beginning
         .currencies()
         .chain(sales.currencies())

@@ -22,6 +22,37 @@ pub struct DayStats {
 }
 
 impl DayStats {
+    /// The same figures from a histogram: how many values there are of each
+    /// day count (zero counts ignored).
+    pub fn of_histogram(histogram: &std::collections::BTreeMap<i64, u64>) -> DayStats {
+        let n: u64 = histogram.values().sum();
+        let sum: i128 = histogram
+            .iter()
+            .map(|(d, c)| i128::from(*d) * i128::from(*c))
+            .sum();
+        // the value at 0-based rank `k` of the sorted values
+        let at = |k: u64| {
+            let mut seen = 0u64;
+            histogram.iter().find_map(|(d, c)| {
+                seen += c;
+                (seen > k).then_some(*d)
+            })
+        };
+        let median = match n {
+            0 => None,
+            _ if n % 2 == 1 => at(n / 2).map(DayTenths::days),
+            _ => match (at(n / 2 - 1), at(n / 2)) {
+                (Some(a), Some(b)) => DayTenths::ratio(i128::from(a) + i128::from(b), 2),
+                _ => None,
+            },
+        };
+        DayStats {
+            count: n,
+            average: DayTenths::ratio(sum, i128::from(n)),
+            median,
+        }
+    }
+
     pub fn of(mut days: Vec<i32>) -> DayStats {
         days.sort_unstable();
         let n = days.len();
@@ -211,78 +242,130 @@ pub(super) fn funnel_of<'a>(
     messages: impl IntoIterator<Item = &'a MessageFacts>,
     paid: &HashMap<InvoiceId, Date>,
 ) -> Funnel {
-    let (mut planned, mut sent, mut delivered) = (0u64, 0u64, 0u64);
-    let (mut read_known, mut read, mut replied) = (0u64, 0u64, 0u64);
-    let mut paid_within = [0u64; PAID_WITHIN_DAYS.len()];
+    let mut counts = FunnelCounts::default();
     for m in messages {
-        planned += 1;
-        let Some(sent_on) = m.sent_on else { continue };
-        sent += 1;
+        counts.add(&FunnelCounts::of(m, |id| paid.get(&id).copied()));
+    }
+    Funnel::from_counts(&counts)
+}
+
+/// How many messages reached each stage of the funnel: what one message
+/// adds ([`FunnelCounts::of`], 0 or 1 each) or a set of them, summed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunnelCounts {
+    pub planned: u64,
+    pub sent: u64,
+    pub delivered: u64,
+    /// Delivered with a known read state.
+    pub read_known: u64,
+    pub read: u64,
+    pub replied: u64,
+    /// Per [`PAID_WITHIN_DAYS`] window.
+    pub paid_within: [u64; PAID_WITHIN_DAYS.len()],
+}
+
+impl FunnelCounts {
+    /// The stages one message reached; `paid_on` gives the day an invoice
+    /// it carries was paid in full (`None`: not paid, or cancelled).
+    pub fn of(m: &MessageFacts, paid_on: impl Fn(InvoiceId) -> Option<Date>) -> FunnelCounts {
+        let mut c = FunnelCounts {
+            planned: 1,
+            ..FunnelCounts::default()
+        };
+        let Some(sent_on) = m.sent_on else { return c };
+        c.sent = 1;
         // Days from sending to the earliest payment in full of one of its
         // invoices on or after the day it was sent.
         let to_payment = m
             .invoice_ids
             .iter()
-            .filter_map(|id| paid.get(id))
-            .map(|d| days_between(sent_on, *d))
+            .filter_map(|id| paid_on(*id))
+            .map(|d| days_between(sent_on, d))
             .filter(|days| *days >= 0)
             .min();
         if let Some(days) = to_payment {
-            for (count, window) in paid_within.iter_mut().zip(PAID_WITHIN_DAYS) {
+            for (count, window) in c.paid_within.iter_mut().zip(PAID_WITHIN_DAYS) {
                 if days <= window {
-                    *count += 1;
+                    *count = 1;
                 }
             }
         }
         if !(m.delivered || m.read == Some(true) || m.replied) {
-            continue;
+            return c;
         }
-        delivered += 1;
+        c.delivered = 1;
         if m.read.is_some() || m.replied {
-            read_known += 1;
+            c.read_known = 1;
         }
         if m.read == Some(true) || m.replied {
-            read += 1;
+            c.read = 1;
         }
         if m.replied {
-            replied += 1;
+            c.replied = 1;
         }
+        c
     }
 
-    let rate = BasisPoints::of_counts;
-    let stage = |stage, count, base: u64| FunnelStage {
-        stage,
-        count,
-        base,
-        of_previous: rate(count, base),
-        of_sent: rate(count, sent),
-    };
-    let mut stages = vec![
-        FunnelStage {
-            stage: Stage::Planned,
-            count: planned,
-            base: planned,
-            of_previous: None,
-            of_sent: None,
-        },
-        stage(Stage::Sent, sent, planned),
-        stage(Stage::Delivered, delivered, sent),
-        stage(Stage::Read, read, read_known),
-        stage(Stage::Replied, replied, read),
-    ];
-    let paid_stages = [
-        Stage::PaidWithin7Days,
-        Stage::PaidWithin14Days,
-        Stage::PaidWithin30Days,
-    ];
-    for (s, count) in paid_stages.into_iter().zip(paid_within) {
-        stages.push(stage(s, count, sent));
+    pub fn add(&mut self, other: &FunnelCounts) {
+        self.planned += other.planned;
+        self.sent += other.sent;
+        self.delivered += other.delivered;
+        self.read_known += other.read_known;
+        self.read += other.read;
+        self.replied += other.replied;
+        for (a, b) in self.paid_within.iter_mut().zip(other.paid_within) {
+            *a += b;
+        }
     }
-    let read_unknown = delivered - read_known;
-    Funnel {
-        stages,
-        read_known,
-        read_unknown,
-        read_unknown_share: rate(read_unknown, delivered),
+}
+
+impl Funnel {
+    /// The funnel's stages and rates from its counts.
+    pub fn from_counts(c: &FunnelCounts) -> Funnel {
+        let FunnelCounts {
+            planned,
+            sent,
+            delivered,
+            read_known,
+            read,
+            replied,
+            paid_within,
+        } = *c;
+        let rate = BasisPoints::of_counts;
+        let stage = |stage, count, base: u64| FunnelStage {
+            stage,
+            count,
+            base,
+            of_previous: rate(count, base),
+            of_sent: rate(count, sent),
+        };
+        let mut stages = vec![
+            FunnelStage {
+                stage: Stage::Planned,
+                count: planned,
+                base: planned,
+                of_previous: None,
+                of_sent: None,
+            },
+            stage(Stage::Sent, sent, planned),
+            stage(Stage::Delivered, delivered, sent),
+            stage(Stage::Read, read, read_known),
+            stage(Stage::Replied, replied, read),
+        ];
+        let paid_stages = [
+            Stage::PaidWithin7Days,
+            Stage::PaidWithin14Days,
+            Stage::PaidWithin30Days,
+        ];
+        for (s, count) in paid_stages.into_iter().zip(paid_within) {
+            stages.push(stage(s, count, sent));
+        }
+        let read_unknown = delivered.saturating_sub(read_known);
+        Funnel {
+            stages,
+            read_known,
+            read_unknown,
+            read_unknown_share: rate(read_unknown, delivered),
+        }
     }
 }

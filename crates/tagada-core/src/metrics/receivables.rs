@@ -190,7 +190,7 @@ impl AgeBucket {
         }
     }
 
-    fn index(self) -> usize {
+    pub(super) fn index(self) -> usize {
         match self {
             AgeBucket::NotDue => 0,
             AgeBucket::Days1To30 => 1,
@@ -272,6 +272,17 @@ pub fn ageing(
         let bucket = AgeBucket::of(days_between(inv.due_date, as_of));
         rows.entry(currency.code()).or_insert((currency, [0; 5])).1[bucket.index()] += owed;
     }
+    ageing_from(as_of, &rows, fx)
+}
+
+/// The ageing schedule from the amounts owed per currency (by code) and
+/// bucket ([`AgeBucket`] order): what [`ageing`] and the summary tables
+/// share.
+pub(super) fn ageing_from(
+    as_of: Date,
+    rows: &BTreeMap<&'static str, (Currency, [i128; 5])>,
+    fx: &FxConfig,
+) -> Result<Ageing, MetricsError> {
     let mut by_currency = Vec::new();
     let mut home = [0i128; 5];
     let mut not_converted = Vec::new();

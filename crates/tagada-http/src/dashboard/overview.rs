@@ -3,20 +3,18 @@
 //! collection curve, the reminder funnel, and the messages planned for
 //! today and tomorrow. A sales rep sees their own buyers' figures.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use axum::extract::{Query, State};
 use axum::response::Html;
-use jiff::ToSpan;
 use jiff::civil::Date;
 use minijinja::value::Serde;
 use serde::{Deserialize, Serialize};
 use tagada_app::planning::{Scope, build_plan};
 use tagada_app::reports::{load_facts, parse_period, report_from_facts};
-use tagada_core::cadence::FxConfig;
-use tagada_core::metrics::{BasisPoints, DayTenths, InvoiceFacts, Period};
+use tagada_core::Money;
+use tagada_core::metrics::{BasisPoints, CURVE_DAYS, DayTenths, collection_curve};
 use tagada_core::outbox::OutboxStatus;
-use tagada_core::{Currency, Money};
 use tagada_store::OutboxFilter;
 
 use super::{
@@ -39,9 +37,6 @@ const PERIODS: [(&str, &str); 5] = [
 /// The first messages of today and tomorrow listed on the overview; the
 /// rest are counted (the plan page and `tagada plan` list them all).
 const PLANNED_SHOWN: usize = 100;
-
-/// The points of the collection curve: days after the due date.
-const CURVE_DAYS: [i64; 7] = [0, 7, 14, 30, 45, 60, 90];
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct OverviewQuery {
@@ -162,7 +157,10 @@ pub(crate) async fn page(
         ),
         money,
     );
-    let curve = collection_curve(&facts, period, today, &planner.fx);
+    let curve: Vec<Option<i64>> = collection_curve(&facts, period, today, &planner.fx)
+        .into_iter()
+        .map(|b| b.map(|b| b.0))
+        .collect();
     let curve_chart = line_chart(
         &LineChart {
             title: "Share of the amount due in the period collected, by days after due".into(),
@@ -249,68 +247,6 @@ pub(crate) async fn page(
             funnel_chart => svg(funnel),
         },
     )
-}
-
-/// The collection curve, in basis points: for each N of [`CURVE_DAYS`],
-/// of the invoices due within `period` (cancelled ones left out) that had
-/// been due at least N days by `today`, the share of their amount collected
-/// by N days after their due date (what [`InvoiceFacts::owed_on`] says they
-/// still owed then, taken from the amount). Each point is thus over the
-/// invoices old enough for it; `None` when none is. Sums are exact per
-/// currency; each currency's sums are converted to the home currency once
-/// (`FxConfig::to_home`, rounded half away from zero) and currencies
-/// without a rate are left out; the share is rounded once, half away from
-/// zero ([`BasisPoints::ratio`]).
-///
-/// (Computed from the report's facts rather than approximated by collected
-/// amounts per month.)
-pub(crate) fn collection_curve(
-    facts: &[InvoiceFacts],
-    period: Period,
-    today: Date,
-    fx: &FxConfig,
-) -> Vec<Option<i64>> {
-    CURVE_DAYS
-        .iter()
-        .map(|&n| {
-            // currency → (due, collected by due + n)
-            let mut sums: BTreeMap<&'static str, (Currency, i128, i128)> = BTreeMap::new();
-            for f in facts {
-                if f.status == tagada_core::ledger::InvoiceStatus::Cancelled
-                    || !period.contains(f.due_date)
-                {
-                    continue;
-                }
-                let Ok(by) = f.due_date.checked_add(n.days()) else {
-                    continue;
-                };
-                if by > today {
-                    continue;
-                }
-                let amount = i128::from(f.amount.minor());
-                let owed = f.owed_on(by).unwrap_or(amount);
-                let c = f.amount.currency();
-                let e = sums.entry(c.code()).or_insert((c, 0, 0));
-                e.1 += amount;
-                e.2 += (amount - owed).clamp(0, amount);
-            }
-            let mut due: i128 = 0;
-            let mut collected: i128 = 0;
-            for (currency, d, col) in sums.into_values() {
-                let home = |v: i128| {
-                    i64::try_from(v)
-                        .ok()
-                        .and_then(|v| fx.to_home(Money::from_minor(v, currency)))
-                        .map(|m| i128::from(m.minor()))
-                };
-                if let (Some(d), Some(col)) = (home(d), home(col)) {
-                    due += d;
-                    collected += col;
-                }
-            }
-            BasisPoints::ratio(collected, due).map(|b| b.0)
-        })
-        .collect()
 }
 
 /// Messages whose send time falls today or tomorrow (seller's zone): those
@@ -422,7 +358,10 @@ async fn planned_rows(
 mod tests {
     use super::*;
     use jiff::civil::date;
+    use tagada_core::Currency;
+    use tagada_core::cadence::FxConfig;
     use tagada_core::ledger::InvoiceStatus;
+    use tagada_core::metrics::{InvoiceFacts, Period};
     use tagada_core::{BuyerId, InvoiceId};
 
     fn fact(id: i64, due: Date, amount: i64, payments: Vec<(Date, i64)>) -> InvoiceFacts {
@@ -462,7 +401,11 @@ mod tests {
             // due outside the period
             fact(3, date(2026, 2, 1), 5_000, vec![]),
         ];
-        let curve = collection_curve(&facts, period, date(2026, 4, 5), &FxConfig::default());
+        let curve: Vec<Option<i64>> =
+            collection_curve(&facts, period, date(2026, 4, 5), &FxConfig::default())
+                .into_iter()
+                .map(|b| b.map(|b| b.0))
+                .collect();
         // +0: nothing; +7: 500 of 2000; +14: 500/2000; +30: invoice 2 is not
         // 30 days past due on 5 April (due 10 March: +26), so 1000/1000
         assert_eq!(
