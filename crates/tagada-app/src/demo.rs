@@ -860,6 +860,9 @@ pub async fn run_demo(
                 sent = sender.send_due().await?;
             }
         }
+        // what `tagada serve`'s worker does on each pass: the day's changes
+        // folded into the summary tables the dashboard reads
+        crate::summary::refresh_summary(store, planner).await?;
         if !lines.is_empty() {
             writeln!(
                 out,

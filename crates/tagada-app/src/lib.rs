@@ -19,6 +19,7 @@ pub mod ledger_sync;
 pub mod payments;
 pub mod planning;
 pub mod reports;
+pub mod summary;
 pub mod templates;
 pub mod webhooks;
 pub mod whatsapp;

@@ -14,7 +14,7 @@ use tagada_core::metrics::{
 };
 use tagada_core::outbox::{DeliveryStatus, OutboxStatus};
 use tagada_core::{BuyerId, InvoiceId};
-use tagada_store::{BuyerFilter, InboxFilter, Store, StoreError};
+use tagada_store::{BuyerFilter, InboxFilter, ReportMessage, Store, StoreError};
 
 use crate::auth::Principal;
 
@@ -184,29 +184,15 @@ pub async fn load_facts(
                 latest_segment.insert(*inv, seg.clone());
             }
         }
-        let delivered = matches!(
-            m.delivery,
-            Some(DeliveryStatus::Delivered | DeliveryStatus::Read)
-        );
-        messages.push(MessageFacts {
-            id: m.id.get(),
-            invoice_ids: m.invoice_ids.clone(),
-            template: m.template_key.clone(),
+        messages.push(message_facts(
+            m,
             step,
             segment,
-            sales_rep: buyer.and_then(|b| b.sales_rep.clone()),
-            country: buyer.and_then(|b| b.country.as_ref().map(|c| c.as_str().to_string())),
-            planned_on: day(m.send_at),
-            sent_on,
-            delivered,
-            // a phone with read receipts off never says "read": unknown
-            read: match m.delivery {
-                Some(DeliveryStatus::Read) => Some(true),
-                Some(DeliveryStatus::Delivered) => None,
-                _ => Some(false),
-            },
-            replied: replied.contains(&m.id),
-        });
+            buyer.and_then(|b| b.sales_rep.clone()),
+            buyer.and_then(|b| b.country.as_ref().map(|c| c.as_str().to_string())),
+            replied.contains(&m.id),
+            &day,
+        ));
     }
     let facts = invoices
         .iter()
@@ -230,6 +216,41 @@ pub async fn load_facts(
         })
         .collect();
     Ok((facts, messages))
+}
+
+/// A message as the metrics see it (`step` is `None` for a message that is
+/// not a reminder), dates in the seller's zone (`day`).
+pub(crate) fn message_facts(
+    m: &ReportMessage,
+    step: Option<String>,
+    segment: Option<String>,
+    sales_rep: Option<String>,
+    country: Option<String>,
+    replied: bool,
+    day: &dyn Fn(jiff::Timestamp) -> Date,
+) -> MessageFacts {
+    MessageFacts {
+        id: m.id.get(),
+        invoice_ids: m.invoice_ids.clone(),
+        template: m.template_key.clone(),
+        step,
+        segment,
+        sales_rep,
+        country,
+        planned_on: day(m.send_at),
+        sent_on: m.sent_at.map(day),
+        delivered: matches!(
+            m.delivery,
+            Some(DeliveryStatus::Delivered | DeliveryStatus::Read)
+        ),
+        // a phone with read receipts off never says "read": unknown
+        read: match m.delivery {
+            Some(DeliveryStatus::Read) => Some(true),
+            Some(DeliveryStatus::Delivered) => None,
+            _ => Some(false),
+        },
+        replied,
+    }
 }
 
 /// The report for `period`, broken down `by` a dimension when asked.

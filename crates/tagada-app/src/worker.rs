@@ -64,6 +64,20 @@ impl Worker<'_> {
                     Err(e) => tracing::error!(error = %e, "planning failed; will retry"),
                 }
             }
+            if self.plans {
+                // the dashboard's figures: what changed since the last pass
+                // folded into the summary tables, so a page view has little
+                // left to fold
+                match crate::summary::refresh_summary(self.store, self.planner).await {
+                    Ok(r) if r.folded > 0 => {
+                        tracing::debug!(folded = r.folded, rebuilt = r.rebuilt, "summary folded");
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the summary could not be folded; will retry")
+                    }
+                }
+            }
             let step = dispatch_step(
                 self.store,
                 self.channel,

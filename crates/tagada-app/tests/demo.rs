@@ -180,11 +180,98 @@ async fn thirty_days(
     (summary, text)
 }
 
+/// The summary tables the demo folded day by day give the figures the facts
+/// give, for each period the dashboard offers, for everyone and for one
+/// sales rep; and they equal a summary built from scratch.
+async fn summary_matches_the_facts(
+    store: &SqliteStore,
+    planner: &PlannerConfig,
+    today: jiff::civil::Date,
+) {
+    use tagada_app::auth::Principal;
+    use tagada_app::reports::{build_report, load_facts, parse_period};
+    use tagada_app::summary::{refresh_summary, summary_report};
+    use tagada_core::metrics::{SummaryKind, SummaryQuery, collection_curve};
+    use tagada_store::{Role, SummaryStore};
+
+    let neha = Principal {
+        name: "neha".into(),
+        role: Role::SalesRep {
+            rep: " NEHA".into(),
+        },
+    };
+    for who in [None, Some(&neha)] {
+        let (facts, _) = load_facts(store, planner, who).await.unwrap();
+        for code in [
+            "30d",
+            "month",
+            "last-month",
+            "90d",
+            "ytd",
+            "2026-10-01..2026-12-31",
+        ] {
+            let period = parse_period(code, today).unwrap();
+            let (report, curve) = summary_report(store, planner, period, today, who)
+                .await
+                .unwrap();
+            let want = build_report(store, planner, period, None, who)
+                .await
+                .unwrap();
+            assert_eq!(report.collection, want.collection, "{code}, {who:?}");
+            assert_eq!(report.dso_trend, want.dso_trend, "{code}, {who:?}");
+            assert_eq!(
+                curve,
+                collection_curve(&facts, period, today, &planner.fx),
+                "{code}"
+            );
+        }
+    }
+    let all = || {
+        SummaryKind::ALL
+            .into_iter()
+            .map(|kind| SummaryQuery {
+                kind,
+                from: i64::MIN,
+                to: i64::MAX,
+                rep: None,
+                by_day: true,
+            })
+            .collect::<Vec<_>>()
+    };
+    let non_zero = |rows: Vec<Vec<tagada_core::metrics::SummaryRow>>| {
+        rows.into_iter()
+            .map(|r| {
+                r.into_iter()
+                    .filter(|r| r.values.iter().any(|v| *v != 0))
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>()
+    };
+    let folded = non_zero(store.summary_sums(&all()).await.unwrap());
+    assert!(folded[0].len() > 10, "owed rows: {:?}", folded[0]);
+    store
+        .summary_reset(planner.home_zone_name(), 1)
+        .await
+        .unwrap();
+    let outcome = refresh_summary(store, planner).await.unwrap();
+    assert!(outcome.folded > 0 && !outcome.rebuilt);
+    assert_eq!(
+        non_zero(store.summary_sums(&all()).await.unwrap()),
+        folded,
+        "folded day by day = built at once"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thirty_days_of_the_demo_through_the_fake_cloud_api() {
     let (store, cfg, clock, wa) = world().await;
     let opts = DemoOptions::default();
     let (summary, text) = thirty_days(&store, &cfg, &clock, &wa, None).await;
+    let last_day = clock
+        .now()
+        .to_zoned_datetime(cfg.planner.home_zone())
+        .date();
+    summary_matches_the_facts(&store, &cfg.planner, last_day).await;
     assert!(summary.reminders_sent > 10, "{summary:?}");
     assert!(summary.payments > 5, "{summary:?}");
     assert!(text.contains("Collection summary after 30 days"));

@@ -890,6 +890,7 @@ async fn bench_overview_page(
             home_country: tagada_core::CountryCode::india(),
             messaging_limit: 0,
             template_check_minutes: 0,
+            preview: Default::default(),
         }),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -19,6 +19,7 @@
 
 pub mod api;
 mod dashboard;
+pub use dashboard::PlanPreviewCache;
 mod health;
 mod indiamart;
 mod ops;
@@ -88,6 +89,9 @@ pub struct LedgerHttp {
     /// Minutes between `tagada serve`'s checks of the account's templates
     /// (`[whatsapp] template_check_minutes`), said on the health page.
     pub template_check_minutes: u32,
+    /// The overview's list of today's and tomorrow's messages, kept
+    /// between page views.
+    pub preview: PlanPreviewCache,
 }
 
 /// What every handler can reach.

@@ -109,6 +109,7 @@ async fn api() -> Api {
             home_country: CountryCode::india(),
             messaging_limit: 0,
             template_check_minutes: 60,
+            preview: Default::default(),
         }),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

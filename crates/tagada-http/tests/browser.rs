@@ -151,6 +151,7 @@ async fn login_overview_invoice_and_mark_paid_in_chromium() {
             home_country: CountryCode::india(),
             messaging_limit: 0,
             template_check_minutes: 60,
+            preview: Default::default(),
         }),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -114,6 +114,7 @@ async fn dash() -> Dash {
             home_country: CountryCode::india(),
             messaging_limit: 250,
             template_check_minutes: 60,
+            preview: Default::default(),
         }),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

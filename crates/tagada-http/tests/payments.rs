@@ -109,6 +109,7 @@ async fn world() -> World {
             home_country: CountryCode::india(),
             messaging_limit: 0,
             template_check_minutes: 60,
+            preview: Default::default(),
         }),
     };
     tokio::spawn(async move {

@@ -22,6 +22,7 @@ mod payments;
 mod plan;
 mod report;
 mod rows;
+mod summary;
 mod templates;
 mod webhooks;
 

@@ -21,6 +21,7 @@ mod payments;
 mod plan;
 mod report;
 mod rows;
+mod summary;
 mod templates;
 mod webhooks;
 

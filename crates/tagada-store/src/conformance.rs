@@ -33,6 +33,7 @@ mod leads;
 mod ledger_sync;
 mod limits;
 mod payments;
+mod summary;
 mod templates;
 mod webhooks;
 pub use auth::*;
@@ -41,6 +42,7 @@ pub use leads::*;
 pub use ledger_sync::*;
 pub use limits::*;
 pub use payments::*;
+pub use summary::*;
 pub use templates::*;
 pub use webhooks::*;
 
@@ -124,6 +126,7 @@ macro_rules! conformance_tests {
             template_statuses_newest_wins,
             report_invoices_match_the_ledger,
             report_messages_match_the_outbox,
+            summary_marks_folds_and_sums,
         );
     };
     (@checks $setup:path; $($check:ident),* $(,)?) => {

@@ -12,6 +12,7 @@ pub mod leads;
 mod ledger_sync;
 mod payments;
 mod records;
+mod summary;
 mod templates;
 mod webhooks;
 
@@ -21,6 +22,7 @@ pub use leads::*;
 pub use ledger_sync::*;
 pub use payments::*;
 pub use records::*;
+pub use summary::*;
 pub use templates::*;
 pub use webhooks::*;
 
@@ -390,6 +392,7 @@ pub trait Store:
     + AuthStore
     + LedgerSyncStore
     + TemplateStatusStore
+    + SummaryStore
     + Migrate
     + std::fmt::Debug
 {
@@ -408,6 +411,7 @@ impl<T> Store for T where
         + AuthStore
         + LedgerSyncStore
         + TemplateStatusStore
+        + SummaryStore
         + Migrate
         + std::fmt::Debug
 {

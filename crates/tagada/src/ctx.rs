@@ -85,6 +85,7 @@ impl Ctx {
             home_country: app.import.default_country.clone(),
             messaging_limit: app.whatsapp.messaging_limit,
             template_check_minutes: app.whatsapp.template_check_minutes,
+            preview: Default::default(),
         }
     }
 

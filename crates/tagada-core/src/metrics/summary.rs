@@ -1164,11 +1164,14 @@ mod tests {
             .filter(|_| !invoices.is_empty())
             .map(
                 |(i, (ids, reminder, planned, sent, delivered, read, replied))| {
+                    // a message carries invoices of one buyer, so of one rep
+                    let rep = invoices[ids[0] % invoices.len()].sales_rep.clone();
                     let ids: Vec<InvoiceId> = ids
                         .iter()
-                        .map(|k| invoices[k % invoices.len()].id)
+                        .map(|k| &invoices[k % invoices.len()])
+                        .filter(|i| i.sales_rep == rep)
+                        .map(|i| i.id)
                         .collect();
-                    let rep = invoices[(ids[0].get() - 1) as usize].sales_rep.clone();
                     MessageFacts {
                         id: i as i64,
                         invoice_ids: ids,
@@ -1335,5 +1338,63 @@ mod tests {
             .collect();
         assert_eq!(days, vec![(0, 2), (1, 5)]);
         assert!(rows.iter().all(|r| r.rep == "=ravi"));
+    }
+
+    fn curve_fact(id: i64, due: Date, amount: i64, payments: Vec<(Date, i64)>) -> InvoiceFacts {
+        InvoiceFacts {
+            id: InvoiceId::new(id),
+            buyer_id: BuyerId::new(1),
+            number: format!("INV-{id}"),
+            amount: Money::from_minor(amount, Currency::INR),
+            invoice_date: date(2026, 1, 1),
+            due_date: due,
+            status: InvoiceStatus::PartiallyPaid,
+            payments: payments
+                .into_iter()
+                .map(|(d, m)| (d, Money::from_minor(m, Currency::INR)))
+                .collect(),
+            paid_on: None,
+            first_reminder_on: None,
+            country: None,
+            sales_rep: None,
+            segment: None,
+        }
+    }
+
+    #[test]
+    fn the_curve_counts_what_was_collected_by_each_day() {
+        let period = Period::new(date(2026, 3, 1), date(2026, 3, 31)).unwrap();
+        let facts = vec![
+            // half paid 5 days after due, the rest at +20
+            curve_fact(
+                1,
+                date(2026, 3, 1),
+                1_000,
+                vec![(date(2026, 3, 6), 500), (date(2026, 3, 21), 500)],
+            ),
+            // nothing paid
+            curve_fact(2, date(2026, 3, 10), 1_000, vec![]),
+            // due outside the period
+            curve_fact(3, date(2026, 2, 1), 5_000, vec![]),
+        ];
+        let curve: Vec<Option<i64>> =
+            collection_curve(&facts, period, date(2026, 4, 5), &FxConfig::default())
+                .into_iter()
+                .map(|b| b.map(|b| b.0))
+                .collect();
+        // +0: nothing; +7: 500 of 2000; +14: 500/2000; +30: invoice 2 is not
+        // 30 days past due on 5 April (due 10 March: +26), so 1000/1000
+        assert_eq!(
+            curve,
+            vec![
+                Some(0),
+                Some(2_500),
+                Some(2_500),
+                Some(10_000),
+                None,
+                None,
+                None
+            ]
+        );
     }
 }

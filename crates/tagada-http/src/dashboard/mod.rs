@@ -26,6 +26,7 @@ mod inbox;
 mod invoices;
 mod login;
 mod overview;
+pub use overview::PlanPreviewCache;
 mod templates;
 
 use std::sync::{Arc, OnceLock};

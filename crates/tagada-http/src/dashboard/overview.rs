@@ -3,7 +3,8 @@
 //! collection curve, the reminder funnel, and the messages planned for
 //! today and tomorrow. A sales rep sees their own buyers' figures.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use axum::extract::{Query, State};
 use axum::response::Html;
@@ -11,15 +12,16 @@ use jiff::civil::Date;
 use minijinja::value::Serde;
 use serde::{Deserialize, Serialize};
 use tagada_app::planning::{Scope, build_plan};
-use tagada_app::reports::{load_facts, parse_period, report_from_facts};
+use tagada_app::reports::parse_period;
+use tagada_app::summary::summary_report;
 use tagada_core::Money;
-use tagada_core::metrics::{BasisPoints, CURVE_DAYS, DayTenths, collection_curve};
+use tagada_core::ledger::Buyer;
+use tagada_core::metrics::{BasisPoints, CURVE_DAYS, DayTenths};
 use tagada_core::outbox::OutboxStatus;
+use tagada_core::{BuyerId, InvoiceId};
 use tagada_store::OutboxFilter;
 
-use super::{
-    DashError, DashUser, buyer_label, ledger, local_time, render, svg, today, visible_buyers,
-};
+use super::{DashError, DashUser, buyer_label, ledger, local_time, render, svg, today};
 use crate::HttpState;
 use crate::charts::{
     Ageing, Funnel, FunnelStage, LineChart, Series, ageing_bar, funnel_chart, line_chart,
@@ -50,7 +52,7 @@ struct PeriodLink {
     active: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct PlannedRow {
     when: String,
     day: &'static str,
@@ -84,6 +86,8 @@ struct OverviewView {
     planned: Vec<PlannedRow>,
     /// How many there are in all.
     planned_total: usize,
+    /// When the planner last looked (the list is kept between views).
+    planned_as_of: String,
 }
 
 /// Tenths of a day as "45.3 days".
@@ -107,9 +111,9 @@ pub(crate) async fn page(
     let code = q.period.as_deref().unwrap_or("30d");
     let period = parse_period(code, today).map_err(DashError::BadRequest)?;
     let scope = (!user.who.sees_everything()).then_some(&user.who);
-    // the ledger is read once for the report and the collection curve
-    let (facts, messages) = load_facts(state.store.as_ref(), planner, scope).await?;
-    let report = report_from_facts(&facts, &messages, planner, period, None)?;
+    // from the summary tables: a few thousand rows whatever the ledger's size
+    let (report, curve) =
+        summary_report(state.store.as_ref(), planner, period, today, scope).await?;
     let c = &report.collection;
     let home = c.home_currency;
     let money = |v: i64| Money::from_minor(v, home).to_string();
@@ -157,10 +161,7 @@ pub(crate) async fn page(
         ),
         money,
     );
-    let curve: Vec<Option<i64>> = collection_curve(&facts, period, today, &planner.fx)
-        .into_iter()
-        .map(|b| b.map(|b| b.0))
-        .collect();
+    let curve: Vec<Option<i64>> = curve.into_iter().map(|b| b.map(|b| b.0)).collect();
     let curve_chart = line_chart(
         &LineChart {
             title: "Share of the amount due in the period collected, by days after due".into(),
@@ -194,11 +195,20 @@ pub(crate) async fn page(
         .iter()
         .map(|m| m.minor())
         .sum();
-    let numbers: std::collections::HashMap<tagada_core::InvoiceId, &str> =
-        facts.iter().map(|f| (f.id, f.number.as_str())).collect();
-    let mut planned = planned_rows(&state, ledger, &user, today, &numbers).await?;
-    let planned_total = planned.len();
-    planned.truncate(PLANNED_SHOWN);
+    let version = state.store.summary_meta().await?.map_or(0, |m| m.version);
+    let preview = ledger.preview.get(&state, today, version).await?;
+    let visible: Vec<&PreviewRow> = preview
+        .rows
+        .iter()
+        .filter(|r| user.who.sees(&r.buyer))
+        .collect();
+    let planned_total = visible.len();
+    let planned: Vec<PlannedRow> = visible
+        .into_iter()
+        .take(PLANNED_SHOWN)
+        .map(|r| r.row.clone())
+        .collect();
+    let planned_as_of = local_time(preview.computed_at, &planner.home_zone());
     let view = OverviewView {
         period_from: period.from.to_string(),
         period_to: period.to.to_string(),
@@ -235,6 +245,7 @@ pub(crate) async fn page(
         days_to_pay: c.days_to_pay.after_due.median.map(|d| days(d.0)),
         planned,
         planned_total,
+        planned_as_of,
     };
     render(
         "overview.html",
@@ -249,76 +260,180 @@ pub(crate) async fn page(
     )
 }
 
+/// The plan preview is recomputed at once when the last computation took
+/// less than this; a longer one is redone in the background while views
+/// show the last (a large ledger plans in seconds).
+const PREVIEW_SYNC_BUDGET: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// A preview older than this is recomputed even if nothing was folded into
+/// the summary since (time passing moves messages into business hours).
+const PREVIEW_MAX_AGE: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
+
+/// One message of today or tomorrow, and whose it is.
+#[derive(Debug, Clone)]
+pub(crate) struct PreviewRow {
+    row: PlannedRow,
+    /// To show the row only to those who see the buyer.
+    buyer: Buyer,
+}
+
+/// The messages of today and tomorrow for every buyer, by time.
+#[derive(Debug)]
+pub(crate) struct Preview {
+    day: Date,
+    /// The summary's version when it was computed: a later fold means the
+    /// ledger changed.
+    version: i64,
+    computed_at: jiff::Timestamp,
+    cost: std::time::Duration,
+    rows: Vec<PreviewRow>,
+}
+
+#[derive(Debug, Default)]
+struct PreviewSlot {
+    current: Option<Arc<Preview>>,
+    refreshing: bool,
+}
+
+/// The overview's list of today's and tomorrow's messages, kept between
+/// page views: it runs the planner over the due invoices, which costs
+/// seconds on a ledger of a million. A view uses the kept list while the
+/// ledger has not changed (the summary's version) and it is under a
+/// minute old; otherwise it is recomputed, at once when that is quick,
+/// else in the background while views show the last one with its time.
+#[derive(Debug, Clone, Default)]
+pub struct PlanPreviewCache(Arc<Mutex<PreviewSlot>>);
+
+impl PlanPreviewCache {
+    pub(crate) async fn get(
+        &self,
+        state: &HttpState,
+        today: Date,
+        version: i64,
+    ) -> Result<Arc<Preview>, DashError> {
+        let now = state.clock.now();
+        {
+            let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(p) = slot.current.clone()
+                && p.day == today
+            {
+                let fresh =
+                    p.version == version && now.duration_since(p.computed_at) < PREVIEW_MAX_AGE;
+                if fresh || slot.refreshing {
+                    return Ok(p);
+                }
+                if p.cost > PREVIEW_SYNC_BUDGET {
+                    slot.refreshing = true;
+                    let (cache, state) = (self.clone(), state.clone());
+                    tokio::spawn(async move {
+                        let result = compute_preview(&state, today, version).await;
+                        let mut slot = cache.0.lock().unwrap_or_else(|e| e.into_inner());
+                        slot.refreshing = false;
+                        match result {
+                            Ok(p) => slot.current = Some(Arc::new(p)),
+                            Err(e) => {
+                                tracing::warn!(error = ?e, "the plan preview could not be computed")
+                            }
+                        }
+                    });
+                    return Ok(p);
+                }
+            }
+        }
+        let p = Arc::new(compute_preview(state, today, version).await?);
+        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        slot.current = Some(p.clone());
+        Ok(p)
+    }
+}
+
 /// Messages whose send time falls today or tomorrow (seller's zone): those
 /// queued in the outbox, and those the planner would enqueue now or at the
 /// start of tomorrow (`build_plan`, no side effects), once each, by time.
-/// `numbers` names the invoices (the report's facts hold them all).
-async fn planned_rows(
+async fn compute_preview(
     state: &HttpState,
-    ledger: &crate::LedgerHttp,
-    user: &DashUser,
     today: Date,
-    numbers: &std::collections::HashMap<tagada_core::InvoiceId, &str>,
-) -> Result<Vec<PlannedRow>, DashError> {
+    version: i64,
+) -> Result<Preview, DashError> {
+    let started = std::time::Instant::now();
+    let ledger = ledger(state)?;
     let planner = &ledger.planner;
     let zone = planner.home_zone();
     let tomorrow = today.tomorrow().unwrap_or(today);
-    let buyers = visible_buyers(state, &user.who).await?;
     let day_of = |t: jiff::Timestamp| t.to_zoned_datetime(zone.clone()).date();
     let label = |d: Date| if d == today { "today" } else { "tomorrow" };
+    let now = state.clock.now();
+    let mut buyers: HashMap<BuyerId, Buyer> = HashMap::new();
+    let mut numbers: HashMap<InvoiceId, String> = HashMap::new();
     let mut seen: HashSet<String> = HashSet::new();
-    let mut rows: Vec<(jiff::Timestamp, PlannedRow)> = Vec::new();
+    let mut rows: Vec<(jiff::Timestamp, PreviewRow)> = Vec::new();
 
-    let queued = state
+    let queued: Vec<_> = state
         .store
         .list_messages(&OutboxFilter {
             statuses: vec![OutboxStatus::Pending, OutboxStatus::InFlight],
             ..Default::default()
         })
-        .await?;
-    // the segment a queued reminder was planned under
-    let segments: std::collections::HashMap<tagada_core::OutboxId, String> = state
-        .store
-        .reminder_labels()
         .await?
         .into_iter()
-        .filter_map(|l| l.segment.map(|s| (l.outbox_id, s)))
+        .filter(|m| {
+            let d = day_of(m.send_at);
+            d == today || d == tomorrow
+        })
         .collect();
+    // the segment a queued reminder was planned under
+    let segments: HashMap<tagada_core::OutboxId, String> = if queued.is_empty() {
+        HashMap::new()
+    } else {
+        state
+            .store
+            .reminder_labels()
+            .await?
+            .into_iter()
+            .filter_map(|l| l.segment.map(|s| (l.outbox_id, s)))
+            .collect()
+    };
     for m in &queued {
-        let d = day_of(m.send_at);
-        let Some(b) = buyers.get(&m.buyer_id) else {
-            continue;
+        let b = match buyers.get(&m.buyer_id) {
+            Some(b) => b.clone(),
+            None => {
+                let b = state.store.get_buyer(m.buyer_id).await?;
+                buyers.insert(b.id, b.clone());
+                b
+            }
         };
-        if d != today && d != tomorrow {
-            continue;
-        }
         seen.insert(m.dedupe_key.clone());
-        let invoices = m
-            .invoice_ids
-            .iter()
-            .map(|id| {
-                numbers
-                    .get(id)
-                    .map_or_else(|| format!("I{}", id.get()), |n| (*n).to_string())
-            })
-            .collect();
+        let mut invoices = Vec::new();
+        for id in &m.invoice_ids {
+            let n = match numbers.get(id) {
+                Some(n) => n.clone(),
+                None => {
+                    let n = state.store.get_invoice(*id).await?.number;
+                    numbers.insert(*id, n.clone());
+                    n
+                }
+            };
+            invoices.push(n);
+        }
         rows.push((
             m.send_at,
-            PlannedRow {
-                when: local_time(m.send_at, &zone),
-                day: label(d),
-                buyer_id: b.id.get(),
-                buyer: buyer_label(b),
-                invoices,
-                template: m.message.template_key.clone(),
-                segment: segments.get(&m.id).cloned().unwrap_or_default(),
-                state: "queued",
-                escalate: m.escalate,
+            PreviewRow {
+                row: PlannedRow {
+                    when: local_time(m.send_at, &zone),
+                    day: label(day_of(m.send_at)),
+                    buyer_id: b.id.get(),
+                    buyer: buyer_label(&b),
+                    invoices,
+                    template: m.message.template_key.clone(),
+                    segment: segments.get(&m.id).cloned().unwrap_or_default(),
+                    state: "queued",
+                    escalate: m.escalate,
+                },
+                buyer: b,
             },
         ));
     }
 
-    let now = state.clock.now();
     let start_of_tomorrow = tomorrow
         .to_datetime(jiff::civil::Time::midnight())
         .to_zoned_datetime(zone.clone())
@@ -328,97 +443,42 @@ async fn planned_rows(
         let plan = build_plan(state.store.as_ref(), planner, at, Scope::Due).await?;
         for m in plan.messages {
             let d = day_of(m.send_at);
-            let Some(b) = buyers.get(&m.buyer_id) else {
-                continue;
-            };
             if (d != today && d != tomorrow) || !seen.insert(m.dedupe_key.clone()) {
                 continue;
             }
+            let b = match buyers.get(&m.buyer_id) {
+                Some(b) => b.clone(),
+                None => {
+                    let b = state.store.get_buyer(m.buyer_id).await?;
+                    buyers.insert(b.id, b.clone());
+                    b
+                }
+            };
             rows.push((
                 m.send_at,
-                PlannedRow {
-                    when: local_time(m.send_at, &zone),
-                    day: label(d),
-                    buyer_id: b.id.get(),
-                    buyer: buyer_label(b),
-                    invoices: m.items.iter().map(|i| i.invoice_number.clone()).collect(),
-                    template: m.message.template_key.clone(),
-                    segment: m.segment.clone(),
-                    state: "planned",
-                    escalate: m.escalate,
+                PreviewRow {
+                    row: PlannedRow {
+                        when: local_time(m.send_at, &zone),
+                        day: label(d),
+                        buyer_id: b.id.get(),
+                        buyer: buyer_label(&b),
+                        invoices: m.items.iter().map(|i| i.invoice_number.clone()).collect(),
+                        template: m.message.template_key.clone(),
+                        segment: m.segment.clone(),
+                        state: "planned",
+                        escalate: m.escalate,
+                    },
+                    buyer: b,
                 },
             ));
         }
     }
-    rows.sort_by_key(|(at, r)| (*at, r.buyer_id));
-    Ok(rows.into_iter().map(|(_, r)| r).collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use jiff::civil::date;
-    use tagada_core::Currency;
-    use tagada_core::cadence::FxConfig;
-    use tagada_core::ledger::InvoiceStatus;
-    use tagada_core::metrics::{InvoiceFacts, Period};
-    use tagada_core::{BuyerId, InvoiceId};
-
-    fn fact(id: i64, due: Date, amount: i64, payments: Vec<(Date, i64)>) -> InvoiceFacts {
-        InvoiceFacts {
-            id: InvoiceId::new(id),
-            buyer_id: BuyerId::new(1),
-            number: format!("INV-{id}"),
-            amount: Money::from_minor(amount, Currency::INR),
-            invoice_date: date(2026, 1, 1),
-            due_date: due,
-            status: InvoiceStatus::PartiallyPaid,
-            payments: payments
-                .into_iter()
-                .map(|(d, m)| (d, Money::from_minor(m, Currency::INR)))
-                .collect(),
-            paid_on: None,
-            first_reminder_on: None,
-            country: None,
-            sales_rep: None,
-            segment: None,
-        }
-    }
-
-    #[test]
-    fn the_curve_counts_what_was_collected_by_each_day() {
-        let period = Period::new(date(2026, 3, 1), date(2026, 3, 31)).unwrap();
-        let facts = vec![
-            // half paid 5 days after due, the rest at +20
-            fact(
-                1,
-                date(2026, 3, 1),
-                1_000,
-                vec![(date(2026, 3, 6), 500), (date(2026, 3, 21), 500)],
-            ),
-            // nothing paid
-            fact(2, date(2026, 3, 10), 1_000, vec![]),
-            // due outside the period
-            fact(3, date(2026, 2, 1), 5_000, vec![]),
-        ];
-        let curve: Vec<Option<i64>> =
-            collection_curve(&facts, period, date(2026, 4, 5), &FxConfig::default())
-                .into_iter()
-                .map(|b| b.map(|b| b.0))
-                .collect();
-        // +0: nothing; +7: 500 of 2000; +14: 500/2000; +30: invoice 2 is not
-        // 30 days past due on 5 April (due 10 March: +26), so 1000/1000
-        assert_eq!(
-            curve,
-            vec![
-                Some(0),
-                Some(2_500),
-                Some(2_500),
-                Some(10_000),
-                None,
-                None,
-                None
-            ]
-        );
-    }
+    rows.sort_by_key(|(at, r)| (*at, r.row.buyer_id));
+    Ok(Preview {
+        day: today,
+        version,
+        computed_at: now,
+        cost: started.elapsed(),
+        rows: rows.into_iter().map(|(_, r)| r).collect(),
+    })
 }

@@ -502,6 +502,7 @@ impl LocalPayments {
             home_country: config.app.import.default_country.clone(),
             messaging_limit: config.app.whatsapp.messaging_limit,
             template_check_minutes: config.app.whatsapp.template_check_minutes,
+            preview: Default::default(),
         }
     }
 

@@ -1,0 +1,449 @@
+//! Summary tables (see `tagada_store::summary`). Owner ids travel as
+//! arrays (`= ANY($1)`), one statement per read whatever the batch.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use tagada_core::metrics::{SUMMARY_VALUES, SummaryQuery, SummaryRow};
+use tagada_core::outbox::DeliveryStatus;
+use tagada_core::{BuyerId, InvoiceId, Money, OutboxId};
+use tagada_store::{
+    ReportInvoice, ReportMessage, Result, SummaryChange, SummaryInputs, SummaryInvoiceInput,
+    SummaryMark, SummaryMessageInput, SummaryMeta, SummaryOwner, SummaryStore,
+};
+
+use crate::PostgresStore;
+use crate::conv::{corrupt, currency, date, db, opt_ts, ts};
+
+fn id_list(ids: impl Iterator<Item = i64>) -> Vec<i64> {
+    ids.collect()
+}
+
+type SumRow = (String, i64, i64, i64, [i64; SUMMARY_VALUES]);
+
+#[async_trait]
+impl SummaryStore for PostgresStore {
+    async fn summary_meta(&self) -> Result<Option<SummaryMeta>> {
+        let mut tx = self.snapshot().await?;
+        let meta: Option<(String, i32, i64)> =
+            sqlx::query_as("SELECT zone, format, version FROM summary_meta WHERE id = 1")
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+        let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM summary_dirty")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+        Ok(meta.map(|(zone, format, version)| SummaryMeta {
+            zone,
+            format,
+            version,
+            pending: u64::try_from(pending).unwrap_or(0),
+        }))
+    }
+
+    async fn summary_reset(&self, zone: &str, format: i32) -> Result<()> {
+        let mut tx = self.begin().await?;
+        for sql in [
+            "DELETE FROM summary_sums",
+            "DELETE FROM summary_bases",
+            "DELETE FROM summary_dirty",
+            "INSERT INTO summary_dirty (kind, id, mark) SELECT 0, id, 0 FROM invoices",
+            "INSERT INTO summary_dirty (kind, id, mark) SELECT 1, id, 0 FROM outbox",
+        ] {
+            sqlx::query(sql).execute(&mut *tx).await.map_err(db)?;
+        }
+        sqlx::query(
+            "INSERT INTO summary_meta (id, zone, format, version) VALUES (1, $1, $2, 1) \
+             ON CONFLICT (id) DO UPDATE SET zone = excluded.zone, format = excluded.format, \
+             version = summary_meta.version + 1",
+        )
+        .bind(zone)
+        .bind(format)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn summary_pending(&self, limit: u32) -> Result<Vec<SummaryMark>> {
+        let rows: Vec<(i16, i64, i64)> =
+            sqlx::query_as("SELECT kind, id, mark FROM summary_dirty ORDER BY kind, id LIMIT $1")
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+        rows.into_iter()
+            .map(|(kind, id, mark)| {
+                SummaryOwner::from_parts(kind, id)
+                    .map(|owner| SummaryMark { owner, mark })
+                    .ok_or_else(|| corrupt("summary_dirty", format!("kind {kind}")))
+            })
+            .collect()
+    }
+
+    async fn summary_inputs(
+        &self,
+        invoices: &[InvoiceId],
+        messages: &[OutboxId],
+    ) -> Result<SummaryInputs> {
+        let mut tx = self.snapshot().await?;
+        let mut out = SummaryInputs::default();
+        if !invoices.is_empty() {
+            const T: &str = "invoices";
+            let ids = id_list(invoices.iter().map(|i| i.get()));
+            type Row = (
+                i64,
+                i64,
+                String,
+                i64,
+                String,
+                String,
+                String,
+                String,
+                Option<i64>,
+                Option<String>,
+            );
+            let rows: Vec<Row> = sqlx::query_as(
+                "SELECT i.id, i.buyer_id, i.number, i.amount_minor, i.currency, i.invoice_date::text, \
+                 i.due_date::text, i.status, i.paid_at, b.sales_rep \
+                 FROM invoices i JOIN buyers b ON b.id = i.buyer_id \
+                 WHERE i.id = ANY($1) ORDER BY i.id",
+            )
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+            let payments: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+                "SELECT invoice_id, received_at, amount_minor, currency FROM payments \
+                 WHERE invoice_id = ANY($1) \
+                 ORDER BY invoice_id, received_at, id",
+            )
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+            let mut paid: HashMap<i64, Vec<(jiff::Timestamp, Money)>> = HashMap::new();
+            for (inv, at, amount, code) in payments {
+                paid.entry(inv).or_default().push((
+                    ts("payments", at)?,
+                    Money::from_minor(amount, currency("payments", &code)?),
+                ));
+            }
+            let firsts: Vec<(i64, i64)> = sqlx::query_as(
+                "SELECT oi.invoice_id, min(o.sent_at) FROM outbox_invoices oi \
+                 JOIN outbox o ON o.id = oi.outbox_id \
+                 WHERE oi.invoice_id = ANY($1) \
+                   AND o.sent_at IS NOT NULL AND o.status <> 'cancelled' \
+                   AND EXISTS (SELECT 1 FROM reminders r \
+                               WHERE r.outbox_id = o.id AND r.status <> 'cancelled') \
+                 GROUP BY oi.invoice_id",
+            )
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+            let firsts: HashMap<i64, i64> = firsts.into_iter().collect();
+            for (
+                id,
+                buyer_id,
+                number,
+                amount,
+                code,
+                invoice_date,
+                due_date,
+                status,
+                paid_at,
+                rep,
+            ) in rows
+            {
+                out.invoices.push(SummaryInvoiceInput {
+                    invoice: ReportInvoice {
+                        id: InvoiceId::new(id),
+                        buyer_id: BuyerId::new(buyer_id),
+                        number,
+                        amount: Money::from_minor(amount, currency(T, &code)?),
+                        invoice_date: date(T, &invoice_date)?,
+                        due_date: date(T, &due_date)?,
+                        status: crate::conv::invoice_status(&status)?,
+                        paid_at: opt_ts(T, paid_at)?,
+                    },
+                    sales_rep: rep,
+                    payments: paid.remove(&id).unwrap_or_default(),
+                    first_reminder_at: opt_ts(T, firsts.get(&id).copied())?,
+                });
+            }
+        }
+        if !messages.is_empty() {
+            const T: &str = "outbox";
+            let ids = id_list(messages.iter().map(|m| m.get()));
+            type Row = (
+                i64,
+                i64,
+                String,
+                Option<String>,
+                String,
+                i64,
+                Option<i64>,
+                Option<String>,
+                bool,
+                bool,
+            );
+            let rows: Vec<Row> = sqlx::query_as(
+                "SELECT o.id, o.buyer_id, o.status, o.delivery, \
+                 o.message->>'template_key', o.send_at, o.sent_at, b.sales_rep, \
+                 EXISTS (SELECT 1 FROM reminders r WHERE r.outbox_id = o.id AND r.status <> 'cancelled'), \
+                 EXISTS (SELECT 1 FROM inbox x WHERE x.outbox_id = o.id) \
+                 FROM outbox o JOIN buyers b ON b.id = o.buyer_id \
+                 WHERE o.id = ANY($1) ORDER BY o.id",
+            )
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+            let links: Vec<(i64, i64, String, Option<i64>)> = sqlx::query_as(
+                "SELECT oi.outbox_id, oi.invoice_id, i.status, i.paid_at FROM outbox_invoices oi \
+                 JOIN invoices i ON i.id = oi.invoice_id \
+                 WHERE oi.outbox_id = ANY($1) \
+                 ORDER BY oi.outbox_id, oi.invoice_id",
+            )
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+            let mut carried: HashMap<i64, Vec<InvoiceId>> = HashMap::new();
+            let mut paid: HashMap<i64, Vec<(InvoiceId, jiff::Timestamp)>> = HashMap::new();
+            for (outbox_id, invoice_id, status, paid_at) in links {
+                carried
+                    .entry(outbox_id)
+                    .or_default()
+                    .push(InvoiceId::new(invoice_id));
+                if let Some(at) = paid_at
+                    && status != "cancelled"
+                {
+                    paid.entry(outbox_id)
+                        .or_default()
+                        .push((InvoiceId::new(invoice_id), ts("invoices", at)?));
+                }
+            }
+            for (
+                id,
+                buyer_id,
+                status,
+                delivery,
+                template_key,
+                send_at,
+                sent_at,
+                rep,
+                reminder,
+                replied,
+            ) in rows
+            {
+                out.messages.push(SummaryMessageInput {
+                    message: ReportMessage {
+                        id: OutboxId::new(id),
+                        buyer_id: BuyerId::new(buyer_id),
+                        status: crate::conv::outbox_status(&status)?,
+                        delivery: delivery
+                            .map(|d| {
+                                DeliveryStatus::parse(&d)
+                                    .ok_or_else(|| corrupt(T, format!("delivery `{d}`")))
+                            })
+                            .transpose()?,
+                        template_key,
+                        send_at: ts(T, send_at)?,
+                        sent_at: opt_ts(T, sent_at)?,
+                        invoice_ids: carried.remove(&id).unwrap_or_default(),
+                    },
+                    sales_rep: rep,
+                    is_reminder: reminder,
+                    replied,
+                    invoices_paid_at: paid.remove(&id).unwrap_or_default(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn summary_bases(&self, owners: &[SummaryOwner]) -> Result<Vec<(SummaryOwner, String)>> {
+        let mut out = Vec::new();
+        let mut tx = self.snapshot().await?;
+        for kind in [0i16, 1] {
+            let ids = id_list(
+                owners
+                    .iter()
+                    .map(|o| o.parts())
+                    .filter(|(k, _)| *k == kind)
+                    .map(|(_, id)| id),
+            );
+            let rows: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT id, basis FROM summary_bases \
+                 WHERE kind = $1 AND id = ANY($2) ORDER BY id",
+            )
+            .bind(kind)
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+            for (id, basis) in rows {
+                if let Some(owner) = SummaryOwner::from_parts(kind, id) {
+                    out.push((owner, basis));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn summary_apply(&self, changes: &[SummaryChange], rows: &[SummaryRow]) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        for c in changes {
+            let (kind, id) = c.owner.parts();
+            let done = match (&c.old, &c.new) {
+                (None, None) => {
+                    let n: i64 = sqlx::query_scalar(
+                        "SELECT count(*) FROM summary_bases WHERE kind = $1 AND id = $2",
+                    )
+                    .bind(kind)
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                    n == 0
+                }
+                (None, Some(new)) => {
+                    sqlx::query(
+                        "INSERT INTO summary_bases (kind, id, basis) VALUES ($1, $2, $3) \
+                         ON CONFLICT (kind, id) DO NOTHING",
+                    )
+                    .bind(kind)
+                    .bind(id)
+                    .bind(new)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?
+                    .rows_affected()
+                        == 1
+                }
+                (Some(old), Some(new)) => {
+                    sqlx::query(
+                        "UPDATE summary_bases SET basis = $3 WHERE kind = $1 AND id = $2 AND basis = $4",
+                    )
+                    .bind(kind)
+                    .bind(id)
+                    .bind(new)
+                    .bind(old)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?
+                    .rows_affected()
+                        == 1
+                }
+                (Some(old), None) => {
+                    sqlx::query("DELETE FROM summary_bases WHERE kind = $1 AND id = $2 AND basis = $3")
+                        .bind(kind)
+                        .bind(id)
+                        .bind(old)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?
+                        .rows_affected()
+                        == 1
+                }
+            };
+            if !done {
+                tx.rollback().await.map_err(db)?;
+                return Ok(false);
+            }
+            sqlx::query("DELETE FROM summary_dirty WHERE kind = $1 AND id = $2 AND mark = $3")
+                .bind(kind)
+                .bind(id)
+                .bind(c.mark)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        for r in rows {
+            let v = r.values;
+            sqlx::query(
+                "INSERT INTO summary_sums (kind, day, rep, currency, k1, k2, \
+                 v0, v1, v2, v3, v4, v5, v6, v7, v8) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+                 ON CONFLICT (kind, day, rep, currency, k1, k2) DO UPDATE SET \
+                 v0 = summary_sums.v0 + excluded.v0, v1 = summary_sums.v1 + excluded.v1, v2 = summary_sums.v2 + excluded.v2, \
+                 v3 = summary_sums.v3 + excluded.v3, v4 = summary_sums.v4 + excluded.v4, v5 = summary_sums.v5 + excluded.v5, \
+                 v6 = summary_sums.v6 + excluded.v6, v7 = summary_sums.v7 + excluded.v7, v8 = summary_sums.v8 + excluded.v8",
+            )
+            .bind(r.kind.code())
+            .bind(r.day)
+            .bind(&r.rep)
+            .bind(&r.currency)
+            .bind(r.k1)
+            .bind(r.k2)
+            .bind(v[0])
+            .bind(v[1])
+            .bind(v[2])
+            .bind(v[3])
+            .bind(v[4])
+            .bind(v[5])
+            .bind(v[6])
+            .bind(v[7])
+            .bind(v[8])
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        if !rows.is_empty() || !changes.is_empty() {
+            sqlx::query("UPDATE summary_meta SET version = version + 1 WHERE id = 1")
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(true)
+    }
+
+    async fn summary_sums(&self, queries: &[SummaryQuery]) -> Result<Vec<Vec<SummaryRow>>> {
+        let mut tx = self.snapshot().await?;
+        let mut out = Vec::with_capacity(queries.len());
+        for q in queries {
+            // by_day: one row per day; otherwise the day column is 0
+            let rows: Vec<(String, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)> =
+                sqlx::query_as(
+                    "SELECT currency, k1, k2, CASE WHEN $5 THEN day ELSE 0 END AS d, \
+                     sum(v0)::bigint, sum(v1)::bigint, sum(v2)::bigint, sum(v3)::bigint, sum(v4)::bigint, sum(v5)::bigint, sum(v6)::bigint, sum(v7)::bigint, sum(v8)::bigint \
+                     FROM summary_sums \
+                     WHERE kind = $1 AND day BETWEEN $2 AND $3 AND ($4 IS NULL OR rep = $4) \
+                     GROUP BY currency, k1, k2, d ORDER BY currency, k1, k2, d",
+                )
+                .bind(q.kind.code())
+                .bind(q.from)
+                .bind(q.to)
+                .bind(q.rep.as_deref())
+                .bind(q.by_day)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db)?;
+            out.push(
+                rows.into_iter()
+                    .map(|(currency, k1, k2, day, a, b, c, d, e, f, g, h, i)| {
+                        let row: SumRow = (currency, k1, k2, day, [a, b, c, d, e, f, g, h, i]);
+                        sum_row(q, row)
+                    })
+                    .collect(),
+            );
+        }
+        Ok(out)
+    }
+}
+
+fn sum_row(q: &SummaryQuery, (currency, k1, k2, day, values): SumRow) -> SummaryRow {
+    SummaryRow {
+        kind: q.kind,
+        rep: q.rep.clone().unwrap_or_default(),
+        currency,
+        k1,
+        k2,
+        day,
+        values,
+    }
+}
