@@ -24,7 +24,7 @@ use crate::auth::Principal;
 use crate::reports::{Report, ReportError, message_facts};
 
 /// Owners folded per transaction.
-const BATCH: u32 = 2_000;
+const BATCH: u32 = 5_000;
 /// Attempts at a batch another process keeps changing under us.
 const RETRIES: u32 = 5;
 

@@ -6,7 +6,10 @@
 //! cargo run --release -p tagada-bench -- plan --open 1000000 --due 10000 --database-url postgres://postgres@127.0.0.1/test
 //! cargo run --release -p tagada-bench -- dispatch --messages 20000
 //! cargo run --release -p tagada-bench -- ingest --messages 10000 --batch 100
+//! cargo run --release -p tagada-bench -- overview --invoices 1000000 --messages 5000000
 //! ```
+
+mod overview;
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -138,6 +141,22 @@ enum Cmd {
         database_url: Option<String>,
         #[arg(long, default_value_t = 3)]
         repeat: u32,
+    },
+    /// The dashboard's overview over INVOICES invoices and MESSAGES messages
+    /// of a two-year history (seeded in SQL on SQLite): the summary tables
+    /// built from scratch, then `GET /` cold, warm and after payments.
+    Overview {
+        #[arg(long, default_value_t = 1_000_000)]
+        invoices: u64,
+        #[arg(long, default_value_t = 5_000_000)]
+        messages: u64,
+        #[arg(long, default_value = "bench-data")]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        repeat: u32,
+        /// Reuse the database a previous run seeded (same sizes), if any.
+        #[arg(long)]
+        keep: bool,
     },
     /// Send N reminders to the fake, then ingest their sent, delivered and
     /// read statuses as signed webhook POSTs, and replay them.
@@ -866,75 +885,11 @@ async fn bench_overview_page(
     config: &Config,
     repeat: u32,
 ) -> anyhow::Result<()> {
-    let password = "bench-password-0001";
-    tagada_app::auth::add_user(
-        store.as_ref(),
-        "bench",
-        password,
-        tagada_store::Role::Admin,
-        now(),
-    )
-    .await?;
-    let pay = tagada_app::payments::PaymentsConfig::default();
-    let state = tagada_http::HttpState {
-        store,
-        clock: Arc::new(tagada_app::clock::SimClock::new(now())),
-        whatsapp: None,
-        inbox: Arc::new(tokio::sync::Notify::new()),
-        max_body_bytes: 1 << 20,
-        indiamart_push: None,
-        ledger: Some(tagada_http::LedgerHttp {
-            gateways: tagada_app::payments::Gateways::from_config(&pay),
-            cfg: Arc::new(pay),
-            planner: Arc::new(config.planner.clone()),
-            home_country: tagada_core::CountryCode::india(),
-            messaging_limit: 0,
-            template_check_minutes: 0,
-            preview: Default::default(),
-        }),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let server = tokio::spawn(async move {
-        let app = tagada_http::router(state)
-            .into_make_service_with_connect_info::<std::net::SocketAddr>();
-        axum::serve(listener, app).await
-    });
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
-    let login = http
-        .post(format!("{base}/login"))
-        .form(&[("username", "bench"), ("password", password)])
-        .send()
-        .await?;
-    let cookies: Vec<String> = login
-        .headers()
-        .get_all(reqwest::header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|c| c.split(';').next())
-        .map(str::to_string)
-        .collect();
-    anyhow::ensure!(!cookies.is_empty(), "the bench user could not sign in");
+    let page = overview::Page::start(store, config).await?;
     for r in 0..repeat {
-        let t = Instant::now();
-        let page = http
-            .get(format!("{base}/"))
-            .header(reqwest::header::COOKIE, cookies.join("; "))
-            .send()
-            .await?;
-        let status = page.status();
-        let body = page.text().await?;
-        anyhow::ensure!(status.is_success(), "GET / answered {status}");
-        println!(
-            "run {}: overview page (GET /) {} ms, {} KiB",
-            r + 1,
-            t.elapsed().as_millis(),
-            body.len() / 1024
-        );
+        let (ms, kib, _) = page.overview().await?;
+        println!("run {}: overview page (GET /) {ms} ms, {kib} KiB", r + 1);
     }
-    server.abort();
     Ok(())
 }
 
@@ -1109,5 +1064,12 @@ async fn main() -> anyhow::Result<()> {
             database_url,
             repeat,
         } => bench_report(open, due, &dir, database_url, repeat).await,
+        Cmd::Overview {
+            invoices,
+            messages,
+            dir,
+            repeat,
+            keep,
+        } => overview::bench_overview(invoices, messages, &dir, repeat, keep).await,
     }
 }

@@ -47,6 +47,9 @@ pub(crate) mod locks {
     pub const IMPORT: i64 = 0x7467_6164_0002;
     /// Plan application (live reminder check, then insert).
     pub const PLAN: i64 = 0x7467_6164_0003;
+    /// Summary folds (one at a time: their batched updates would otherwise
+    /// lock the same rows in different orders).
+    pub const SUMMARY: i64 = 0x7467_6164_0004;
 }
 
 /// The PostgreSQL store. Cheap to clone (it is a connection pool).

@@ -473,6 +473,32 @@ impl ReportStore for PostgresStore {
             .collect())
     }
 
+    async fn reminder_labels_of(
+        &self,
+        outbox: &[tagada_core::OutboxId],
+    ) -> Result<Vec<tagada_store::ReminderLabel>> {
+        let ids: Vec<i64> = outbox.iter().map(|o| o.get()).collect();
+        let rows: Vec<(i64, i64, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT outbox_id, invoice_id, step_name, segment FROM reminders \
+             WHERE status <> 'cancelled' AND outbox_id = ANY($1) ORDER BY outbox_id, invoice_id",
+        )
+        .bind(&ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(outbox_id, invoice_id, step_name, segment)| tagada_store::ReminderLabel {
+                    outbox_id: tagada_core::OutboxId::new(outbox_id),
+                    invoice_id: InvoiceId::new(invoice_id),
+                    step_name,
+                    segment,
+                },
+            )
+            .collect())
+    }
+
     async fn collection_summary(&self, today: Date) -> Result<CollectionSummary> {
         let mut tx = self.snapshot().await?;
         let rows: Vec<(String, i64, i64, i64, i64, i64)> = sqlx::query_as(

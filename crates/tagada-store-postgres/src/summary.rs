@@ -295,99 +295,154 @@ impl SummaryStore for PostgresStore {
     }
 
     async fn summary_apply(&self, changes: &[SummaryChange], rows: &[SummaryRow]) -> Result<bool> {
-        let mut tx = self.begin().await?;
+        // each part is one statement over arrays, whatever the batch
+        let mut inserts: (Vec<i16>, Vec<i64>, Vec<String>) = Default::default();
+        let mut updates: (Vec<i16>, Vec<i64>, Vec<String>, Vec<String>) = Default::default();
+        let mut deletes: (Vec<i16>, Vec<i64>, Vec<String>) = Default::default();
+        let mut absent: (Vec<i16>, Vec<i64>) = Default::default();
+        let mut marks: (Vec<i16>, Vec<i64>, Vec<i64>) = Default::default();
         for c in changes {
             let (kind, id) = c.owner.parts();
-            let done = match (&c.old, &c.new) {
+            marks.0.push(kind);
+            marks.1.push(id);
+            marks.2.push(c.mark);
+            match (&c.old, &c.new) {
                 (None, None) => {
-                    let n: i64 = sqlx::query_scalar(
-                        "SELECT count(*) FROM summary_bases WHERE kind = $1 AND id = $2",
-                    )
-                    .bind(kind)
-                    .bind(id)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                    n == 0
+                    absent.0.push(kind);
+                    absent.1.push(id);
                 }
                 (None, Some(new)) => {
-                    sqlx::query(
-                        "INSERT INTO summary_bases (kind, id, basis) VALUES ($1, $2, $3) \
-                         ON CONFLICT (kind, id) DO NOTHING",
-                    )
-                    .bind(kind)
-                    .bind(id)
-                    .bind(new)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?
-                    .rows_affected()
-                        == 1
+                    inserts.0.push(kind);
+                    inserts.1.push(id);
+                    inserts.2.push(new.clone());
                 }
                 (Some(old), Some(new)) => {
-                    sqlx::query(
-                        "UPDATE summary_bases SET basis = $3 WHERE kind = $1 AND id = $2 AND basis = $4",
-                    )
-                    .bind(kind)
-                    .bind(id)
-                    .bind(new)
-                    .bind(old)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?
-                    .rows_affected()
-                        == 1
+                    updates.0.push(kind);
+                    updates.1.push(id);
+                    updates.2.push(old.clone());
+                    updates.3.push(new.clone());
                 }
                 (Some(old), None) => {
-                    sqlx::query("DELETE FROM summary_bases WHERE kind = $1 AND id = $2 AND basis = $3")
-                        .bind(kind)
-                        .bind(id)
-                        .bind(old)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db)?
-                        .rows_affected()
-                        == 1
+                    deletes.0.push(kind);
+                    deletes.1.push(id);
+                    deletes.2.push(old.clone());
                 }
-            };
-            if !done {
-                tx.rollback().await.map_err(db)?;
-                return Ok(false);
             }
-            sqlx::query("DELETE FROM summary_dirty WHERE kind = $1 AND id = $2 AND mark = $3")
-                .bind(kind)
-                .bind(id)
-                .bind(c.mark)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
         }
-        for r in rows {
-            let v = r.values;
+        let mut tx = self.begin().await?;
+        crate::lock(&mut tx, crate::locks::SUMMARY).await?;
+        let mut moved = false;
+        if !absent.0.is_empty() {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM summary_bases b \
+                 JOIN UNNEST($1::smallint[], $2::bigint[]) AS u(kind, id) \
+                   ON b.kind = u.kind AND b.id = u.id",
+            )
+            .bind(&absent.0)
+            .bind(&absent.1)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+            moved |= n != 0;
+        }
+        if !moved && !inserts.0.is_empty() {
+            let n = sqlx::query(
+                "INSERT INTO summary_bases (kind, id, basis) \
+                 SELECT * FROM UNNEST($1::smallint[], $2::bigint[], $3::text[]) \
+                 ON CONFLICT (kind, id) DO NOTHING",
+            )
+            .bind(&inserts.0)
+            .bind(&inserts.1)
+            .bind(&inserts.2)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+            moved |= n != inserts.0.len() as u64;
+        }
+        if !moved && !updates.0.is_empty() {
+            let n = sqlx::query(
+                "UPDATE summary_bases b SET basis = u.new \
+                 FROM UNNEST($1::smallint[], $2::bigint[], $3::text[], $4::text[]) AS u(kind, id, old, new) \
+                 WHERE b.kind = u.kind AND b.id = u.id AND b.basis = u.old",
+            )
+            .bind(&updates.0)
+            .bind(&updates.1)
+            .bind(&updates.2)
+            .bind(&updates.3)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+            moved |= n != updates.0.len() as u64;
+        }
+        if !moved && !deletes.0.is_empty() {
+            let n = sqlx::query(
+                "DELETE FROM summary_bases b \
+                 USING UNNEST($1::smallint[], $2::bigint[], $3::text[]) AS u(kind, id, old) \
+                 WHERE b.kind = u.kind AND b.id = u.id AND b.basis = u.old",
+            )
+            .bind(&deletes.0)
+            .bind(&deletes.1)
+            .bind(&deletes.2)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+            moved |= n != deletes.0.len() as u64;
+        }
+        if moved {
+            tx.rollback().await.map_err(db)?;
+            return Ok(false);
+        }
+        if !marks.0.is_empty() {
+            sqlx::query(
+                "DELETE FROM summary_dirty d \
+                 USING UNNEST($1::smallint[], $2::bigint[], $3::bigint[]) AS u(kind, id, mark) \
+                 WHERE d.kind = u.kind AND d.id = u.id AND d.mark = u.mark",
+            )
+            .bind(&marks.0)
+            .bind(&marks.1)
+            .bind(&marks.2)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        if !rows.is_empty() {
+            let col = |i: usize| rows.iter().map(|r| r.values[i]).collect::<Vec<i64>>();
             sqlx::query(
                 "INSERT INTO summary_sums (kind, day, rep, currency, k1, k2, \
                  v0, v1, v2, v3, v4, v5, v6, v7, v8) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+                 SELECT * FROM UNNEST($1::smallint[], $2::bigint[], $3::text[], $4::text[], \
+                   $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], \
+                   $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], \
+                   $15::bigint[]) \
                  ON CONFLICT (kind, day, rep, currency, k1, k2) DO UPDATE SET \
-                 v0 = summary_sums.v0 + excluded.v0, v1 = summary_sums.v1 + excluded.v1, v2 = summary_sums.v2 + excluded.v2, \
-                 v3 = summary_sums.v3 + excluded.v3, v4 = summary_sums.v4 + excluded.v4, v5 = summary_sums.v5 + excluded.v5, \
-                 v6 = summary_sums.v6 + excluded.v6, v7 = summary_sums.v7 + excluded.v7, v8 = summary_sums.v8 + excluded.v8",
+                 v0 = summary_sums.v0 + excluded.v0, v1 = summary_sums.v1 + excluded.v1, \
+                 v2 = summary_sums.v2 + excluded.v2, v3 = summary_sums.v3 + excluded.v3, \
+                 v4 = summary_sums.v4 + excluded.v4, v5 = summary_sums.v5 + excluded.v5, \
+                 v6 = summary_sums.v6 + excluded.v6, v7 = summary_sums.v7 + excluded.v7, \
+                 v8 = summary_sums.v8 + excluded.v8",
             )
-            .bind(r.kind.code())
-            .bind(r.day)
-            .bind(&r.rep)
-            .bind(&r.currency)
-            .bind(r.k1)
-            .bind(r.k2)
-            .bind(v[0])
-            .bind(v[1])
-            .bind(v[2])
-            .bind(v[3])
-            .bind(v[4])
-            .bind(v[5])
-            .bind(v[6])
-            .bind(v[7])
-            .bind(v[8])
+            .bind(rows.iter().map(|r| r.kind.code()).collect::<Vec<i16>>())
+            .bind(rows.iter().map(|r| r.day).collect::<Vec<i64>>())
+            .bind(rows.iter().map(|r| r.rep.clone()).collect::<Vec<String>>())
+            .bind(
+                rows.iter()
+                    .map(|r| r.currency.clone())
+                    .collect::<Vec<String>>(),
+            )
+            .bind(rows.iter().map(|r| r.k1).collect::<Vec<i64>>())
+            .bind(rows.iter().map(|r| r.k2).collect::<Vec<i64>>())
+            .bind(col(0))
+            .bind(col(1))
+            .bind(col(2))
+            .bind(col(3))
+            .bind(col(4))
+            .bind(col(5))
+            .bind(col(6))
+            .bind(col(7))
+            .bind(col(8))
             .execute(&mut *tx)
             .await
             .map_err(db)?;

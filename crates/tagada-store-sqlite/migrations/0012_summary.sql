@@ -7,6 +7,9 @@
 -- the sums. A mark is a fresh random number at each change, so a mark read
 -- before a change is not cleared by the fold that read it.
 
+-- A message's answers (whether a reminder was replied to).
+CREATE INDEX inbox_outbox ON inbox (outbox_id) WHERE outbox_id IS NOT NULL;
+
 CREATE TABLE summary_meta (
     id      INTEGER PRIMARY KEY CHECK (id = 1),
     zone    TEXT NOT NULL,

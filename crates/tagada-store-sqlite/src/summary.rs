@@ -296,99 +296,117 @@ impl SummaryStore for SqliteStore {
     }
 
     async fn summary_apply(&self, changes: &[SummaryChange], rows: &[SummaryRow]) -> Result<bool> {
-        let mut tx = self.write().await?;
+        // each part is one statement over a JSON array, whatever the batch
+        let mut inserts = Vec::new();
+        let mut updates = Vec::new();
+        let mut deletes = Vec::new();
+        let mut absent = Vec::new();
+        let mut marks = Vec::new();
         for c in changes {
             let (kind, id) = c.owner.parts();
-            let done = match (&c.old, &c.new) {
-                (None, None) => {
-                    let n: i64 = sqlx::query_scalar(
-                        "SELECT count(*) FROM summary_bases WHERE kind = ?1 AND id = ?2",
-                    )
-                    .bind(kind)
-                    .bind(id)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                    n == 0
-                }
-                (None, Some(new)) => {
-                    sqlx::query(
-                        "INSERT INTO summary_bases (kind, id, basis) VALUES (?1, ?2, ?3) \
-                         ON CONFLICT (kind, id) DO NOTHING",
-                    )
-                    .bind(kind)
-                    .bind(id)
-                    .bind(new)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?
-                    .rows_affected()
-                        == 1
-                }
-                (Some(old), Some(new)) => {
-                    sqlx::query(
-                        "UPDATE summary_bases SET basis = ?3 WHERE kind = ?1 AND id = ?2 AND basis = ?4",
-                    )
-                    .bind(kind)
-                    .bind(id)
-                    .bind(new)
-                    .bind(old)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?
-                    .rows_affected()
-                        == 1
-                }
-                (Some(old), None) => {
-                    sqlx::query("DELETE FROM summary_bases WHERE kind = ?1 AND id = ?2 AND basis = ?3")
-                        .bind(kind)
-                        .bind(id)
-                        .bind(old)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db)?
-                        .rows_affected()
-                        == 1
-                }
-            };
-            if !done {
-                tx.rollback().await.map_err(db)?;
-                return Ok(false);
+            marks.push(serde_json::json!([kind, id, c.mark]));
+            match (&c.old, &c.new) {
+                (None, None) => absent.push(serde_json::json!([kind, id])),
+                (None, Some(new)) => inserts.push(serde_json::json!([kind, id, new])),
+                (Some(old), Some(new)) => updates.push(serde_json::json!([kind, id, old, new])),
+                (Some(old), None) => deletes.push(serde_json::json!([kind, id, old])),
             }
-            sqlx::query("DELETE FROM summary_dirty WHERE kind = ?1 AND id = ?2 AND mark = ?3")
-                .bind(kind)
-                .bind(id)
-                .bind(c.mark)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
         }
-        for r in rows {
-            let v = r.values;
+        let json = |v: &Vec<serde_json::Value>| serde_json::Value::Array(v.clone()).to_string();
+        let mut tx = self.write().await?;
+        let mut moved = false;
+        if !absent.is_empty() {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM summary_bases WHERE (kind, id) IN \
+                 (SELECT value ->> 0, value ->> 1 FROM json_each(?1))",
+            )
+            .bind(json(&absent))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+            moved |= n != 0;
+        }
+        if !moved && !inserts.is_empty() {
+            let n = sqlx::query(
+                "INSERT INTO summary_bases (kind, id, basis) \
+                 SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1) WHERE true \
+                 ON CONFLICT (kind, id) DO NOTHING",
+            )
+            .bind(json(&inserts))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+            moved |= n != inserts.len() as u64;
+        }
+        if !moved && !updates.is_empty() {
+            let n = sqlx::query(
+                "UPDATE summary_bases SET basis = j.value ->> 3 FROM json_each(?1) AS j \
+                 WHERE summary_bases.kind = j.value ->> 0 AND summary_bases.id = j.value ->> 1 \
+                   AND summary_bases.basis = j.value ->> 2",
+            )
+            .bind(json(&updates))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+            moved |= n != updates.len() as u64;
+        }
+        if !moved && !deletes.is_empty() {
+            let n = sqlx::query(
+                "DELETE FROM summary_bases WHERE (kind, id, basis) IN \
+                 (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1))",
+            )
+            .bind(json(&deletes))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+            moved |= n != deletes.len() as u64;
+        }
+        if moved {
+            tx.rollback().await.map_err(db)?;
+            return Ok(false);
+        }
+        if !marks.is_empty() {
+            sqlx::query(
+                "DELETE FROM summary_dirty WHERE (kind, id, mark) IN \
+                 (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1))",
+            )
+            .bind(json(&marks))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        if !rows.is_empty() {
+            let sums: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|r| {
+                    serde_json::json!([
+                        r.kind.code(),
+                        r.day,
+                        r.rep,
+                        r.currency,
+                        r.k1,
+                        r.k2,
+                        r.values
+                    ])
+                })
+                .collect();
             sqlx::query(
                 "INSERT INTO summary_sums (kind, day, rep, currency, k1, k2, \
                  v0, v1, v2, v3, v4, v5, v6, v7, v8) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+                 SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
+                   value ->> '$[6][0]', value ->> '$[6][1]', value ->> '$[6][2]', \
+                   value ->> '$[6][3]', value ->> '$[6][4]', value ->> '$[6][5]', \
+                   value ->> '$[6][6]', value ->> '$[6][7]', value ->> '$[6][8]' \
+                 FROM json_each(?1) WHERE true \
                  ON CONFLICT (kind, day, rep, currency, k1, k2) DO UPDATE SET \
                  v0 = v0 + excluded.v0, v1 = v1 + excluded.v1, v2 = v2 + excluded.v2, \
                  v3 = v3 + excluded.v3, v4 = v4 + excluded.v4, v5 = v5 + excluded.v5, \
                  v6 = v6 + excluded.v6, v7 = v7 + excluded.v7, v8 = v8 + excluded.v8",
             )
-            .bind(r.kind.code())
-            .bind(r.day)
-            .bind(&r.rep)
-            .bind(&r.currency)
-            .bind(r.k1)
-            .bind(r.k2)
-            .bind(v[0])
-            .bind(v[1])
-            .bind(v[2])
-            .bind(v[3])
-            .bind(v[4])
-            .bind(v[5])
-            .bind(v[6])
-            .bind(v[7])
-            .bind(v[8])
+            .bind(json(&sums))
             .execute(&mut *tx)
             .await
             .map_err(db)?;

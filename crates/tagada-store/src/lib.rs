@@ -249,6 +249,8 @@ pub trait ReportStore: Send + Sync {
     /// Each live or sent reminder's step name and the buyer's segment when
     /// it was planned, per invoice it carries (cancelled ones left out).
     async fn reminder_labels(&self) -> Result<Vec<ReminderLabel>>;
+    /// The same, for these outbox messages only.
+    async fn reminder_labels_of(&self, outbox: &[OutboxId]) -> Result<Vec<ReminderLabel>>;
     /// Every invoice, with only what the metrics read, by id.
     async fn report_invoices(&self) -> Result<Vec<ReportInvoice>>;
     /// Every outbox message, with only what the metrics read, by id.

@@ -88,6 +88,8 @@ struct OverviewView {
     planned_total: usize,
     /// When the planner last looked (the list is kept between views).
     planned_as_of: String,
+    /// The day's first list is still being computed.
+    planned_computing: bool,
 }
 
 /// Tenths of a day as "45.3 days".
@@ -209,6 +211,7 @@ pub(crate) async fn page(
         .map(|r| r.row.clone())
         .collect();
     let planned_as_of = local_time(preview.computed_at, &planner.home_zone());
+    let planned_computing = preview.computing;
     let view = OverviewView {
         period_from: period.from.to_string(),
         period_to: period.to.to_string(),
@@ -246,6 +249,7 @@ pub(crate) async fn page(
         planned,
         planned_total,
         planned_as_of,
+        planned_computing,
     };
     render(
         "overview.html",
@@ -264,6 +268,10 @@ pub(crate) async fn page(
 /// less than this; a longer one is redone in the background while views
 /// show the last (a large ledger plans in seconds).
 const PREVIEW_SYNC_BUDGET: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// How long the first view of the day waits for the list before showing
+/// the page without it (the list appears on a later view).
+const PREVIEW_FIRST_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A preview older than this is recomputed even if nothing was folded into
 /// the summary since (time passing moves messages into business hours).
@@ -287,6 +295,8 @@ pub(crate) struct Preview {
     computed_at: jiff::Timestamp,
     cost: std::time::Duration,
     rows: Vec<PreviewRow>,
+    /// The first list of the day is still being computed.
+    computing: bool,
 }
 
 #[derive(Debug, Default)]
@@ -340,10 +350,70 @@ impl PlanPreviewCache {
                 }
             }
         }
-        let p = Arc::new(compute_preview(state, today, version).await?);
-        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        slot.current = Some(p.clone());
-        Ok(p)
+        // none yet for today: computed in a task that fills the slot, waited
+        // for a while; a large ledger's first view says the list is coming
+        let started_elsewhere = {
+            let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            let busy = slot.refreshing;
+            slot.refreshing = true;
+            busy
+        };
+        if started_elsewhere {
+            // another view started it: wait for it as long as a first view
+            // would
+            return Ok(self.wait_for(today, version, now).await);
+        }
+        let task = {
+            let (cache, state) = (self.clone(), state.clone());
+            tokio::spawn(async move {
+                let result = compute_preview(&state, today, version).await.map(Arc::new);
+                let mut slot = cache.0.lock().unwrap_or_else(|e| e.into_inner());
+                slot.refreshing = false;
+                if let Ok(p) = &result {
+                    slot.current = Some(p.clone());
+                }
+                result
+            })
+        };
+        match tokio::time::timeout(PREVIEW_FIRST_WAIT, task).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(e)) => Err(DashError::Internal(format!("the plan preview failed: {e}"))),
+            Err(_) => Ok(Arc::new(Preview::computing(today, version, now))),
+        }
+    }
+
+    /// Today's list once the computation under way fills the slot, or a
+    /// placeholder after [`PREVIEW_FIRST_WAIT`].
+    async fn wait_for(&self, today: Date, version: i64, now: jiff::Timestamp) -> Arc<Preview> {
+        let started = std::time::Instant::now();
+        loop {
+            {
+                let slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(p) = slot.current.clone()
+                    && p.day == today
+                {
+                    return p;
+                }
+                if !slot.refreshing || started.elapsed() >= PREVIEW_FIRST_WAIT {
+                    return Arc::new(Preview::computing(today, version, now));
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Preview {
+    /// What a view shows while the day's first list is being computed.
+    fn computing(day: Date, version: i64, now: jiff::Timestamp) -> Preview {
+        Preview {
+            day,
+            version,
+            computed_at: now,
+            cost: PREVIEW_FIRST_WAIT,
+            rows: Vec::new(),
+            computing: true,
+        }
     }
 }
 
@@ -385,9 +455,10 @@ async fn compute_preview(
     let segments: HashMap<tagada_core::OutboxId, String> = if queued.is_empty() {
         HashMap::new()
     } else {
+        let ids: Vec<tagada_core::OutboxId> = queued.iter().map(|m| m.id).collect();
         state
             .store
-            .reminder_labels()
+            .reminder_labels_of(&ids)
             .await?
             .into_iter()
             .filter_map(|l| l.segment.map(|s| (l.outbox_id, s)))
@@ -480,5 +551,6 @@ async fn compute_preview(
         computed_at: now,
         cost: started.elapsed(),
         rows: rows.into_iter().map(|(_, r)| r).collect(),
+        computing: false,
     })
 }

@@ -89,12 +89,29 @@ pub async fn summary_marks_folds_and_sums<S: Store + 'static>(store: S) {
             .unwrap(),
         vec![(SummaryOwner::Invoice(inv.id), "b1".to_string())]
     );
-    // a fold that read no basis, where there is one now, writes nothing
-    assert!(
-        !store
-            .summary_apply(&[change(marks[0].mark, None, Some("b2"))], &rows)
+    // a fold that read no basis, or another one, where there is one now,
+    // writes nothing
+    for (old, new) in [
+        (None, Some("b2")),
+        (Some("b0"), Some("b2")),
+        (Some("b0"), None),
+        (None, None),
+    ] {
+        assert!(
+            !store
+                .summary_apply(&[change(marks[0].mark, old, new)], &rows)
+                .await
+                .unwrap(),
+            "{old:?} → {new:?}"
+        );
+    }
+    assert_eq!(
+        store
+            .summary_bases(&[SummaryOwner::Invoice(inv.id)])
             .await
-            .unwrap()
+            .unwrap(),
+        vec![(SummaryOwner::Invoice(inv.id), "b1".to_string())],
+        "unchanged"
     );
     let q = |rep: Option<&str>, from: i64, to: i64, by_day: bool| SummaryQuery {
         kind: SummaryKind::Sales,
@@ -151,6 +168,19 @@ pub async fn summary_marks_folds_and_sums<S: Store + 'static>(store: S) {
     assert!(m.is_reminder && !m.replied && m.invoices_paid_at.is_empty());
     assert_eq!(m.message.invoice_ids, vec![inv.id]);
     assert_eq!(m.message.template_key, "overdue");
+    let labels = store.reminder_labels_of(&ids).await.unwrap();
+    assert_eq!(labels.len(), 1);
+    assert_eq!(
+        labels,
+        store
+            .reminder_labels()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|l| l.outbox_id == ids[0])
+            .collect::<Vec<_>>()
+    );
+    assert!(store.reminder_labels_of(&[]).await.unwrap().is_empty());
     clear(&store).await;
 
     // sending marks the message and the invoice (its first reminder)
