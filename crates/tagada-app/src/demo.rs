@@ -862,7 +862,7 @@ pub async fn run_demo(
         }
         // what `tagada serve`'s worker does on each pass: the day's changes
         // folded into the summary tables the dashboard reads
-        crate::summary::refresh_summary(store, planner).await?;
+        crate::summary::refresh_summary(store, planner, None).await?;
         if !lines.is_empty() {
             writeln!(
                 out,

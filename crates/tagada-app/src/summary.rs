@@ -37,16 +37,21 @@ pub struct RefreshOutcome {
     pub folded: u64,
     /// Summary rows changed.
     pub rows_changed: u64,
+    /// Owners still marked when it stopped (its limit reached, or another
+    /// process folding the same ones): the figures do not count them yet.
+    pub left: u64,
 }
 
-/// Folds every pending change into the summary tables (starting them over
-/// first when they were built for another zone or format, or never). Marks
-/// made while it runs are folded too, up to twice the number pending at the
-/// start, so a busy ledger cannot keep it going forever; the rest wait for
-/// the next call.
+/// Folds pending changes into the summary tables (starting them over first
+/// when they were built for another zone or format, or never), at most
+/// `limit` owners when given. Without a limit it folds what was pending at
+/// the start and, up to as many again, what is marked meanwhile, so a busy
+/// ledger cannot keep it going forever. When another process keeps folding
+/// the same owners it stops and leaves them to that process.
 pub async fn refresh_summary(
     store: &dyn Store,
     planner: &PlannerConfig,
+    limit: Option<u64>,
 ) -> Result<RefreshOutcome, ReportError> {
     let mut outcome = RefreshOutcome::default();
     let zone_name = planner.home_zone_name();
@@ -59,9 +64,13 @@ pub async fn refresh_summary(
             store.summary_meta().await?.map_or(0, |m| m.pending)
         }
     };
-    let mut budget = pending.saturating_mul(2).max(u64::from(BATCH));
-    while budget > 0 {
-        let marks = store.summary_pending(BATCH).await?;
+    let mut budget = match limit {
+        Some(l) => l,
+        None => pending.saturating_mul(2).max(u64::from(BATCH)),
+    };
+    'batches: while budget > 0 {
+        let take = u32::try_from(budget.min(u64::from(BATCH))).unwrap_or(BATCH);
+        let marks = store.summary_pending(take).await?;
         if marks.is_empty() {
             break;
         }
@@ -77,12 +86,11 @@ pub async fn refresh_summary(
             }
             tries += 1;
             if tries >= RETRIES {
-                return Err(ReportError::Invalid(
-                    "the summary kept changing under its refresh; try again".into(),
-                ));
+                break 'batches;
             }
         }
     }
+    outcome.left = store.summary_meta().await?.map_or(0, |m| m.pending);
     Ok(outcome)
 }
 
@@ -193,9 +201,21 @@ pub fn principal_rep(who: Option<&Principal>) -> Option<String> {
     }
 }
 
+/// What [`summary_report`] gives.
+#[derive(Debug, Clone)]
+pub struct SummaryView {
+    pub report: Report,
+    /// The collection curve (see [`tagada_core::metrics::collection_curve`]).
+    pub curve: Vec<Option<tagada_core::metrics::BasisPoints>>,
+    /// Changes not folded in yet (see [`RefreshOutcome::left`]): the
+    /// figures are complete when it is 0.
+    pub unfolded: u64,
+}
+
 /// The report of `period` (no breakdown) and the collection curve drawn on
-/// `today`, read from the summary tables after folding pending changes:
-/// the same figures as [`crate::reports::build_report`] and
+/// `today`, read from the summary tables after folding pending changes (at
+/// most `fold_limit` of them when given): the same figures as
+/// [`crate::reports::build_report`] and
 /// [`tagada_core::metrics::collection_curve`] over the facts.
 pub async fn summary_report(
     store: &dyn Store,
@@ -203,8 +223,9 @@ pub async fn summary_report(
     period: tagada_core::metrics::Period,
     today: Date,
     who: Option<&Principal>,
-) -> Result<(Report, Vec<Option<tagada_core::metrics::BasisPoints>>), ReportError> {
-    refresh_summary(store, planner).await?;
+    fold_limit: Option<u64>,
+) -> Result<SummaryView, ReportError> {
+    let refreshed = refresh_summary(store, planner, fold_limit).await?;
     let rep = principal_rep(who);
     let report = SummaryReport {
         period,
@@ -216,13 +237,14 @@ pub async fn summary_report(
     let answers = store.summary_sums(&queries).await?;
     let fetched = FetchedSums(queries.into_iter().zip(answers).collect());
     let figures = report.compute(&fetched, &planner.fx)?;
-    Ok((
-        Report {
+    Ok(SummaryView {
+        report: Report {
             collection: figures.collection,
             dso_trend: figures.dso_trend,
             by: None,
             breakdown: Vec::new(),
         },
-        figures.curve,
-    ))
+        curve: figures.curve,
+        unfolded: refreshed.left,
+    })
 }

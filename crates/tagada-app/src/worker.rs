@@ -35,6 +35,11 @@ pub struct LoopReport {
     pub dispatch: StepReport,
 }
 
+/// Owners folded into the summary tables per pass (a second or two): a
+/// build from scratch (the first start after an upgrade, millions of
+/// owners) spreads over passes instead of holding up sending.
+const FOLD_PER_PASS: u64 = 50_000;
+
 impl Worker<'_> {
     /// Runs until `cancel` fires. A store error is logged and retried after
     /// the idle pause, so a brief database outage does not end the loop.
@@ -68,7 +73,8 @@ impl Worker<'_> {
                 // the dashboard's figures: what changed since the last pass
                 // folded into the summary tables, so a page view has little
                 // left to fold
-                match crate::summary::refresh_summary(self.store, self.planner).await {
+                let limit = Some(FOLD_PER_PASS);
+                match crate::summary::refresh_summary(self.store, self.planner, limit).await {
                     Ok(r) if r.folded > 0 => {
                         tracing::debug!(folded = r.folded, rebuilt = r.rebuilt, "summary folded");
                     }

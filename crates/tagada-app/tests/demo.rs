@@ -211,9 +211,11 @@ async fn summary_matches_the_facts(
             "2026-10-01..2026-12-31",
         ] {
             let period = parse_period(code, today).unwrap();
-            let (report, curve) = summary_report(store, planner, period, today, who)
+            let view = summary_report(store, planner, period, today, who, None)
                 .await
                 .unwrap();
+            assert_eq!(view.unfolded, 0);
+            let (report, curve) = (view.report, view.curve);
             let want = build_report(store, planner, period, None, who)
                 .await
                 .unwrap();
@@ -253,8 +255,18 @@ async fn summary_matches_the_facts(
         .summary_reset(planner.home_zone_name(), 1)
         .await
         .unwrap();
-    let outcome = refresh_summary(store, planner).await.unwrap();
+    // a view folds at most its limit and says how many are left
+    let some = refresh_summary(store, planner, Some(20)).await.unwrap();
+    assert_eq!(some.folded, 20);
+    assert!(some.left > 10 && !some.rebuilt, "{some:?}");
+    let period = parse_period("30d", today).unwrap();
+    let partial = summary_report(store, planner, period, today, None, Some(10))
+        .await
+        .unwrap();
+    assert_eq!(partial.unfolded, some.left - 10);
+    let outcome = refresh_summary(store, planner, None).await.unwrap();
     assert!(outcome.folded > 0 && !outcome.rebuilt);
+    assert_eq!(outcome.left, 0);
     assert_eq!(
         non_zero(store.summary_sums(&all()).await.unwrap()),
         folded,

@@ -298,7 +298,7 @@ pub(crate) async fn bench_overview(
         t.elapsed()
     );
     let t = Instant::now();
-    let built = tagada_app::summary::refresh_summary(store.as_ref(), &config.planner).await?;
+    let built = tagada_app::summary::refresh_summary(store.as_ref(), &config.planner, None).await?;
     println!(
         "summary folded in {:.1?} (rebuilt: {}): {} invoices and messages folded, {} rows kept",
         t.elapsed(),
@@ -307,19 +307,24 @@ pub(crate) async fn bench_overview(
         count(&url, "SELECT count(*) FROM summary_sums").await?
     );
     let today = now().to_zoned_datetime(config.planner.home_zone()).date();
-    let period = tagada_core::metrics::Period::last_days(today, 30)?;
-    for r in 0..repeat {
+    for (code, r) in ["30d", "90d", "ytd"]
+        .into_iter()
+        .flat_map(|c| (0..repeat).map(move |r| (c, r)))
+    {
+        let period = tagada_app::reports::parse_period(code, today).map_err(anyhow::Error::msg)?;
         let t = Instant::now();
-        let (report, _) = tagada_app::summary::summary_report(
+        let report = tagada_app::summary::summary_report(
             store.as_ref(),
             &config.planner,
             period,
             today,
             None,
+            None,
         )
-        .await?;
+        .await?
+        .report;
         println!(
-            "run {}: report from the summary {} ms (outstanding {}, DSO {:?}, {} reminders planned in the period)",
+            "run {} ({code}): report from the summary {} ms (outstanding {}, DSO {:?}, {} reminders planned in the period)",
             r + 1,
             t.elapsed().as_millis(),
             report.collection.outstanding.total.home,

@@ -581,6 +581,24 @@ async fn marking_paid_cancels_the_pending_reminder_on_the_timeline() {
 
     let b = browser();
     let csrf = d.login(&b, "admin").await;
+    // the overview before: both invoices owed, INV-0's reminder queued
+    let outstanding = |page: &str| {
+        page.split(r#"id="outstanding">"#)
+            .nth(1)
+            .and_then(|t| t.split('<').next())
+            .expect("the outstanding figure")
+            .to_string()
+    };
+    let planned = |page: &str| {
+        page.split(r#"<table id="planned">"#)
+            .nth(1)
+            .and_then(|t| t.split("</table>").next())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (_, overview) = d.get(&b, "/").await;
+    assert_eq!(outstanding(&overview), "₹2,00,000.00");
+    assert!(planned(&overview).contains(">INV-0</a>"), "{overview}");
     let (_, page) = d.get(&b, "/invoices/INV-0").await;
     assert!(
         page.contains(r#"<form id="mark-paid" method="post" action="/invoices/INV-0/mark-paid""#)
@@ -623,6 +641,24 @@ async fn marking_paid_cancels_the_pending_reminder_on_the_timeline() {
     assert!(timeline.contains(r#"data-kind="payment""#), "{timeline}");
     assert!(timeline.contains("UTR-4471"));
     assert!(page.contains("Payment recorded."));
+
+    // the overview after: the payment folded into its figures at once, and
+    // today's messages for INV-0 are the thank-you, not the reminder
+    let (_, overview) = d.get(&b, "/").await;
+    assert_eq!(outstanding(&overview), "₹1,00,000.00");
+    let rows: Vec<String> = planned(&overview)
+        .split("<tr>")
+        .skip(2)
+        .map(str::to_string)
+        .collect();
+    let inv0: Vec<&String> = rows.iter().filter(|r| r.contains(">INV-0</a>")).collect();
+    assert_eq!(inv0.len(), 1, "{rows:?}");
+    assert!(inv0[0].contains("payment_received"), "{rows:?}");
+    assert!(
+        rows.iter()
+            .any(|r| r.contains(">INV-1</a>") && r.contains("overdue")),
+        "{rows:?}"
+    );
 
     // the other buyer's reminder is untouched
     let other = d.invoice("INV-1").await;

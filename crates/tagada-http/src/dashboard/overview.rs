@@ -36,6 +36,11 @@ const PERIODS: [(&str, &str); 5] = [
     ("ytd", "Financial year to date"),
 ];
 
+/// At most this many changes are folded into the summary by a view; more
+/// (an import, an upgrade's first build) are left to `tagada serve`'s
+/// worker, and the page says the figures do not count them yet.
+const PAGE_FOLD_LIMIT: u64 = 20_000;
+
 /// The first messages of today and tomorrow listed on the overview; the
 /// rest are counted (the plan page and `tagada plan` list them all).
 const PLANNED_SHOWN: usize = 100;
@@ -90,6 +95,8 @@ struct OverviewView {
     planned_as_of: String,
     /// The day's first list is still being computed.
     planned_computing: bool,
+    /// Changes not counted in the figures yet.
+    unfolded: u64,
 }
 
 /// Tenths of a day as "45.3 days".
@@ -114,8 +121,16 @@ pub(crate) async fn page(
     let period = parse_period(code, today).map_err(DashError::BadRequest)?;
     let scope = (!user.who.sees_everything()).then_some(&user.who);
     // from the summary tables: a few thousand rows whatever the ledger's size
-    let (report, curve) =
-        summary_report(state.store.as_ref(), planner, period, today, scope).await?;
+    let view = summary_report(
+        state.store.as_ref(),
+        planner,
+        period,
+        today,
+        scope,
+        Some(PAGE_FOLD_LIMIT),
+    )
+    .await?;
+    let (report, curve, unfolded) = (view.report, view.curve, view.unfolded);
     let c = &report.collection;
     let home = c.home_currency;
     let money = |v: i64| Money::from_minor(v, home).to_string();
@@ -250,6 +265,7 @@ pub(crate) async fn page(
         planned_total,
         planned_as_of,
         planned_computing,
+        unfolded,
     };
     render(
         "overview.html",
