@@ -460,17 +460,7 @@ impl ReportStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(outbox_id, invoice_id, step_name, segment)| tagada_store::ReminderLabel {
-                    outbox_id: tagada_core::OutboxId::new(outbox_id),
-                    invoice_id: InvoiceId::new(invoice_id),
-                    step_name,
-                    segment,
-                },
-            )
-            .collect())
+        Ok(labels(rows))
     }
 
     async fn reminder_labels_of(
@@ -486,17 +476,7 @@ impl ReportStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(outbox_id, invoice_id, step_name, segment)| tagada_store::ReminderLabel {
-                    outbox_id: tagada_core::OutboxId::new(outbox_id),
-                    invoice_id: InvoiceId::new(invoice_id),
-                    step_name,
-                    segment,
-                },
-            )
-            .collect())
+        Ok(labels(rows))
     }
 
     async fn collection_summary(&self, today: Date) -> Result<CollectionSummary> {
@@ -544,4 +524,20 @@ impl ReportStore for PostgresStore {
             messages_pending: u64::try_from(pending).unwrap_or(0),
         })
     }
+}
+
+/// Reminder label rows: (outbox id, invoice id, step name, segment).
+fn labels(
+    rows: Vec<(i64, i64, Option<String>, Option<String>)>,
+) -> Vec<tagada_store::ReminderLabel> {
+    rows.into_iter()
+        .map(
+            |(outbox_id, invoice_id, step_name, segment)| tagada_store::ReminderLabel {
+                outbox_id: tagada_core::OutboxId::new(outbox_id),
+                invoice_id: InvoiceId::new(invoice_id),
+                step_name,
+                segment,
+            },
+        )
+        .collect()
 }

@@ -172,6 +172,30 @@ pub struct DsoTrend {
     pub points: Vec<DsoPoint>,
 }
 
+/// The last day of each of the `months` most recent months that have ended
+/// on or before `as_of` (`as_of` itself when it is a month's last day),
+/// oldest first: the points of [`dso_trend`].
+pub(super) fn trend_month_ends(as_of: Date, months: u32) -> Result<Vec<Date>, MetricsError> {
+    let latest = if as_of == as_of.last_of_month() {
+        as_of
+    } else {
+        as_of
+            .first_of_month()
+            .yesterday()
+            .map_err(|_| MetricsError::DateOutOfRange)?
+    };
+    (0..months)
+        .rev()
+        .map(|back| {
+            latest
+                .first_of_month()
+                .checked_sub(jiff::Span::new().months(i64::from(back)))
+                .map(|d| d.last_of_month())
+                .map_err(|_| MetricsError::DateOutOfRange)
+        })
+        .collect()
+}
+
 /// [`dso_countback`] at the last day of each of the `months` most recent
 /// months that have ended on or before `as_of` (`as_of` itself when it is a
 /// month's last day), oldest first.
@@ -181,21 +205,8 @@ pub fn dso_trend(
     months: u32,
     fx: &FxConfig,
 ) -> Result<DsoTrend, MetricsError> {
-    let latest = if as_of == as_of.last_of_month() {
-        as_of
-    } else {
-        as_of
-            .first_of_month()
-            .yesterday()
-            .map_err(|_| MetricsError::DateOutOfRange)?
-    };
     let mut points = Vec::new();
-    for back in (0..months).rev() {
-        let end = latest
-            .first_of_month()
-            .checked_sub(jiff::Span::new().months(i64::from(back)))
-            .map_err(|_| MetricsError::DateOutOfRange)?
-            .last_of_month();
+    for end in trend_month_ends(as_of, months)? {
         points.push(DsoPoint {
             month: month_key(end),
             end,

@@ -51,18 +51,13 @@ impl CollectionReport {
         let outstanding = outstanding(invoices, period.to, fx)?;
         let cei = cei(invoices, period, fx)?;
         let collected = collected(invoices, period, fx)?;
-        let mut not_converted: Vec<Currency> = [
+        let not_converted = not_converted_in(&[
             &credit_sales,
             &collected,
             &outstanding.total,
             &cei.beginning_ar,
             &cei.ending_ar,
-        ]
-        .into_iter()
-        .flat_map(|t| t.not_converted.iter().map(|m| m.currency()))
-        .collect();
-        not_converted.sort_by_key(|c| c.code());
-        not_converted.dedup();
+        ]);
         Ok(CollectionReport {
             period,
             home_currency: fx.home_currency,
@@ -78,4 +73,16 @@ impl CollectionReport {
             not_converted,
         })
     }
+}
+
+/// The currencies some of these totals left out for want of a rate, by
+/// code, once each.
+pub(super) fn not_converted_in(totals: &[&Totals]) -> Vec<Currency> {
+    let mut out: Vec<Currency> = totals
+        .iter()
+        .flat_map(|t| t.not_converted.iter().map(|m| m.currency()))
+        .collect();
+    out.sort_by_key(|c| c.code());
+    out.dedup();
+    out
 }

@@ -42,8 +42,9 @@ use std::collections::{BTreeMap, HashMap};
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use super::dso::{cei_from, countback_from, dso_simple_from};
+use super::dso::{cei_from, countback_from, dso_simple_from, trend_month_ends};
 use super::receivables::{Sums, ageing_from, convertible};
+use super::report::not_converted_in;
 use super::{
     AgeBucket, BasisPoints, CollectionReport, DayStats, DaysToPay, DsoPoint, DsoTrend, Funnel,
     FunnelCounts, InvoiceFacts, MessageFacts, MetricsError, Outstanding, PAID_WITHIN_DAYS, Period,
@@ -786,25 +787,7 @@ impl SummaryReport<'_> {
 
     /// The month ends of the DSO trend (see [`super::dso_trend`]).
     fn trend_ends(&self) -> Result<Vec<Date>, MetricsError> {
-        let as_of = self.period.to;
-        let latest = if as_of == as_of.last_of_month() {
-            as_of
-        } else {
-            as_of
-                .first_of_month()
-                .yesterday()
-                .map_err(|_| MetricsError::DateOutOfRange)?
-        };
-        (0..self.trend_months)
-            .rev()
-            .map(|back| {
-                latest
-                    .first_of_month()
-                    .checked_sub(jiff::Span::new().months(i64::from(back)))
-                    .map(|d| d.last_of_month())
-                    .map_err(|_| MetricsError::DateOutOfRange)
-            })
-            .collect()
+        trend_month_ends(self.period.to, self.trend_months)
     }
 
     /// The days at which what was owed is needed: the period's end, the
@@ -1018,18 +1001,13 @@ impl SummaryReport<'_> {
             curve.push(curve_point(sums.into_values(), fx));
         }
 
-        let mut not_converted: Vec<Currency> = [
+        let not_converted = not_converted_in(&[
             &credit_sales,
             &collected_totals,
             &outstanding.total,
             &cei.beginning_ar,
             &cei.ending_ar,
-        ]
-        .into_iter()
-        .flat_map(|t| t.not_converted.iter().map(|m| m.currency()))
-        .collect();
-        not_converted.sort_by_key(|c| c.code());
-        not_converted.dedup();
+        ]);
         Ok(SummaryFigures {
             collection: CollectionReport {
                 period: p,

@@ -433,6 +433,20 @@ impl Preview {
     }
 }
 
+/// A buyer, read once per preview.
+async fn buyer_of(
+    state: &HttpState,
+    buyers: &mut HashMap<BuyerId, Buyer>,
+    id: BuyerId,
+) -> Result<Buyer, DashError> {
+    if let Some(b) = buyers.get(&id) {
+        return Ok(b.clone());
+    }
+    let b = state.store.get_buyer(id).await?;
+    buyers.insert(id, b.clone());
+    Ok(b)
+}
+
 /// Messages whose send time falls today or tomorrow (seller's zone): those
 /// queued in the outbox, and those the planner would enqueue now or at the
 /// start of tomorrow (`build_plan`, no side effects), once each, by time.
@@ -481,14 +495,7 @@ async fn compute_preview(
             .collect()
     };
     for m in &queued {
-        let b = match buyers.get(&m.buyer_id) {
-            Some(b) => b.clone(),
-            None => {
-                let b = state.store.get_buyer(m.buyer_id).await?;
-                buyers.insert(b.id, b.clone());
-                b
-            }
-        };
+        let b = buyer_of(state, &mut buyers, m.buyer_id).await?;
         seen.insert(m.dedupe_key.clone());
         let mut invoices = Vec::new();
         for id in &m.invoice_ids {
@@ -533,14 +540,7 @@ async fn compute_preview(
             if (d != today && d != tomorrow) || !seen.insert(m.dedupe_key.clone()) {
                 continue;
             }
-            let b = match buyers.get(&m.buyer_id) {
-                Some(b) => b.clone(),
-                None => {
-                    let b = state.store.get_buyer(m.buyer_id).await?;
-                    buyers.insert(b.id, b.clone());
-                    b
-                }
-            };
+            let b = buyer_of(state, &mut buyers, m.buyer_id).await?;
             rows.push((
                 m.send_at,
                 PreviewRow {
