@@ -32,12 +32,14 @@ async fn metrics(
         ));
     }
     let counts = state.store.ops_counts().await?;
+    let mut text = render(&counts);
+    text.push_str(&render_summary(state.store.summary_meta().await?.as_ref()));
     Ok((
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        render(&counts),
+        text,
     )
         .into_response())
 }
@@ -140,6 +142,29 @@ pub fn render(c: &OpsCounts) -> String {
     out
 }
 
+/// The summary tables' state: whether they are built, and the changes
+/// not folded into them yet (the overview's figures leave those out).
+pub fn render_summary(meta: Option<&tagada_store::SummaryMeta>) -> String {
+    let mut out = String::new();
+    section(
+        &mut out,
+        "tagada_summary_built",
+        "gauge",
+        "1 once the summary tables the overview reads have been built.",
+        [(String::new(), u8::from(meta.is_some()).to_string())],
+    );
+    if let Some(m) = meta {
+        section(
+            &mut out,
+            "tagada_summary_pending",
+            "gauge",
+            "Invoice and message changes not folded into the summary tables yet.",
+            [(String::new(), m.pending.to_string())],
+        );
+    }
+    out
+}
+
 fn section(
     out: &mut String,
     name: &str,
@@ -199,6 +224,26 @@ mod tests {
                 "missing `{line}` in\n{text}"
             );
         }
+        let built = render_summary(Some(&tagada_store::SummaryMeta {
+            zone: "Asia/Kolkata".into(),
+            format: 1,
+            version: 7,
+            pending: 42,
+        }));
+        assert!(
+            built.lines().any(|l| l == "tagada_summary_built 1"),
+            "{built}"
+        );
+        assert!(
+            built.lines().any(|l| l == "tagada_summary_pending 42"),
+            "{built}"
+        );
+        let never = render_summary(None);
+        assert!(
+            never.lines().any(|l| l == "tagada_summary_built 0"),
+            "{never}"
+        );
+        assert!(!never.contains("tagada_summary_pending"), "{never}");
         assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
         assert_eq!(seconds(-1_000_500), "-1.000500");
     }

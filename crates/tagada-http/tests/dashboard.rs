@@ -412,6 +412,11 @@ async fn the_overview_draws_charts_and_the_outstanding_amount() {
     assert!(health.contains("FLAGGED: buyers blocked it"), "{health}");
     assert!(health.contains("(Meta&#x27;s webhook)"), "{health}");
     assert!(health.contains(r#"id="ledger-runs""#), "{health}");
+    // the overview above built the summary tables
+    assert!(
+        health.contains("days in Asia&#x2f;Kolkata, 0 change(s) waiting to be folded in"),
+        "{health}"
+    );
     assert!(
         health.contains("<td>sheets:1AbC&#x2f;Ledger</td>"),
         "{health}"

@@ -75,6 +75,7 @@ pub(crate) async fn page(
     let zone = ledger.planner.home_zone();
     let now = state.clock.now();
     let ops = state.store.ops_counts().await?;
+    let summary = state.store.summary_meta().await?;
     let mut sources: BTreeSet<String> = ops.sync_last_run.iter().map(|(s, _)| s.clone()).collect();
     sources.extend(ops.sync_runs.iter().map(|(s, _, _)| s.clone()));
     let mut source_rows = Vec::with_capacity(sources.len());
@@ -229,6 +230,10 @@ pub(crate) async fn page(
                 payments => ops.payments.clone(),
                 lag,
                 inbox_open => ops.inbox_open,
+                summary => summary.as_ref().map(|m| minijinja::context! {
+                    zone => m.zone.clone(),
+                    pending => m.pending,
+                }),
                 tier,
                 templates => Serde(templates),
                 template_check_every,
