@@ -74,12 +74,11 @@ async fn postgres() -> Option<(Arc<dyn Store>, String, sqlx::PgPool)> {
     Some((Arc::new(store), name, admin))
 }
 
-/// A schema name's worth of randomness, from the clock and the process.
+/// A schema name's worth of randomness.
 fn rand_u64() -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    (nanos as u64) ^ (u64::from(std::process::id()) << 32)
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).expect("the operating system's random source");
+    u64::from_le_bytes(bytes)
 }
 
 /// Buyers of two reps and none, invoices in INR and USD over three months.
