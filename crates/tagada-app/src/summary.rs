@@ -23,6 +23,10 @@ use tagada_store::{Role, Store, SummaryChange, SummaryOwner};
 use crate::auth::Principal;
 use crate::reports::{Report, ReportError, message_facts};
 
+/// At most this many changes folded for a `tagada report` or an API read:
+/// with more waiting (an import, a first build) they read the facts.
+const QUICK_FOLD: u64 = 20_000;
+
 /// Owners folded per transaction.
 const BATCH: u32 = 5_000;
 /// Attempts at a batch another process keeps changing under us.
@@ -247,4 +251,31 @@ pub async fn summary_report(
         curve: figures.curve,
         unfolded: refreshed.left,
     })
+}
+
+/// The report as `tagada report` and the JSON API give it: from the summary
+/// tables when no breakdown is asked and the tables are built for this zone
+/// and format with at most a few thousand changes to fold (the same
+/// figures, read from a few thousand rows), else from the facts
+/// ([`crate::reports::build_report`]), which is also what every breakdown
+/// (`by`) reads.
+pub async fn report(
+    store: &dyn Store,
+    planner: &PlannerConfig,
+    period: tagada_core::metrics::Period,
+    by: Option<tagada_core::metrics::Dimension>,
+    who: Option<&Principal>,
+) -> Result<Report, ReportError> {
+    if by.is_none()
+        && let Some(m) = store.summary_meta().await?
+        && m.zone == planner.home_zone_name()
+        && m.format == SUMMARY_FORMAT
+        && m.pending <= QUICK_FOLD
+    {
+        let view = summary_report(store, planner, period, period.to, who, Some(QUICK_FOLD)).await?;
+        if view.unfolded == 0 {
+            return Ok(view.report);
+        }
+    }
+    crate::reports::build_report(store, planner, period, by, who).await
 }

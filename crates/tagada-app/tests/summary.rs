@@ -362,3 +362,58 @@ async fn the_summary_follows_five_weeks_on_postgres() {
     .await
     .unwrap();
 }
+
+/// `tagada report` and the API read the summary when it is built and
+/// folded (a row added behind the formulas' back shows through), and the
+/// facts for a breakdown or while many changes wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_read_the_summary_once_it_is_kept() {
+    use tagada_core::metrics::{Dimension, SummaryKind, SummaryRow};
+    let store = sqlite().await;
+    let planner = PlannerConfig::default();
+    let now = morning(date(2026, 11, 20));
+    ledger(store.as_ref(), now).await;
+    let period = parse_period("90d", date(2026, 11, 20)).unwrap();
+    let facts = build_report(store.as_ref(), &planner, period, None, None)
+        .await
+        .unwrap();
+    // never built: the facts
+    let before = tagada_app::summary::report(store.as_ref(), &planner, period, None, None)
+        .await
+        .unwrap();
+    assert_eq!(before.collection, facts.collection);
+    refresh_summary(store.as_ref(), &planner, None)
+        .await
+        .unwrap();
+    let extra = SummaryRow {
+        kind: SummaryKind::Sales,
+        rep: String::new(),
+        currency: "INR".into(),
+        k1: tagada_core::metrics::month_number(date(2026, 11, 1)),
+        k2: 0,
+        day: tagada_core::metrics::day_number(date(2026, 11, 1)),
+        values: [1_000_00, 1, 0, 0, 0, 0, 0, 0, 0],
+    };
+    assert!(store.summary_apply(&[], &[extra]).await.unwrap());
+    let kept = tagada_app::summary::report(store.as_ref(), &planner, period, None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        kept.collection.credit_sales.home.minor(),
+        facts.collection.credit_sales.home.minor() + 1_000_00,
+        "read from the summary"
+    );
+    let by = tagada_app::summary::report(
+        store.as_ref(),
+        &planner,
+        period,
+        Some(Dimension::Template),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        by.collection, facts.collection,
+        "a breakdown reads the facts"
+    );
+}

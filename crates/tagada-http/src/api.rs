@@ -1338,7 +1338,7 @@ async fn metrics(
             .map_err(ApiError::BadRequest)?;
     let scope = (!who.sees_everything()).then_some(&who);
     let report =
-        tagada_app::reports::build_report(state.store.as_ref(), &ledger.planner, period, by, scope)
+        tagada_app::summary::report(state.store.as_ref(), &ledger.planner, period, by, scope)
             .await
             .map_err(|e| match e {
                 tagada_app::reports::ReportError::Store(s) => s.into(),

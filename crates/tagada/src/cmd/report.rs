@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use tagada_app::reports::{Report, build_report, parse_dimension, parse_period};
+use tagada_app::reports::{Report, parse_dimension, parse_period};
 use tagada_core::metrics::{AgeingBuckets, BreakdownRow, DayStats, Funnel, Stage};
 
 use crate::ctx::Ctx;
@@ -41,7 +41,8 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         .map(parse_dimension)
         .transpose()
         .map_err(anyhow::Error::msg)?;
-    let report = build_report(store.as_ref(), planner, period, by, None).await?;
+    // from the summary tables when `tagada serve` keeps them, else the facts
+    let report = tagada_app::summary::report(store.as_ref(), planner, period, by, None).await?;
     if args.json {
         print_json(&report)?;
     } else if args.csv {
