@@ -19,7 +19,7 @@
 
 pub mod api;
 mod dashboard;
-pub use dashboard::PlanPreviewCache;
+pub use dashboard::{PlanPreviewCache, warm_overview};
 mod health;
 mod indiamart;
 mod ops;

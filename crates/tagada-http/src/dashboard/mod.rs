@@ -26,7 +26,7 @@ mod inbox;
 mod invoices;
 mod login;
 mod overview;
-pub use overview::PlanPreviewCache;
+pub use overview::{PlanPreviewCache, warm_overview};
 mod templates;
 
 use std::sync::{Arc, OnceLock};

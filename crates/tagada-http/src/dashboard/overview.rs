@@ -330,6 +330,29 @@ struct PreviewSlot {
 #[derive(Debug, Clone, Default)]
 pub struct PlanPreviewCache(Arc<Mutex<PreviewSlot>>);
 
+/// Starts computing the overview's plan preview (`tagada serve` calls it at
+/// start), so that the day's first view finds the list ready rather than
+/// waiting for the planner.
+pub fn warm_overview(state: &HttpState) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let Some(ledger) = state.ledger.as_ref() else {
+            return;
+        };
+        let day = today(&state, ledger);
+        let version = match state.store.summary_meta().await {
+            Ok(m) => m.map_or(0, |m| m.version),
+            Err(e) => {
+                tracing::warn!(error = %e, "the plan preview was not computed ahead");
+                return;
+            }
+        };
+        if let Err(e) = ledger.preview.get(&state, day, version).await {
+            tracing::warn!(error = ?e, "the plan preview was not computed ahead");
+        }
+    });
+}
+
 impl PlanPreviewCache {
     pub(crate) async fn get(
         &self,

@@ -99,6 +99,8 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             .then(|| ctx.config.app.indiamart.push_token.clone()),
         ledger: Some(ctx.ledger_http()),
     };
+    // the overview's list of today's messages, computed before anyone asks
+    tagada_http::warm_overview(&state);
     let pay = &ctx.config.app.payments;
     println!("tagada serving on http://{addr}");
     if wa.enabled {
