@@ -255,11 +255,16 @@ async fn pay_one(store: &dyn Store, k: usize) -> anyhow::Result<InvoiceId> {
                 ),
                 received_at: now(),
                 method: PaymentMethod::BankTransfer,
-                reference: Some(format!("BENCH-{k}")),
+                // unique per run: a kept database has the last run's payments
+                reference: Some(format!("BENCH-{}-{k}", std::process::id())),
             },
             now(),
         )
-        .await?;
+        .await
+        .map(|o| {
+            anyhow::ensure!(!o.duplicate, "the payment was taken for a replay");
+            Ok(())
+        })??;
     Ok(inv.id)
 }
 

@@ -389,8 +389,9 @@ impl PlanPreviewCache {
                 }
             }
         }
-        // none yet for today: computed in a task that fills the slot, waited
-        // for a while; a large ledger's first view says the list is coming
+        // none yet for today (or a stale one that was quick to compute):
+        // computed in a task that fills the slot, waited for a while; a large
+        // ledger's first view says the list is coming
         let started_elsewhere = {
             let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
             let busy = slot.refreshing;
