@@ -285,8 +285,9 @@ pub(crate) async fn page(
 /// show the last (a large ledger plans in seconds).
 const PREVIEW_SYNC_BUDGET: std::time::Duration = std::time::Duration::from_millis(200);
 
-/// How long the first view of the day waits for the list before showing
-/// the page without it (the list appears on a later view).
+/// How long a view waits for the day's first list before showing the page
+/// without it (the list appears on a later view); not at all when the last
+/// list took longer than [`PREVIEW_SYNC_BUDGET`].
 const PREVIEW_FIRST_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A preview older than this is recomputed even if nothing was folded into
@@ -392,16 +393,26 @@ impl PlanPreviewCache {
         // none yet for today (or a stale one that was quick to compute):
         // computed in a task that fills the slot, waited for a while; a large
         // ledger's first view says the list is coming
-        let started_elsewhere = {
+        // a list known to take longer than a view may (a large ledger, on a
+        // new day) is not waited for at all
+        let (started_elsewhere, wait) = {
             let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
             let busy = slot.refreshing;
             slot.refreshing = true;
-            busy
+            let slow = slot
+                .current
+                .as_ref()
+                .is_some_and(|p| p.cost > PREVIEW_SYNC_BUDGET);
+            let wait = if slow {
+                std::time::Duration::ZERO
+            } else {
+                PREVIEW_FIRST_WAIT
+            };
+            (busy, wait)
         };
         if started_elsewhere {
-            // another view started it: wait for it as long as a first view
-            // would
-            return Ok(self.wait_for(today, version, now).await);
+            // another view started it: wait for it as long as this one would
+            return Ok(self.wait_for(today, version, now, wait).await);
         }
         let task = {
             let (cache, state) = (self.clone(), state.clone());
@@ -415,7 +426,7 @@ impl PlanPreviewCache {
                 result
             })
         };
-        match tokio::time::timeout(PREVIEW_FIRST_WAIT, task).await {
+        match tokio::time::timeout(wait, task).await {
             Ok(Ok(result)) => result,
             Ok(Err(e)) => Err(DashError::Internal(format!("the plan preview failed: {e}"))),
             Err(_) => Ok(Arc::new(Preview::computing(today, version, now))),
@@ -423,8 +434,14 @@ impl PlanPreviewCache {
     }
 
     /// Today's list once the computation under way fills the slot, or a
-    /// placeholder after [`PREVIEW_FIRST_WAIT`].
-    async fn wait_for(&self, today: Date, version: i64, now: jiff::Timestamp) -> Arc<Preview> {
+    /// placeholder after `wait`.
+    async fn wait_for(
+        &self,
+        today: Date,
+        version: i64,
+        now: jiff::Timestamp,
+        wait: std::time::Duration,
+    ) -> Arc<Preview> {
         let started = std::time::Instant::now();
         loop {
             {
@@ -434,7 +451,7 @@ impl PlanPreviewCache {
                 {
                     return p;
                 }
-                if !slot.refreshing || started.elapsed() >= PREVIEW_FIRST_WAIT {
+                if !slot.refreshing || started.elapsed() >= wait {
                     return Arc::new(Preview::computing(today, version, now));
                 }
             }
