@@ -1,19 +1,16 @@
 //! Summary tables (see `tagada_store::summary`). Owner ids travel as JSON
 //! arrays read with `json_each`, one statement per read whatever the batch.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use tagada_core::metrics::{SUMMARY_VALUES, SummaryQuery, SummaryRow};
-use tagada_core::outbox::DeliveryStatus;
-use tagada_core::{BuyerId, InvoiceId, Money, OutboxId};
+use tagada_core::{InvoiceId, OutboxId};
 use tagada_store::{
-    ReportInvoice, ReportMessage, Result, SummaryChange, SummaryInputs, SummaryInvoiceInput,
-    SummaryMark, SummaryMessageInput, SummaryMeta, SummaryOwner, SummaryStore,
+    Result, SummaryChange, SummaryInputRows, SummaryInputs, SummaryMark, SummaryMeta, SummaryOwner,
+    SummaryStore,
 };
 
 use crate::SqliteStore;
-use crate::conv::{corrupt, currency, date, db, opt_ts, ts};
+use crate::conv::{corrupt, db};
 
 fn ids_json(ids: impl Iterator<Item = i64>) -> String {
     let ids: Vec<i64> = ids.collect();
@@ -89,23 +86,10 @@ impl SummaryStore for SqliteStore {
         messages: &[OutboxId],
     ) -> Result<SummaryInputs> {
         let mut tx = self.read().await?;
-        let mut out = SummaryInputs::default();
+        let mut rows = SummaryInputRows::default();
         if !invoices.is_empty() {
-            const T: &str = "invoices";
             let ids = ids_json(invoices.iter().map(|i| i.get()));
-            type Row = (
-                i64,
-                i64,
-                String,
-                i64,
-                String,
-                String,
-                String,
-                String,
-                Option<i64>,
-                Option<String>,
-            );
-            let rows: Vec<Row> = sqlx::query_as(
+            rows.invoices = sqlx::query_as(
                 "SELECT i.id, i.buyer_id, i.number, i.amount_minor, i.currency, i.invoice_date, \
                  i.due_date, i.status, i.paid_at, b.sales_rep \
                  FROM invoices i JOIN buyers b ON b.id = i.buyer_id \
@@ -115,7 +99,7 @@ impl SummaryStore for SqliteStore {
             .fetch_all(&mut *tx)
             .await
             .map_err(db)?;
-            let payments: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+            rows.payments = sqlx::query_as(
                 "SELECT invoice_id, received_at, amount_minor, currency FROM payments \
                  WHERE invoice_id IN (SELECT value FROM json_each(?1)) \
                  ORDER BY invoice_id, received_at, id",
@@ -124,14 +108,7 @@ impl SummaryStore for SqliteStore {
             .fetch_all(&mut *tx)
             .await
             .map_err(db)?;
-            let mut paid: HashMap<i64, Vec<(jiff::Timestamp, Money)>> = HashMap::new();
-            for (inv, at, amount, code) in payments {
-                paid.entry(inv).or_default().push((
-                    ts("payments", at)?,
-                    Money::from_minor(amount, currency("payments", &code)?),
-                ));
-            }
-            let firsts: Vec<(i64, i64)> = sqlx::query_as(
+            rows.first_reminders = sqlx::query_as(
                 "SELECT oi.invoice_id, min(o.sent_at) FROM outbox_invoices oi \
                  JOIN outbox o ON o.id = oi.outbox_id \
                  WHERE oi.invoice_id IN (SELECT value FROM json_each(?1)) \
@@ -144,53 +121,10 @@ impl SummaryStore for SqliteStore {
             .fetch_all(&mut *tx)
             .await
             .map_err(db)?;
-            let firsts: HashMap<i64, i64> = firsts.into_iter().collect();
-            for (
-                id,
-                buyer_id,
-                number,
-                amount,
-                code,
-                invoice_date,
-                due_date,
-                status,
-                paid_at,
-                rep,
-            ) in rows
-            {
-                out.invoices.push(SummaryInvoiceInput {
-                    invoice: ReportInvoice {
-                        id: InvoiceId::new(id),
-                        buyer_id: BuyerId::new(buyer_id),
-                        number,
-                        amount: Money::from_minor(amount, currency(T, &code)?),
-                        invoice_date: date(T, &invoice_date)?,
-                        due_date: date(T, &due_date)?,
-                        status: crate::conv::invoice_status(&status)?,
-                        paid_at: opt_ts(T, paid_at)?,
-                    },
-                    sales_rep: rep,
-                    payments: paid.remove(&id).unwrap_or_default(),
-                    first_reminder_at: opt_ts(T, firsts.get(&id).copied())?,
-                });
-            }
         }
         if !messages.is_empty() {
-            const T: &str = "outbox";
             let ids = ids_json(messages.iter().map(|m| m.get()));
-            type Row = (
-                i64,
-                i64,
-                String,
-                Option<String>,
-                String,
-                i64,
-                Option<i64>,
-                Option<String>,
-                bool,
-                bool,
-            );
-            let rows: Vec<Row> = sqlx::query_as(
+            rows.messages = sqlx::query_as(
                 "SELECT o.id, o.buyer_id, o.status, o.delivery, \
                  json_extract(o.message, '$.template_key'), o.send_at, o.sent_at, b.sales_rep, \
                  EXISTS (SELECT 1 FROM reminders r WHERE r.outbox_id = o.id AND r.status <> 'cancelled'), \
@@ -202,7 +136,7 @@ impl SummaryStore for SqliteStore {
             .fetch_all(&mut *tx)
             .await
             .map_err(db)?;
-            let links: Vec<(i64, i64, String, Option<i64>)> = sqlx::query_as(
+            rows.links = sqlx::query_as(
                 "SELECT oi.outbox_id, oi.invoice_id, i.status, i.paid_at FROM outbox_invoices oi \
                  JOIN invoices i ON i.id = oi.invoice_id \
                  WHERE oi.outbox_id IN (SELECT value FROM json_each(?1)) \
@@ -212,58 +146,8 @@ impl SummaryStore for SqliteStore {
             .fetch_all(&mut *tx)
             .await
             .map_err(db)?;
-            let mut carried: HashMap<i64, Vec<InvoiceId>> = HashMap::new();
-            let mut paid: HashMap<i64, Vec<(InvoiceId, jiff::Timestamp)>> = HashMap::new();
-            for (outbox_id, invoice_id, status, paid_at) in links {
-                carried
-                    .entry(outbox_id)
-                    .or_default()
-                    .push(InvoiceId::new(invoice_id));
-                if let Some(at) = paid_at
-                    && status != "cancelled"
-                {
-                    paid.entry(outbox_id)
-                        .or_default()
-                        .push((InvoiceId::new(invoice_id), ts("invoices", at)?));
-                }
-            }
-            for (
-                id,
-                buyer_id,
-                status,
-                delivery,
-                template_key,
-                send_at,
-                sent_at,
-                rep,
-                reminder,
-                replied,
-            ) in rows
-            {
-                out.messages.push(SummaryMessageInput {
-                    message: ReportMessage {
-                        id: OutboxId::new(id),
-                        buyer_id: BuyerId::new(buyer_id),
-                        status: crate::conv::outbox_status(&status)?,
-                        delivery: delivery
-                            .map(|d| {
-                                DeliveryStatus::parse(&d)
-                                    .ok_or_else(|| corrupt(T, format!("delivery `{d}`")))
-                            })
-                            .transpose()?,
-                        template_key,
-                        send_at: ts(T, send_at)?,
-                        sent_at: opt_ts(T, sent_at)?,
-                        invoice_ids: carried.remove(&id).unwrap_or_default(),
-                    },
-                    sales_rep: rep,
-                    is_reminder: reminder,
-                    replied,
-                    invoices_paid_at: paid.remove(&id).unwrap_or_default(),
-                });
-            }
         }
-        Ok(out)
+        rows.decode()
     }
 
     async fn summary_bases(&self, owners: &[SummaryOwner]) -> Result<Vec<(SummaryOwner, String)>> {

@@ -146,3 +146,154 @@ pub trait SummaryStore: Send + Sync {
     /// The answers to these reads, in order (see [`SummaryQuery`]).
     async fn summary_sums(&self, queries: &[SummaryQuery]) -> crate::Result<Vec<Vec<SummaryRow>>>;
 }
+
+/// An invoice row for the summary as both backends read it: id, buyer id,
+/// number, amount (minor units), currency, invoice date and due date (ISO
+/// text), status, paid at (µs), the buyer's sales rep.
+pub type InvoiceInputRow = (
+    i64,
+    i64,
+    String,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Option<i64>,
+    Option<String>,
+);
+
+/// A message row for the summary: id, buyer id, status, delivery, template
+/// key, send at and sent at (µs), the buyer's sales rep, whether it has a
+/// live reminder row, whether an answer points at it.
+pub type MessageInputRow = (
+    i64,
+    i64,
+    String,
+    Option<String>,
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+    bool,
+    bool,
+);
+
+/// The rows a backend reads for [`SummaryStore::summary_inputs`], decoded
+/// here once for both.
+#[derive(Debug, Default)]
+pub struct SummaryInputRows {
+    pub invoices: Vec<InvoiceInputRow>,
+    /// (invoice id, received at µs, amount minor, currency).
+    pub payments: Vec<(i64, i64, i64, String)>,
+    /// (invoice id, the earliest `sent_at` µs of a live reminder carrying it).
+    pub first_reminders: Vec<(i64, i64)>,
+    pub messages: Vec<MessageInputRow>,
+    /// (outbox id, invoice id, invoice status, invoice paid at µs).
+    pub links: Vec<(i64, i64, String, Option<i64>)>,
+}
+
+impl SummaryInputRows {
+    pub fn decode(self) -> crate::Result<SummaryInputs> {
+        use std::collections::HashMap;
+        use tagada_core::outbox::{DeliveryStatus, OutboxStatus};
+        use tagada_core::{BuyerId, Currency, ledger::InvoiceStatus};
+
+        let corrupt =
+            |table: &'static str, message: String| crate::StoreError::Corrupt { table, message };
+        let ts = |table: &'static str, v: i64| {
+            Timestamp::from_microsecond(v).map_err(|e| corrupt(table, e.to_string()))
+        };
+        let currency = |table: &'static str, code: &str| {
+            Currency::from_code(code).map_err(|e| corrupt(table, e.to_string()))
+        };
+        let date = |s: &str| {
+            s.parse::<jiff::civil::Date>()
+                .map_err(|e| corrupt("invoices", format!("date `{s}`: {e}")))
+        };
+        let mut paid: HashMap<i64, Vec<(Timestamp, Money)>> = HashMap::new();
+        for (inv, at, amount, code) in self.payments {
+            paid.entry(inv).or_default().push((
+                ts("payments", at)?,
+                Money::from_minor(amount, currency("payments", &code)?),
+            ));
+        }
+        let firsts: HashMap<i64, i64> = self.first_reminders.into_iter().collect();
+        let mut out = SummaryInputs::default();
+        for (id, buyer_id, number, amount, code, invoice_date, due_date, status, paid_at, rep) in
+            self.invoices
+        {
+            out.invoices.push(SummaryInvoiceInput {
+                invoice: ReportInvoice {
+                    id: InvoiceId::new(id),
+                    buyer_id: BuyerId::new(buyer_id),
+                    number,
+                    amount: Money::from_minor(amount, currency("invoices", &code)?),
+                    invoice_date: date(&invoice_date)?,
+                    due_date: date(&due_date)?,
+                    status: InvoiceStatus::ALL
+                        .into_iter()
+                        .find(|s| s.as_str() == status)
+                        .ok_or_else(|| corrupt("invoices", format!("status `{status}`")))?,
+                    paid_at: paid_at.map(|v| ts("invoices", v)).transpose()?,
+                },
+                sales_rep: rep,
+                payments: paid.remove(&id).unwrap_or_default(),
+                first_reminder_at: firsts.get(&id).map(|v| ts("outbox", *v)).transpose()?,
+            });
+        }
+        let mut carried: HashMap<i64, Vec<InvoiceId>> = HashMap::new();
+        let mut paid_at: HashMap<i64, Vec<(InvoiceId, Timestamp)>> = HashMap::new();
+        for (outbox_id, invoice_id, status, at) in self.links {
+            carried
+                .entry(outbox_id)
+                .or_default()
+                .push(InvoiceId::new(invoice_id));
+            if let Some(at) = at
+                && status != InvoiceStatus::Cancelled.as_str()
+            {
+                paid_at
+                    .entry(outbox_id)
+                    .or_default()
+                    .push((InvoiceId::new(invoice_id), ts("invoices", at)?));
+            }
+        }
+        for (
+            id,
+            buyer_id,
+            status,
+            delivery,
+            template_key,
+            send_at,
+            sent_at,
+            rep,
+            reminder,
+            replied,
+        ) in self.messages
+        {
+            out.messages.push(SummaryMessageInput {
+                message: ReportMessage {
+                    id: OutboxId::new(id),
+                    buyer_id: BuyerId::new(buyer_id),
+                    status: OutboxStatus::parse(&status)
+                        .ok_or_else(|| corrupt("outbox", format!("status `{status}`")))?,
+                    delivery: delivery
+                        .map(|d| {
+                            DeliveryStatus::parse(&d)
+                                .ok_or_else(|| corrupt("outbox", format!("delivery `{d}`")))
+                        })
+                        .transpose()?,
+                    template_key,
+                    send_at: ts("outbox", send_at)?,
+                    sent_at: sent_at.map(|v| ts("outbox", v)).transpose()?,
+                    invoice_ids: carried.remove(&id).unwrap_or_default(),
+                },
+                sales_rep: rep,
+                is_reminder: reminder,
+                replied,
+                invoices_paid_at: paid_at.remove(&id).unwrap_or_default(),
+            });
+        }
+        Ok(out)
+    }
+}
