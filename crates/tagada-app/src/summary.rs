@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use jiff::civil::Date;
 use tagada_core::cadence::PlannerConfig;
 use tagada_core::metrics::{
-    FetchedSums, InvoiceFacts, SUMMARY_FORMAT, SummaryBasis, SummaryDelta, SummaryReport, rep_key,
+    FetchedSums, InvoiceFacts, SUMMARY_FORMAT, Summary, SummaryBasis, SummaryReport, rep_key,
 };
 use tagada_core::outbox::OutboxStatus;
 use tagada_core::{InvoiceId, OutboxId};
@@ -44,6 +44,9 @@ pub struct RefreshOutcome {
     /// Owners still marked when it stopped (its limit reached, or another
     /// process folding the same ones): the figures do not count them yet.
     pub left: u64,
+    /// The summary's version when it stopped (bumped by every fold that
+    /// changed something): what is kept from the tables can be keyed on it.
+    pub version: i64,
 }
 
 /// Folds pending changes into the summary tables (starting them over first
@@ -94,7 +97,10 @@ pub async fn refresh_summary(
             }
         }
     }
-    outcome.left = store.summary_meta().await?.map_or(0, |m| m.pending);
+    if let Some(m) = store.summary_meta().await? {
+        outcome.left = m.pending;
+        outcome.version = m.version;
+    }
     Ok(outcome)
 }
 
@@ -103,7 +109,7 @@ async fn fold(
     store: &dyn Store,
     planner: &PlannerConfig,
     marks: &[tagada_store::SummaryMark],
-) -> Result<(Vec<SummaryChange>, SummaryDelta), ReportError> {
+) -> Result<(Vec<SummaryChange>, Summary), ReportError> {
     let zone = planner.home_zone();
     let day = |t: jiff::Timestamp| t.to_zoned_datetime(zone.clone()).date();
     let invoice_ids: Vec<InvoiceId> = marks
@@ -171,7 +177,7 @@ async fn fold(
     }
 
     let mut changes = Vec::with_capacity(marks.len());
-    let mut delta = SummaryDelta::default();
+    let mut delta = Summary::default();
     let mut sorted: Vec<_> = marks.to_vec();
     sorted.sort_by_key(|m| m.owner);
     for m in sorted {
@@ -214,6 +220,8 @@ pub struct SummaryView {
     /// Changes not folded in yet (see [`RefreshOutcome::left`]): the
     /// figures are complete when it is 0.
     pub unfolded: u64,
+    /// The summary's version the figures were read at.
+    pub version: i64,
 }
 
 /// The report of `period` (no breakdown) and the collection curve drawn on
@@ -250,6 +258,7 @@ pub async fn summary_report(
         },
         curve: figures.curve,
         unfolded: refreshed.left,
+        version: refreshed.version,
     })
 }
 

@@ -55,9 +55,8 @@ pub use receivables::{
 pub use report::CollectionReport;
 pub use summary::{
     ALL_DAYS, CURVE_DAYS, FetchedSums, InvoiceBasis, SUMMARY_FORMAT, SUMMARY_VALUES, Summary,
-    SummaryBasis, SummaryDelta, SummaryFigures, SummaryKey, SummaryKind, SummaryQuery,
-    SummaryReport, SummaryRow, SummarySource, collection_curve, day_number, day_of_number,
-    month_number, rep_key,
+    SummaryBasis, SummaryFigures, SummaryKey, SummaryKind, SummaryQuery, SummaryReport, SummaryRow,
+    SummarySource, collection_curve, day_number, day_of_number, month_number, rep_key,
 };
 
 /// One invoice as the metrics see it.

@@ -43,6 +43,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use super::dso::{cei_from, countback_from, dso_simple_from, trend_month_ends};
+use super::funnel::paid_dates;
 use super::receivables::{Sums, ageing_from, convertible};
 use super::report::not_converted_in;
 use super::{
@@ -185,46 +186,10 @@ pub struct SummaryQuery {
     pub by_day: bool,
 }
 
-/// Sums a set of rows per key, dropping keys whose values all cancel out:
-/// the net change to apply to the tables.
+/// Rows summed per key: the tables a store keeps (held in memory, for tests
+/// and for summing facts directly), or the net change a fold applies to
+/// them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SummaryDelta(HashMap<SummaryKey, [i64; SUMMARY_VALUES]>);
-
-impl SummaryDelta {
-    /// Adds `rows` (`sign` 1) or takes them away (`sign` −1).
-    pub fn add(&mut self, rows: &[SummaryRow], sign: i64) {
-        for r in rows {
-            let e = self.0.entry(r.key()).or_insert([0; SUMMARY_VALUES]);
-            for (a, v) in e.iter_mut().zip(r.values) {
-                *a += sign * v;
-            }
-        }
-    }
-
-    /// The non-zero changes, in key order.
-    pub fn rows(&self) -> Vec<SummaryRow> {
-        let mut rows: Vec<SummaryRow> = self
-            .0
-            .iter()
-            .filter(|(_, v)| v.iter().any(|x| *x != 0))
-            .map(|((kind, rep, currency, k1, k2, day), values)| SummaryRow {
-                kind: *kind,
-                rep: rep.clone(),
-                currency: currency.clone(),
-                k1: *k1,
-                k2: *k2,
-                day: *day,
-                values: *values,
-            })
-            .collect();
-        rows.sort_by_key(SummaryRow::key);
-        rows
-    }
-}
-
-/// Summary tables held in memory: what a store keeps, for tests and for
-/// summing facts directly.
-#[derive(Debug, Clone, Default)]
 pub struct Summary(BTreeMap<SummaryKey, [i64; SUMMARY_VALUES]>);
 
 impl Summary {
@@ -232,7 +197,7 @@ impl Summary {
     /// would hold it. `messages` are all messages: only reminders count.
     pub fn of_facts(invoices: &[InvoiceFacts], messages: &[MessageFacts]) -> Summary {
         let mut s = Summary::default();
-        let paid = paid_on_map(invoices);
+        let paid = paid_dates(invoices);
         for f in invoices {
             let basis = SummaryBasis::of_invoice(f);
             s.add(&basis.rows(), 1);
@@ -246,6 +211,7 @@ impl Summary {
         s
     }
 
+    /// Adds `rows` (`sign` 1) or takes them away (`sign` −1).
     pub fn add(&mut self, rows: &[SummaryRow], sign: i64) {
         for r in rows {
             let e = self.0.entry(r.key()).or_insert([0; SUMMARY_VALUES]);
@@ -255,13 +221,21 @@ impl Summary {
         }
     }
 
-    /// Every stored row whose values are not all zero, in key order.
+    /// Every row whose values do not all cancel out, in key order.
     pub fn rows(&self) -> Vec<SummaryRow> {
-        let mut d = SummaryDelta::default();
-        for (k, v) in &self.0 {
-            d.0.insert(k.clone(), *v);
-        }
-        d.rows()
+        self.0
+            .iter()
+            .filter(|(_, v)| v.iter().any(|x| *x != 0))
+            .map(|((kind, rep, currency, k1, k2, day), values)| SummaryRow {
+                kind: *kind,
+                rep: rep.clone(),
+                currency: currency.clone(),
+                k1: *k1,
+                k2: *k2,
+                day: *day,
+                values: *values,
+            })
+            .collect()
     }
 }
 
@@ -315,14 +289,6 @@ impl SummarySource for FetchedSums {
             .cloned()
             .ok_or_else(|| MetricsError::MissingSums(format!("{q:?}")))
     }
-}
-
-fn paid_on_map(invoices: &[InvoiceFacts]) -> HashMap<InvoiceId, Date> {
-    invoices
-        .iter()
-        .filter(|i| i.status != InvoiceStatus::Cancelled)
-        .filter_map(|i| i.paid_on.map(|d| (i.id, d)))
-        .collect()
 }
 
 /// What an owner's contribution depends on, and nothing else: kept by the
@@ -683,7 +649,7 @@ fn invoice_rows(b: &InvoiceBasis) -> Vec<SummaryRow> {
     rows.push(row(SummaryKind::Curve, 0, 0, due, &curve));
 
     // one row per key
-    let mut d = SummaryDelta::default();
+    let mut d = Summary::default();
     d.add(&rows, 1);
     d.rows()
 }
@@ -1243,7 +1209,7 @@ mod tests {
                 prop_assert_eq!(SummaryBasis::decode(&text).unwrap(), b.clone());
                 tables.add(&b.rows(), 1);
             }
-            let mut delta = SummaryDelta::default();
+            let mut delta = Summary::default();
             for (o, f) in old.iter().zip(&new) {
                 let gone = SummaryBasis::decode(&SummaryBasis::of_invoice(o).encode()).unwrap();
                 delta.add(&gone.rows(), -1);

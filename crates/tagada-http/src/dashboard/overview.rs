@@ -130,7 +130,7 @@ pub(crate) async fn page(
         Some(PAGE_FOLD_LIMIT),
     )
     .await?;
-    let (report, curve, unfolded) = (view.report, view.curve, view.unfolded);
+    let (report, curve, unfolded, version) = (view.report, view.curve, view.unfolded, view.version);
     let c = &report.collection;
     let home = c.home_currency;
     let money = |v: i64| Money::from_minor(v, home).to_string();
@@ -212,7 +212,6 @@ pub(crate) async fn page(
         .iter()
         .map(|m| m.minor())
         .sum();
-    let version = state.store.summary_meta().await?.map_or(0, |m| m.version);
     let preview = ledger.preview.get(&state, today, version).await?;
     let visible: Vec<&PreviewRow> = preview
         .rows

@@ -15,7 +15,7 @@ use crate::{
     StoreError, TimelineSubject, WHATSAPP, WebhookOutcome,
 };
 
-fn inbound(id: &str, from: &Phone, sent_secs: i64, text: &str) -> NewInbound {
+pub(super) fn inbound(id: &str, from: &Phone, sent_secs: i64, text: &str) -> NewInbound {
     NewInbound {
         event_key: format!("message:{id}"),
         raw: format!(r#"{{"id":"{id}"}}"#),

@@ -6,9 +6,7 @@ use tagada_core::metrics::{SummaryKind, SummaryQuery, SummaryRow};
 use super::{
     add_buyer, add_invoice, claim_all, date, enqueue, inr, invoice, item, message, phone, t,
 };
-use crate::{
-    AttemptOutcome, BuyerPatch, NewInbound, NewPayment, Store, SummaryChange, SummaryOwner,
-};
+use crate::{AttemptOutcome, BuyerPatch, NewPayment, Store, SummaryChange, SummaryOwner};
 
 /// Summary tables: the triggers mark what changed, a fold replaces a basis
 /// only if nobody replaced it meanwhile, a mark renewed after it was read
@@ -293,21 +291,9 @@ pub async fn summary_marks_folds_and_sums<S: Store + 'static>(store: S) {
     clear(&store).await;
 
     // an answer to the message marks it
-    let answer = NewInbound {
-        event_key: "message:wamid.answer".into(),
-        raw: r#"{"id":"wamid.answer"}"#.into(),
-        message_id: "wamid.answer".into(),
-        from: phone(1).as_str().trim_start_matches('+').to_string(),
-        phone: Some(phone(1)),
-        wa_id: None,
-        profile_name: None,
-        sent_at: t(8_999),
-        kind: "text".into(),
-        text: Some("paid yesterday".into()),
-        payload: None,
-        context_provider_id: Some("wamid.s".into()),
-        context_outbox: Some(ids[0]),
-    };
+    let mut answer = super::inbox::inbound("wamid.answer", &phone(1), 8_999, "paid yesterday");
+    answer.context_provider_id = Some("wamid.s".into());
+    answer.context_outbox = Some(ids[0]);
     let e = store
         .record_inbound(&answer, t(9_000))
         .await
