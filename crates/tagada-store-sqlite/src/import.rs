@@ -23,11 +23,11 @@ use crate::conv::{
     opt_micros, push_in_list, ts,
 };
 use crate::ledger::{cancel_for_invoices, fetch_in};
-use crate::rows::{InvoiceRow, invoice_cols};
+use crate::rows::{InvoiceRow, invoice_cols, unsettled};
 
 /// The invoice indexes a bulk import sets aside and builds again after
 /// loading: name, how to drop it and its definition, exactly as the migrations create them
-/// (`0001_initial.sql`, `0007_payments.sql`). A test compares them with
+/// (`0001_initial.sql`, `0007_payments.sql`, `0013_unsettled_due_or.sql`). A test compares them with
 /// the migrated schema. Building each in one sorted pass costs a fraction
 /// of keeping it up to date row by row: `invoices_buyer` and
 /// `invoices_unsettled_due` take rows in buyer and due-date order, not
@@ -37,8 +37,10 @@ pub(crate) const BULK_INDEXES: [(&str, &str, &str); 3] = [
     (
         "invoices_unsettled_due",
         "DROP INDEX IF EXISTS invoices_unsettled_due",
-        "CREATE INDEX IF NOT EXISTS invoices_unsettled_due ON invoices (due_date)\n    \
-         WHERE status IN ('pending', 'in_process', 'partially_paid', 'disputed')",
+        concat!(
+            "CREATE INDEX IF NOT EXISTS invoices_unsettled_due ON invoices (due_date) WHERE ",
+            unsettled!()
+        ),
     ),
     (
         "invoices_buyer",
@@ -52,18 +54,58 @@ pub(crate) const BULK_INDEXES: [(&str, &str, &str); 3] = [
     ),
 ];
 
-/// Creates whichever of [`BULK_INDEXES`] is missing. Reads the schema
-/// first, so a store with every index in place takes no write lock.
-pub(crate) async fn restore_bulk_indexes(pool: &sqlx::SqlitePool) -> Result<()> {
+/// The summary's trigger on new invoices (`0012_summary.sql`), which a bulk
+/// import also sets aside: name, how to drop it and its definition. Marking
+/// a million new invoices one trigger run at a time costs more than storing
+/// them; [`restore_bulk_schema`] marks them in one statement instead, and
+/// only when the summary has been started (before that, starting it marks
+/// every invoice anyway).
+pub(crate) const SUMMARY_INSERT_TRIGGER: (&str, &str, &str) = (
+    "summary_invoice_insert",
+    "DROP TRIGGER IF EXISTS summary_invoice_insert",
+    "CREATE TRIGGER IF NOT EXISTS summary_invoice_insert AFTER INSERT ON invoices BEGIN
+    INSERT INTO summary_dirty (kind, id, mark) VALUES (0, NEW.id, random())
+        ON CONFLICT (kind, id) DO UPDATE SET mark = excluded.mark;
+END",
+);
+
+/// Puts back what a bulk import set aside: the summary's insert trigger
+/// (with a mark for every invoice the summary has not seen, when it has
+/// been started) and whichever of [`BULK_INDEXES`] is missing. Reads the
+/// schema first, so a store with everything in place takes no write lock.
+pub(crate) async fn restore_bulk_schema(pool: &sqlx::SqlitePool) -> Result<()> {
     let present: Vec<(String,)> = sqlx::query_as(
-        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'invoices'",
+        "SELECT name FROM sqlite_master WHERE type IN ('index', 'trigger') \
+         AND tbl_name = 'invoices'",
     )
     .fetch_all(pool)
     .await
     .map_err(db)?;
+    let has = |name: &str| present.iter().any(|(p,)| p == name);
+    if !has(SUMMARY_INSERT_TRIGGER.0) {
+        // One transaction: from the trigger on every new row is marked, and
+        // every row before it lacks a basis (no mark, no fold) unless the
+        // summary was started after it was stored, which marked it.
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        sqlx::query(SUMMARY_INSERT_TRIGGER.2)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        sqlx::query(
+            "INSERT INTO summary_dirty (kind, id, mark) \
+             SELECT 0, i.id, random() FROM invoices i \
+             WHERE EXISTS (SELECT 1 FROM summary_meta) \
+               AND NOT EXISTS (SELECT 1 FROM summary_bases b WHERE b.kind = 0 AND b.id = i.id) \
+             ON CONFLICT (kind, id) DO NOTHING",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+    }
     let missing: Vec<&'static str> = BULK_INDEXES
         .iter()
-        .filter(|(name, _, _)| !present.iter().any(|(p,)| p == name))
+        .filter(|(name, _, _)| !has(name))
         .map(|(_, _, create)| *create)
         .collect();
     if missing.is_empty() {
@@ -536,7 +578,11 @@ impl ImportStore for SqliteStore {
         if u64::try_from(stored).unwrap_or(u64::MAX) > incoming / 4 {
             return Ok(false);
         }
-        for (_, drop, _) in BULK_INDEXES {
+        for drop in BULK_INDEXES
+            .iter()
+            .map(|(_, drop, _)| *drop)
+            .chain([SUMMARY_INSERT_TRIGGER.1])
+        {
             sqlx::query(drop).execute(&mut *tx).await.map_err(db)?;
         }
         tx.commit().await.map_err(db)?;
@@ -544,7 +590,7 @@ impl ImportStore for SqliteStore {
     }
 
     async fn end_bulk_import(&self) -> Result<()> {
-        restore_bulk_indexes(&self.pool).await
+        restore_bulk_schema(&self.pool).await
     }
 
     async fn list_rejects(&self, source_file: Option<&str>) -> Result<Vec<RejectedRow>> {

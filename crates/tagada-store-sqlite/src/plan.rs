@@ -14,24 +14,35 @@ use tagada_store::{ApplyOutcome, PlanStore, Result, SnapshotScope};
 use crate::SqliteStore;
 use crate::conv::{IN_CHUNK, date_text, db, micros, outbox_status, to_json, ts};
 use crate::ledger::fetch_in;
-use crate::rows::{BuyerRow, InvoiceRow, buyer_cols, convert, invoice_cols};
+use crate::rows::{BuyerRow, InvoiceRow, buyer_cols, convert, invoice_cols, unsettled};
+
+/// The invoices still owed, or owed but disputed, due by a date.
+const DUE_BY: &str = concat!(
+    "SELECT ",
+    invoice_cols!(),
+    " FROM invoices WHERE (",
+    unsettled!(),
+    ") AND due_date <= ?"
+);
+
+/// How many invoices still owed fall due after a date.
+const DUE_AFTER: &str = concat!(
+    "SELECT count(*) FROM invoices WHERE (",
+    unsettled!(),
+    ") AND due_date > ?"
+);
 
 /// Loads the invoices that still matter to the planner: owed, or owed but
 /// disputed (so the plan can say why it skips them), due by the horizon;
 /// without a horizon, every invoice.
-/// With the `(status, due_date)` index this is one range scan per status.
+/// With the partial index `invoices_unsettled_due` this is one range scan.
 async fn load_due(conn: &mut SqliteConnection, scope: &SnapshotScope) -> Result<Vec<Invoice>> {
     let rows: Vec<InvoiceRow> = match scope.horizon {
-        Some(h) => sqlx::query_as(concat!(
-            "SELECT ",
-            invoice_cols!(),
-            " FROM invoices WHERE status IN ('pending', 'in_process', 'partially_paid', \
-             'disputed') AND due_date <= ?"
-        ))
-        .bind(date_text(h))
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?,
+        Some(h) => sqlx::query_as(DUE_BY)
+            .bind(date_text(h))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?,
         // Unscoped (`tagada plan`): every invoice, so each one the plan
         // leaves alone is listed with its reason, paid and cancelled too.
         None => sqlx::query_as(concat!("SELECT ", invoice_cols!(), " FROM invoices"))
@@ -120,14 +131,11 @@ impl PlanStore for SqliteStore {
 
         let not_loaded_not_yet_due = match scope.horizon {
             Some(h) => {
-                let beyond: i64 = sqlx::query_scalar(
-                    "SELECT count(*) FROM invoices WHERE status IN ('pending', 'in_process', \
-                     'partially_paid', 'disputed') AND due_date > ?",
-                )
-                .bind(date_text(h))
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db)?;
+                let beyond: i64 = sqlx::query_scalar(DUE_AFTER)
+                    .bind(date_text(h))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db)?;
                 u64::try_from(beyond)
                     .unwrap_or(0)
                     .saturating_sub(history_beyond)
@@ -262,5 +270,34 @@ impl PlanStore for SqliteStore {
         }
         tx.commit().await.map_err(db)?;
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tagada_store::Migrate;
+
+    use super::{DUE_AFTER, DUE_BY};
+    use crate::SqliteStore;
+
+    /// The due-invoice queries repeat the partial index's condition word
+    /// for word, so SQLite reads them through the index, not the table.
+    #[tokio::test]
+    async fn due_invoices_are_read_through_the_partial_index() {
+        let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        for sql in [DUE_BY, DUE_AFTER] {
+            let plan: Vec<(i64, i64, i64, String)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                    .bind("2026-12-01")
+                    .fetch_all(&store.pool)
+                    .await
+                    .unwrap();
+            assert!(
+                plan.iter()
+                    .any(|(.., d)| d.contains("invoices_unsettled_due")),
+                "{sql}: {plan:?}"
+            );
+        }
     }
 }

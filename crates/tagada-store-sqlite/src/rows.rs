@@ -22,6 +22,17 @@ macro_rules! buyer_cols {
 pub(crate) use buyer_cols;
 
 /// Columns of [`InvoiceRow`], in `SELECT` order.
+/// The condition of an invoice still owed (or owed but disputed), word for
+/// word the condition of the partial index `invoices_unsettled_due`
+/// (migration 0013): a query must repeat it exactly for SQLite to use that
+/// index. Bare: put it in parentheses beside other terms.
+macro_rules! unsettled {
+    () => {
+        "status = 'pending' OR status = 'in_process' OR status = 'partially_paid' OR status = 'disputed'"
+    };
+}
+pub(crate) use unsettled;
+
 macro_rules! invoice_cols {
     () => {
         "id, number, buyer_id, order_date, invoice_date, due_date, credit_days, amount_minor, \

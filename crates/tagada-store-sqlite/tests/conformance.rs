@@ -2,8 +2,8 @@
 //! database file (WAL, several connections, real write-lock contention) and
 //! once on a private in-memory database.
 
-use tagada_store::Migrate;
 use tagada_store::conformance::Fixture;
+use tagada_store::{LedgerStore, Migrate, NewBuyer, NewInvoice, SummaryOwner, SummaryStore};
 use tagada_store_sqlite::SqliteStore;
 
 /// Keeps the temporary directory holding the database file alive for one test.
@@ -94,12 +94,12 @@ async fn memory_urls_share_one_database() {
     );
 }
 
-/// The invoice indexes as the schema holds them, by name (definitions with
-/// runs of whitespace made one space).
+/// The invoice indexes and triggers as the schema holds them, by name
+/// (definitions with runs of whitespace made one space).
 async fn invoice_indexes(store: &SqliteStore) -> Vec<(String, String)> {
     let rows: Vec<(String, Option<String>)> = sqlx::query_as(
         "SELECT name, sql FROM sqlite_master \
-         WHERE type = 'index' AND tbl_name = 'invoices' ORDER BY name",
+         WHERE type IN ('index', 'trigger') AND tbl_name = 'invoices' ORDER BY name",
     )
     .fetch_all(store.pool())
     .await
@@ -112,9 +112,10 @@ async fn invoice_indexes(store: &SqliteStore) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A bulk import sets aside the three secondary invoice indexes and builds
-/// them again exactly as the migrations define them; a process that dies
-/// mid-import gets them back when the store is next migrated.
+/// A bulk import sets aside the three secondary invoice indexes and the
+/// summary's insert trigger and puts them back exactly as the migrations
+/// define them; a process that dies mid-import gets them back, and its
+/// invoices marked for the summary, when the store is next migrated.
 #[tokio::test]
 async fn bulk_import_rebuilds_the_migrated_indexes() {
     use tagada_store::ImportStore;
@@ -128,6 +129,7 @@ async fn bulk_import_rebuilds_the_migrated_indexes() {
         "invoices_unsettled_due",
         "invoices_buyer",
         "invoices_pay_token",
+        "summary_invoice_insert",
     ] {
         assert!(
             migrated.iter().any(|(n, _)| n == name),
@@ -139,7 +141,7 @@ async fn bulk_import_rebuilds_the_migrated_indexes() {
     let during = invoice_indexes(&store).await;
     assert_eq!(
         during.len(),
-        migrated.len() - 3,
+        migrated.len() - 4,
         "set aside during the load: {during:?}"
     );
     store.end_bulk_import().await.unwrap();
@@ -150,8 +152,45 @@ async fn bulk_import_rebuilds_the_migrated_indexes() {
         .unwrap();
     assert_eq!(temp_store, 2, "connections keep temporary data in memory");
 
-    // the process dies between begin and end
+    // the process dies between begin and end, after storing an invoice,
+    // with the summary started
+    store.summary_reset("UTC", 1).await.unwrap();
     assert!(store.begin_bulk_import(10).await.unwrap());
+    let buyer = store
+        .upsert_buyers(&[NewBuyer {
+            name: "Acme Traders".into(),
+            ..NewBuyer::default()
+        }])
+        .await
+        .unwrap()[0]
+        .0;
+    let stored = store
+        .upsert_invoices(
+            &[NewInvoice {
+                number: "INV-1".into(),
+                buyer_id: buyer,
+                order_date: None,
+                invoice_date: jiff::civil::date(2026, 11, 1),
+                due_date: jiff::civil::date(2026, 12, 1),
+                credit_days: None,
+                amount: tagada_core::Money::from_minor(100_000, tagada_core::Currency::INR),
+                amount_paid: tagada_core::Money::zero(tagada_core::Currency::INR),
+                status: tagada_core::ledger::InvoiceStatus::Pending,
+                source: "import:test".into(),
+                source_hash: "h".into(),
+                notes: None,
+            }],
+            jiff::Timestamp::UNIX_EPOCH,
+        )
+        .await
+        .unwrap();
+    let tagada_store::InvoiceUpsert::Created { id } = stored[0] else {
+        panic!("{stored:?}")
+    };
+    assert!(
+        store.summary_pending(10).await.unwrap().is_empty(),
+        "no trigger during the load"
+    );
     store.close().await;
     let reopened = SqliteStore::open(path).await.unwrap();
     assert_eq!(reopened.migrate().await.unwrap(), 0);
@@ -160,4 +199,12 @@ async fn bulk_import_rebuilds_the_migrated_indexes() {
         migrated,
         "built again by migrate"
     );
+    let pending: Vec<_> = reopened
+        .summary_pending(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.owner)
+        .collect();
+    assert_eq!(pending, [SummaryOwner::Invoice(id)], "marked by migrate");
 }

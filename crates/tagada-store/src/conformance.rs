@@ -1330,11 +1330,13 @@ pub async fn invoice_upsert_large_batch<S: Store + 'static>(store: S) {
 /// and plans exactly what the same batches store without it; a ledger
 /// holding more than a quarter of the incoming invoices is not loaded in
 /// bulk (so re-importing a file never is); ending is
-/// idempotent and harmless without a begin.
+/// idempotent and harmless without a begin. Every invoice it stores is
+/// marked for a summary that was started before it.
 pub async fn bulk_import_matches_normal_import<S: Store + 'static>(store: S) {
     let a = add_buyer(&store, "Acme Traders", 1).await;
     let b = add_buyer(&store, "Bharat Steel", 2).await;
     store.end_bulk_import().await.expect("end without begin");
+    store.summary_reset("UTC", 1).await.unwrap();
     let mut rows: Vec<NewInvoice> = (0..3_000)
         .map(|i| {
             let who = if i % 3 == 0 { a.id } else { b.id };
@@ -1392,6 +1394,22 @@ pub async fn bulk_import_matches_normal_import<S: Store + 'static>(store: S) {
         .filter(|o| matches!(o, InvoiceUpsert::Created { .. }))
         .count();
     assert_eq!(created, 3_000, "bulk {bulk}");
+    let marked: HashSet<InvoiceId> = store
+        .summary_pending(10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| match m.owner {
+            crate::SummaryOwner::Invoice(id) => Some(id),
+            crate::SummaryOwner::Message(_) => None,
+        })
+        .collect();
+    for o in &out[..3_000] {
+        let InvoiceUpsert::Created { id } = o else {
+            unreachable!()
+        };
+        assert!(marked.contains(id), "{id} marked for the summary");
+    }
 
     // what the indexes serve: a buyer's invoices, the planning horizon, pay pages
     let of_a = store
