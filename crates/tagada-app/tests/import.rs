@@ -376,3 +376,46 @@ async fn failed_bulk_import_leaves_the_schema_and_data_consistent() {
         6_000
     );
 }
+
+/// The store refusing a batch half-way stops the import with the store's
+/// own error (the file reader is not left waiting), the batches written
+/// before it stay, and the bulk load's indexes are built.
+#[tokio::test]
+async fn a_store_error_half_way_stops_the_import_with_that_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("tally.csv");
+    tally_csv(&input, 8_000, 0);
+    let s = file_store(dir.path(), "refused.db").await;
+    let migrated = index_names(&s).await;
+    sqlx::query(
+        "CREATE TRIGGER refuse BEFORE INSERT ON invoices WHEN NEW.number = 'INV-005000' \
+         BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+    )
+    .execute(s.pool())
+    .await
+    .unwrap();
+    let cfg = ImportConfig {
+        rejects_dir: Some(dir.path().to_path_buf()),
+        batch_size: 1_000,
+        bulk_min_rows: 1,
+        ..ImportConfig::default()
+    };
+    let err = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        import_file(&s, &input, &cfg, now(), &|_, _| {}),
+    )
+    .await
+    .expect("the import ends")
+    .unwrap_err();
+    assert!(
+        matches!(err, tagada_app::import::ImportError::Store(_))
+            && err.to_string().contains("refused by the test"),
+        "{err}"
+    );
+    assert_eq!(
+        s.list_invoices(&Default::default()).await.unwrap().len(),
+        5_000,
+        "the five batches before the refused one"
+    );
+    assert_eq!(index_names(&s).await, migrated, "indexes built again");
+}

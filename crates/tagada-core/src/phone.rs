@@ -87,7 +87,10 @@ impl Phone {
             };
             parsed_any = true;
             if number.extension().is_none() && number.is_valid() {
-                let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+                // What `number.format().mode(Mode::E164)` writes, without
+                // the national format lookup (a run of regex matches) that
+                // formatter makes first whatever the mode.
+                let e164 = format!("+{}{}", number.country().code(), number.national());
                 return Phone::try_from(e164).map_err(|_| invalid());
             }
         }
@@ -173,6 +176,23 @@ mod tests {
 
     fn parse_in(s: &str) -> Result<Phone, PhoneError> {
         Phone::parse(s, &india())
+    }
+
+    proptest::proptest! {
+        /// The E.164 text is written directly; it is what the library's own
+        /// E.164 formatter writes, for every number it accepts.
+        #[test]
+        fn e164_is_the_libraries_own(
+            prefix in proptest::sample::select(vec!["+91 9", "+91 7", "+1 212", "+44 20", "+44 7", "+39 06", "+39 3", "+971 5", "+49 30", "+81 3", "+966 5", "+65 9"]),
+            rest in "[0-9]{5,9}",
+        ) {
+            let text = format!("{prefix}{rest}");
+            if let Ok(phone) = Phone::parse(&text, &india()) {
+                let number = phonenumber::parse(None, phone.as_str()).unwrap();
+                let theirs = number.format().mode(phonenumber::Mode::E164).to_string();
+                proptest::prop_assert_eq!(phone.as_str(), theirs.as_str());
+            }
+        }
     }
 
     #[test]

@@ -9,9 +9,11 @@
 //! file is the number lookups and nothing else.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
+use jiff::civil::Date;
 use sqlx::{Connection, QueryBuilder, Sqlite, SqliteConnection};
 use tagada_core::ledger::{Invoice, InvoiceStatus};
 use tagada_core::{BuyerId, InvoiceId};
@@ -149,12 +151,12 @@ pub(crate) async fn restore_bulk_schema(pool: &sqlx::SqlitePool) -> Result<()> {
 }
 
 /// Where a number stands while walking the batch.
-enum Known {
+enum Known<'a> {
     /// Stored before this batch; `current` is loaded only when the row changed.
     Stored {
         id: i64,
         buyer_id: i64,
-        hash: String,
+        hash: &'a str,
         current: Option<Box<Invoice>>,
     },
     /// Created by this batch: index into the insert list.
@@ -231,6 +233,29 @@ fn validate(row: &NewInvoice) -> Option<String> {
     None
 }
 
+/// The text values a batch's rows repeat (dates, currency, status, source),
+/// each made once: sqlx turns a bound `&str` into a new `String` in a new
+/// `Arc`, while a bound `Arc<str>` only gains a reference. A batch holds a
+/// few hundred distinct dates at most.
+#[derive(Default)]
+struct Shared<'a> {
+    dates: HashMap<Date, Arc<str>>,
+    texts: HashMap<&'a str, Arc<str>>,
+}
+
+impl<'a> Shared<'a> {
+    fn date(&mut self, d: Date) -> Arc<str> {
+        self.dates
+            .entry(d)
+            .or_insert_with(|| Arc::from(date_text(d)))
+            .clone()
+    }
+
+    fn text(&mut self, s: &'a str) -> Arc<str> {
+        self.texts.entry(s).or_insert_with(|| Arc::from(s)).clone()
+    }
+}
+
 /// Inserts new invoices with ids `first_id..`: the caller holds SQLite's
 /// write lock, so no one else can take those ids, and nothing has to be read
 /// back row by row.
@@ -241,6 +266,7 @@ async fn insert_invoices(
     now: Timestamp,
 ) -> Result<()> {
     let now = micros(now);
+    let mut shared = Shared::default();
     for (k, chunk) in rows.chunks(WRITE_ROWS).enumerate() {
         let base = first_id + (k * WRITE_ROWS) as i64;
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
@@ -250,19 +276,19 @@ async fn insert_invoices(
         );
         qb.push_values(chunk.iter().enumerate(), |mut b, (i, r)| {
             b.push_bind(base + i as i64)
-                .push_bind(r.number.trim())
+                .push_bind(Arc::<str>::from(r.number.trim()))
                 .push_bind(r.buyer_id.get())
-                .push_bind(opt_date_text(r.order_date))
-                .push_bind(date_text(r.invoice_date))
-                .push_bind(date_text(r.due_date))
+                .push_bind(r.order_date.map(|d| shared.date(d)))
+                .push_bind(shared.date(r.invoice_date))
+                .push_bind(shared.date(r.due_date))
                 .push_bind(r.credit_days)
                 .push_bind(r.amount.minor())
                 .push_bind(r.amount_paid.minor())
-                .push_bind(r.amount.currency().code())
-                .push_bind(r.status.as_str())
-                .push_bind(r.source.as_str())
-                .push_bind(r.source_hash.as_str())
-                .push_bind(r.notes.as_deref())
+                .push_bind(shared.text(r.amount.currency().code()))
+                .push_bind(shared.text(r.status.as_str()))
+                .push_bind(shared.text(&r.source))
+                .push_bind(Arc::<str>::from(r.source_hash.as_str()))
+                .push_bind(r.notes.as_deref().map(Arc::<str>::from))
                 .push_bind(now)
                 .push_bind(now)
                 .push("lower(hex(randomblob(16)))");
@@ -371,17 +397,19 @@ impl ImportStore for SqliteStore {
             "",
         )
         .await?;
-        let mut known: HashMap<String, Known> = HashMap::with_capacity(numbers.len());
+        // keyed by text borrowed from the rows and from `found`: nothing
+        // copied per row
+        let mut known: HashMap<&str, Known> = HashMap::with_capacity(numbers.len());
         // a stored invoice's buyer exists (foreign key); check only the others
         let mut known_buyers: HashSet<i64> = HashSet::with_capacity(numbers.len());
-        for (id, number, buyer_id, hash) in found {
-            known_buyers.insert(buyer_id);
+        for (id, number, buyer_id, hash) in &found {
+            known_buyers.insert(*buyer_id);
             known.insert(
-                number,
+                number.as_str(),
                 Known::Stored {
-                    id,
-                    buyer_id,
-                    hash,
+                    id: *id,
+                    buyer_id: *buyer_id,
+                    hash: hash.as_str(),
                     current: None,
                 },
             );
@@ -401,7 +429,7 @@ impl ImportStore for SqliteStore {
             .filter_map(|r| match known.get(r.number.trim()) {
                 Some(Known::Stored {
                     id, buyer_id, hash, ..
-                }) if *buyer_id == r.buyer_id.get() && *hash != r.source_hash => Some(*id),
+                }) if *buyer_id == r.buyer_id.get() && *hash != r.source_hash.as_str() => Some(*id),
                 _ => None,
             })
             .collect();
@@ -444,7 +472,7 @@ impl ImportStore for SqliteStore {
             match known.get_mut(number) {
                 None => {
                     known.insert(
-                        number.to_string(),
+                        number,
                         Known::New {
                             index: inserts.len(),
                         },
@@ -478,7 +506,7 @@ impl ImportStore for SqliteStore {
                                 BuyerId::new(*buyer_id)
                             ),
                         }));
-                    } else if *hash == row.source_hash {
+                    } else if *hash == row.source_hash.as_str() {
                         pending.push(Pending::Done(InvoiceUpsert::Unchanged {
                             id: InvoiceId::new(*id),
                         }));
@@ -495,7 +523,7 @@ impl ImportStore for SqliteStore {
                         pending.push(Pending::Done(InvoiceUpsert::Updated {
                             id: InvoiceId::new(*id),
                         }));
-                        hash.clone_from(&row.source_hash);
+                        *hash = row.source_hash.as_str();
                         *current = Some(Box::new(next.clone()));
                         updates.insert(*id, (next, row));
                     }
