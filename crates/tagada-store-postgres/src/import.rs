@@ -45,10 +45,19 @@ pub(crate) const BULK_INDEXES: [(&str, &str, &str); 3] = [
     ),
 ];
 
-/// Creates whichever of [`BULK_INDEXES`] is missing, in one transaction
-/// under the import lock. Reads the catalogue first, so a store with every
-/// index in place locks nothing.
-pub(crate) async fn restore_bulk_indexes(pool: &sqlx::PgPool) -> Result<()> {
+/// The summary's trigger on new invoices (`0013_summary_insert_trigger.sql`),
+/// which a bulk import also sets aside: running it for each of a million
+/// new rows costs more than storing them. [`restore_bulk_schema`] marks the
+/// loaded invoices in one statement instead, and only when the summary has
+/// been started (before that, starting it marks every invoice anyway).
+const DISABLE_SUMMARY_INSERT: &str = "ALTER TABLE invoices DISABLE TRIGGER summary_invoice_insert";
+
+/// Puts back what a bulk import set aside: the summary's insert trigger
+/// (with a mark for every invoice the summary has not seen, when it has
+/// been started) and whichever of [`BULK_INDEXES`] is missing, in one
+/// transaction under the import lock. Reads the catalogue first, so a store
+/// with everything in place locks nothing.
+pub(crate) async fn restore_bulk_schema(pool: &sqlx::PgPool) -> Result<()> {
     let present: Vec<(String,)> = sqlx::query_as(
         "SELECT indexname::text FROM pg_indexes \
          WHERE schemaname = current_schema() AND tablename = 'invoices'",
@@ -56,14 +65,42 @@ pub(crate) async fn restore_bulk_indexes(pool: &sqlx::PgPool) -> Result<()> {
     .fetch_all(pool)
     .await
     .map_err(db)?;
-    if BULK_INDEXES
-        .iter()
-        .all(|(name, _, _)| present.iter().any(|(p,)| p == name))
+    let trigger_off: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_trigger \
+         WHERE tgrelid = 'invoices'::regclass AND tgname = 'summary_invoice_insert' \
+           AND tgenabled = 'D')",
+    )
+    .fetch_one(pool)
+    .await
+    .map_err(db)?;
+    if !trigger_off
+        && BULK_INDEXES
+            .iter()
+            .all(|(name, _, _)| present.iter().any(|(p,)| p == name))
     {
         return Ok(());
     }
     let mut tx = pool.begin().await.map_err(db)?;
     lock(&mut tx, locks::IMPORT).await?;
+    if trigger_off {
+        // Enabling locks out writers to invoices until the commit, so every
+        // row stored before it is visible to the marking below and every
+        // row after it is marked by the trigger.
+        sqlx::query("ALTER TABLE invoices ENABLE TRIGGER summary_invoice_insert")
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        sqlx::query(
+            "INSERT INTO summary_dirty (kind, id, mark) \
+             SELECT 0, i.id, nextval('summary_mark_seq') FROM invoices i \
+             WHERE EXISTS (SELECT 1 FROM summary_meta) \
+               AND NOT EXISTS (SELECT 1 FROM summary_bases b WHERE b.kind = 0 AND b.id = i.id) \
+             ON CONFLICT (kind, id) DO NOTHING",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    }
     for (_, _, create) in BULK_INDEXES {
         sqlx::query(create).execute(&mut *tx).await.map_err(db)?;
     }
@@ -568,7 +605,11 @@ impl ImportStore for PostgresStore {
         if u64::try_from(stored).unwrap_or(u64::MAX) > incoming / 4 {
             return Ok(false);
         }
-        for (_, drop, _) in BULK_INDEXES {
+        for drop in BULK_INDEXES
+            .iter()
+            .map(|(_, drop, _)| *drop)
+            .chain([DISABLE_SUMMARY_INSERT])
+        {
             sqlx::query(drop).execute(&mut *tx).await.map_err(db)?;
         }
         tx.commit().await.map_err(db)?;
@@ -576,7 +617,7 @@ impl ImportStore for PostgresStore {
     }
 
     async fn end_bulk_import(&self) -> Result<()> {
-        restore_bulk_indexes(&self.pool).await
+        restore_bulk_schema(&self.pool).await
     }
 
     async fn list_rejects(&self, source_file: Option<&str>) -> Result<Vec<RejectedRow>> {

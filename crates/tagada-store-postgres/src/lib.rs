@@ -165,8 +165,9 @@ impl Migrate for PostgresStore {
             .run(&self.pool)
             .await
             .map_err(|e| StoreError::Backend(Box::new(e)))?;
-        // an import that died in bulk mode left indexes to build
-        import::restore_bulk_indexes(&self.pool).await?;
+        // an import that died in bulk mode left indexes to build and
+        // invoices to mark for the summary
+        import::restore_bulk_schema(&self.pool).await?;
         let after = applied_migrations(&self.pool).await?;
         Ok(u32::try_from(after - before).unwrap_or(0))
     }

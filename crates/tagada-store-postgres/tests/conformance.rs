@@ -88,28 +88,96 @@ async fn invoice_indexes(store: &PostgresStore) -> Vec<(String, String)> {
     .unwrap()
 }
 
-/// A bulk import sets aside the three secondary invoice indexes and builds
-/// them again exactly as the migrations define them; one left set aside
-/// (the importing process died) is built again by the next migrate.
+/// Whether the summary's trigger on new invoices is enabled.
+async fn summary_insert_trigger_on(store: &PostgresStore) -> bool {
+    sqlx::query_scalar(
+        "SELECT tgenabled <> 'D' FROM pg_trigger \
+         WHERE tgrelid = 'invoices'::regclass AND tgname = 'summary_invoice_insert'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap()
+}
+
+/// A bulk import sets aside the three secondary invoice indexes and the
+/// summary's insert trigger and puts them back exactly as the migrations
+/// define them; what was left set aside (the importing process died) is
+/// put back by the next migrate, with the loaded invoices marked for the
+/// summary.
 #[tokio::test]
 async fn bulk_import_rebuilds_the_migrated_indexes() {
-    use tagada_store::ImportStore;
+    use tagada_store::{
+        ImportStore, LedgerStore, NewBuyer, NewInvoice, SummaryOwner, SummaryStore,
+    };
     let Some((store, schema)) = setup().await else {
         return;
     };
     let migrated = invoice_indexes(&store).await;
+    assert!(summary_insert_trigger_on(&store).await);
     assert!(store.begin_bulk_import(10).await.unwrap());
     let during = invoice_indexes(&store).await;
     assert_eq!(during.len(), migrated.len() - 3, "set aside: {during:?}");
+    assert!(
+        !summary_insert_trigger_on(&store).await,
+        "trigger set aside"
+    );
     store.end_bulk_import().await.unwrap();
     assert_eq!(invoice_indexes(&store).await, migrated, "built as migrated");
+    assert!(summary_insert_trigger_on(&store).await, "trigger back");
 
+    // the process dies between begin and end, after storing an invoice,
+    // with the summary started
+    store.summary_reset("UTC", 1).await.unwrap();
     assert!(store.begin_bulk_import(10).await.unwrap());
+    let buyer = store
+        .upsert_buyers(&[NewBuyer {
+            name: "Acme Traders".into(),
+            ..NewBuyer::default()
+        }])
+        .await
+        .unwrap()[0]
+        .0;
+    let stored = store
+        .upsert_invoices(
+            &[NewInvoice {
+                number: "INV-1".into(),
+                buyer_id: buyer,
+                order_date: None,
+                invoice_date: jiff::civil::date(2026, 11, 1),
+                due_date: jiff::civil::date(2026, 12, 1),
+                credit_days: None,
+                amount: tagada_core::Money::from_minor(100_000, tagada_core::Currency::INR),
+                amount_paid: tagada_core::Money::zero(tagada_core::Currency::INR),
+                status: tagada_core::ledger::InvoiceStatus::Pending,
+                source: "import:test".into(),
+                source_hash: "h".into(),
+                notes: None,
+            }],
+            jiff::Timestamp::UNIX_EPOCH,
+        )
+        .await
+        .unwrap();
+    let tagada_store::InvoiceUpsert::Created { id } = stored[0] else {
+        panic!("{stored:?}")
+    };
+    assert!(
+        store.summary_pending(10).await.unwrap().is_empty(),
+        "no trigger during the load"
+    );
     assert_eq!(store.migrate().await.unwrap(), 0);
     assert_eq!(
         invoice_indexes(&store).await,
         migrated,
         "built again by migrate"
     );
+    assert!(summary_insert_trigger_on(&store).await, "trigger back");
+    let pending: Vec<_> = store
+        .summary_pending(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.owner)
+        .collect();
+    assert_eq!(pending, [SummaryOwner::Invoice(id)], "marked by migrate");
     schema.teardown().await;
 }
