@@ -3,7 +3,7 @@
 //! once on a private in-memory database.
 
 use tagada_store::conformance::Fixture;
-use tagada_store::{LedgerStore, Migrate, NewBuyer, NewInvoice, SummaryOwner, SummaryStore};
+use tagada_store::{Migrate, SummaryOwner, SummaryStore};
 use tagada_store_sqlite::SqliteStore;
 
 /// Keeps the temporary directory holding the database file alive for one test.
@@ -156,37 +156,7 @@ async fn bulk_import_rebuilds_the_migrated_indexes() {
     // with the summary started
     store.summary_reset("UTC", 1).await.unwrap();
     assert!(store.begin_bulk_import(10).await.unwrap());
-    let buyer = store
-        .upsert_buyers(&[NewBuyer {
-            name: "Acme Traders".into(),
-            ..NewBuyer::default()
-        }])
-        .await
-        .unwrap()[0]
-        .0;
-    let stored = store
-        .upsert_invoices(
-            &[NewInvoice {
-                number: "INV-1".into(),
-                buyer_id: buyer,
-                order_date: None,
-                invoice_date: jiff::civil::date(2026, 11, 1),
-                due_date: jiff::civil::date(2026, 12, 1),
-                credit_days: None,
-                amount: tagada_core::Money::from_minor(100_000, tagada_core::Currency::INR),
-                amount_paid: tagada_core::Money::zero(tagada_core::Currency::INR),
-                status: tagada_core::ledger::InvoiceStatus::Pending,
-                source: "import:test".into(),
-                source_hash: "h".into(),
-                notes: None,
-            }],
-            jiff::Timestamp::UNIX_EPOCH,
-        )
-        .await
-        .unwrap();
-    let tagada_store::InvoiceUpsert::Created { id } = stored[0] else {
-        panic!("{stored:?}")
-    };
+    let id = tagada_store::conformance::store_one_invoice(&store, "INV-1").await;
     assert!(
         store.summary_pending(10).await.unwrap().is_empty(),
         "no trigger during the load"

@@ -267,6 +267,24 @@ async fn add_buyer<S: Store>(store: &S, name: &str, n: u32) -> Buyer {
     store.get_buyer(id).await.expect("get buyer")
 }
 
+/// Stores one pending invoice, numbered `number`, for a new buyer, and
+/// returns its id: for a backend's own tests of what an import leaves
+/// behind (e.g. one interrupted half-way through a bulk load).
+pub async fn store_one_invoice<S: Store>(store: &S, number: &str) -> InvoiceId {
+    let buyer = add_buyer(store, &format!("Buyer of {number}"), 1).await;
+    let stored = store
+        .upsert_invoices(
+            &[invoice(number, buyer.id, date(2026, 12, 1), inr(100_000))],
+            t(0),
+        )
+        .await
+        .expect("upsert invoice");
+    match stored.as_slice() {
+        [InvoiceUpsert::Created { id }] => *id,
+        other => panic!("one invoice created: {other:?}"),
+    }
+}
+
 async fn add_invoices<S: Store>(store: &S, rows: &[NewInvoice], now: Timestamp) -> Vec<Invoice> {
     let outcomes = store
         .upsert_invoices(rows, now)
