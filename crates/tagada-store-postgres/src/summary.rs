@@ -2,7 +2,7 @@
 //! arrays (`= ANY($1)`), one statement per read whatever the batch.
 
 use async_trait::async_trait;
-use tagada_core::metrics::{SUMMARY_VALUES, SummaryQuery, SummaryRow};
+use tagada_core::metrics::{SummaryQuery, SummaryRow};
 use tagada_core::{InvoiceId, OutboxId};
 use tagada_store::{
     Result, SummaryChange, SummaryInputRows, SummaryInputs, SummaryMark, SummaryMeta, SummaryOwner,
@@ -15,8 +15,6 @@ use crate::conv::{corrupt, db};
 fn id_list(ids: impl Iterator<Item = i64>) -> Vec<i64> {
     ids.collect()
 }
-
-type SumRow = (String, i64, i64, i64, [i64; SUMMARY_VALUES]);
 
 #[async_trait]
 impl SummaryStore for PostgresStore {
@@ -365,24 +363,11 @@ impl SummaryStore for PostgresStore {
             out.push(
                 rows.into_iter()
                     .map(|(currency, k1, k2, day, a, b, c, d, e, f, g, h, i)| {
-                        let row: SumRow = (currency, k1, k2, day, [a, b, c, d, e, f, g, h, i]);
-                        sum_row(q, row)
+                        q.answer(currency, k1, k2, day, [a, b, c, d, e, f, g, h, i])
                     })
                     .collect(),
             );
         }
         Ok(out)
-    }
-}
-
-fn sum_row(q: &SummaryQuery, (currency, k1, k2, day, values): SumRow) -> SummaryRow {
-    SummaryRow {
-        kind: q.kind,
-        rep: q.rep.clone().unwrap_or_default(),
-        currency,
-        k1,
-        k2,
-        day,
-        values,
     }
 }

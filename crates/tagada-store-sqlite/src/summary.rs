@@ -2,7 +2,7 @@
 //! arrays read with `json_each`, one statement per read whatever the batch.
 
 use async_trait::async_trait;
-use tagada_core::metrics::{SUMMARY_VALUES, SummaryQuery, SummaryRow};
+use tagada_core::metrics::{SummaryQuery, SummaryRow};
 use tagada_core::{InvoiceId, OutboxId};
 use tagada_store::{
     Result, SummaryChange, SummaryInputRows, SummaryInputs, SummaryMark, SummaryMeta, SummaryOwner,
@@ -16,8 +16,6 @@ fn ids_json(ids: impl Iterator<Item = i64>) -> String {
     let ids: Vec<i64> = ids.collect();
     serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())
 }
-
-type SumRow = (String, i64, i64, i64, [i64; SUMMARY_VALUES]);
 
 #[async_trait]
 impl SummaryStore for SqliteStore {
@@ -329,24 +327,11 @@ impl SummaryStore for SqliteStore {
             out.push(
                 rows.into_iter()
                     .map(|(currency, k1, k2, day, a, b, c, d, e, f, g, h, i)| {
-                        let row: SumRow = (currency, k1, k2, day, [a, b, c, d, e, f, g, h, i]);
-                        sum_row(q, row)
+                        q.answer(currency, k1, k2, day, [a, b, c, d, e, f, g, h, i])
                     })
                     .collect(),
             );
         }
         Ok(out)
-    }
-}
-
-fn sum_row(q: &SummaryQuery, (currency, k1, k2, day, values): SumRow) -> SummaryRow {
-    SummaryRow {
-        kind: q.kind,
-        rep: q.rep.clone().unwrap_or_default(),
-        currency,
-        k1,
-        k2,
-        day,
-        values,
     }
 }

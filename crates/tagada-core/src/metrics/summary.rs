@@ -186,6 +186,29 @@ pub struct SummaryQuery {
     pub by_day: bool,
 }
 
+impl SummaryQuery {
+    /// A row of this read's answer: the asked kind and rep (`""` for
+    /// every rep) with the summed `values` under (currency, k1, k2, day).
+    pub fn answer(
+        &self,
+        currency: String,
+        k1: i64,
+        k2: i64,
+        day: i64,
+        values: [i64; SUMMARY_VALUES],
+    ) -> SummaryRow {
+        SummaryRow {
+            kind: self.kind,
+            rep: self.rep.clone().unwrap_or_default(),
+            currency,
+            k1,
+            k2,
+            day,
+            values,
+        }
+    }
+}
+
 /// Rows summed per key: the tables a store keeps (held in memory, for tests
 /// and for summing facts directly), or the net change a fold applies to
 /// them.
@@ -259,15 +282,7 @@ impl SummarySource for Summary {
         }
         Ok(out
             .into_iter()
-            .map(|((currency, k1, k2, day), values)| SummaryRow {
-                kind: q.kind,
-                rep: q.rep.clone().unwrap_or_default(),
-                currency,
-                k1,
-                k2,
-                day,
-                values,
-            })
+            .map(|((currency, k1, k2, day), values)| q.answer(currency, k1, k2, day, values))
             .collect())
     }
 }
