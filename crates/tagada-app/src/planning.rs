@@ -4,6 +4,7 @@
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use tagada_core::cadence::PlannerConfig;
 use tagada_core::planner::{self, Plan};
+use tagada_core::segment::TodayRange;
 use tagada_store::{ApplyOutcome, SnapshotScope, Store, StoreError};
 
 /// How much of the ledger to load.
@@ -27,6 +28,7 @@ pub fn snapshot_scope(cfg: &PlannerConfig, now: Timestamp, scope: Scope) -> Snap
     SnapshotScope {
         horizon: matches!(scope, Scope::Due).then_some(horizon),
         history_since,
+        today: TodayRange::at(now),
     }
 }
 

@@ -72,9 +72,13 @@ enum Cmd {
         /// Repetitions of the timed part.
         #[arg(long, default_value_t = 3)]
         repeat: u32,
-        /// Open invoices per buyer (a due buyer's other invoices are loaded as history).
+        /// Open invoices per buyer (a due buyer's other invoices are summed as history).
         #[arg(long, default_value_t = 10)]
         per_buyer: u64,
+        /// Paid invoices of the last 12 months per due buyer (their payments
+        /// are read one by one, for the lateness figures).
+        #[arg(long, default_value_t = 0)]
+        paid_per_buyer: u64,
     },
     /// Dispatch N due reminders through the real WhatsApp client to the fake
     /// Meta server (loopback HTTP) and report messages per second.
@@ -465,7 +469,13 @@ async fn dispatch_all(
         None => fresh_sqlite(dir, &format!("{name}-{messages}.db"))?,
     };
     let store = open_store_fresh(&url).await?;
-    seed_ledger(store.as_ref(), messages, messages, 1).await?;
+    let shape = LedgerShape {
+        open: messages,
+        due: messages,
+        per_buyer: 1,
+        paid_per_buyer: 0,
+    };
+    seed_ledger(store.as_ref(), shape).await?;
     let (plan, applied) =
         tagada_app::planning::plan_and_apply(store.as_ref(), &config.planner, now()).await?;
     anyhow::ensure!(
@@ -726,8 +736,15 @@ async fn bench_leads(
 }
 
 /// Seeds `open` open invoices: `due` of them due on or before today, the
-/// rest due 30–300 days from now, `per_buyer` invoices per buyer.
-async fn seed_ledger(store: &dyn Store, open: u64, due: u64, per_buyer: u64) -> anyhow::Result<()> {
+/// rest due 30–300 days from now, `per_buyer` invoices per buyer; and
+/// `paid_per_buyer` paid invoices of the last year for each due buyer.
+async fn seed_ledger(store: &dyn Store, shape: LedgerShape) -> anyhow::Result<()> {
+    let LedgerShape {
+        open,
+        due,
+        per_buyer,
+        paid_per_buyer,
+    } = shape;
     let today: Date = now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
     let buyers = open.div_ceil(per_buyer);
     let mut buyer_ids = Vec::with_capacity(buyers as usize);
@@ -784,25 +801,75 @@ async fn seed_ledger(store: &dyn Store, open: u64, due: u64, per_buyer: u64) -> 
         }
     }
     store.upsert_invoices(&batch, now()).await?;
+    // Paid history of the due buyers: round k was invoiced about k + 1
+    // months ago and paid 0–19 days after its due date. Stored open, then
+    // updated as paid, so that each round's payment time is recorded.
+    let due_buyers = due.min(buyers);
+    for k in 0..paid_per_buyer.min(11) {
+        let paid_at = now().checked_sub(jiff::SignedDuration::from_hours(24 * 30 * k as i64))?;
+        let mut rows = Vec::with_capacity(due_buyers as usize);
+        for b in 0..due_buyers {
+            let due_date = today.checked_sub((30 * k as i64 + (b % 20) as i64).days())?;
+            rows.push(NewInvoice {
+                number: format!("P-{k:02}-{b:08}"),
+                buyer_id: buyer_ids[b as usize],
+                order_date: None,
+                invoice_date: due_date.checked_sub(30.days())?,
+                due_date,
+                credit_days: Some(30),
+                amount: Money::from_minor(20_000_00 + (b as i64 % 500) * 100, Currency::INR),
+                amount_paid: Money::zero(Currency::INR),
+                status: InvoiceStatus::Pending,
+                source: "bench".into(),
+                source_hash: format!("p{k}-{b}"),
+                notes: None,
+            });
+        }
+        for chunk in rows.chunks_mut(5000) {
+            store.upsert_invoices(chunk, now()).await?;
+            for r in chunk.iter_mut() {
+                r.status = InvoiceStatus::Paid;
+                r.amount_paid = r.amount;
+                r.source_hash.push_str("-paid");
+            }
+            store.upsert_invoices(chunk, paid_at).await?;
+        }
+    }
     Ok(())
 }
 
-async fn bench_plan(
+/// The ledger the planning benchmarks seed.
+#[derive(Debug, Clone, Copy)]
+struct LedgerShape {
     open: u64,
     due: u64,
     per_buyer: u64,
+    paid_per_buyer: u64,
+}
+
+async fn bench_plan(
+    shape: LedgerShape,
     dir: &Path,
     database_url: Option<String>,
     repeat: u32,
 ) -> anyhow::Result<()> {
+    let LedgerShape {
+        open,
+        due,
+        per_buyer,
+        paid_per_buyer,
+    } = shape;
     let config = Config::load_with_env(None, &Overrides::default(), false)?;
     let url = match database_url {
         Some(u) => u,
-        None => fresh_sqlite(dir, &format!("plan-{open}-{due}-{per_buyer}.db"))?,
+        None => fresh_sqlite(
+            dir,
+            &format!("plan-{open}-{due}-{per_buyer}-{paid_per_buyer}.db"),
+        )?,
     };
     let store = open_store_fresh(&url).await?;
     let t = Instant::now();
-    seed_ledger(store.as_ref(), open, due, per_buyer).await?;
+    seed_ledger(store.as_ref(), shape).await?;
     println!(
         "seeded {open} open invoices ({due} due) in {:.1?}",
         t.elapsed()
@@ -816,10 +883,12 @@ async fn bench_plan(
         let plan = tagada_core::planner::plan(&snapshot, &config.planner, now());
         let planned = t2.elapsed();
         println!(
-            "run {}: load_snapshot {} ms ({} invoices loaded, {} counted only) + plan {} ms = {} ms total; {} messages, {} skipped",
+            "run {}: load_snapshot {} ms ({} invoices loaded, {} history sums, {} history payments, {} counted only) + plan {} ms = {} ms total; {} messages, {} skipped",
             r + 1,
             loaded.as_millis(),
             snapshot.invoices.len(),
+            snapshot.history.sums.len(),
+            snapshot.history.payments.len(),
             snapshot.not_loaded_not_yet_due,
             planned.as_millis(),
             (loaded + planned).as_millis(),
@@ -852,7 +921,13 @@ async fn bench_report(
     };
     let store = open_store_fresh(&url).await?;
     let t = Instant::now();
-    seed_ledger(store.as_ref(), open, due, 10).await?;
+    let shape = LedgerShape {
+        open,
+        due,
+        per_buyer: 10,
+        paid_per_buyer: 0,
+    };
+    seed_ledger(store.as_ref(), shape).await?;
     let (plan, _) =
         tagada_app::planning::plan_and_apply(store.as_ref(), &config.planner, now()).await?;
     println!(
@@ -1079,7 +1154,16 @@ async fn main() -> anyhow::Result<()> {
             database_url,
             repeat,
             per_buyer,
-        } => bench_plan(open, due, per_buyer, &dir, database_url, repeat).await,
+            paid_per_buyer,
+        } => {
+            let shape = LedgerShape {
+                open,
+                due,
+                per_buyer,
+                paid_per_buyer,
+            };
+            bench_plan(shape, &dir, database_url, repeat).await
+        }
         Cmd::Report {
             open,
             due,

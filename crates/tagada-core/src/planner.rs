@@ -42,9 +42,12 @@ pub struct Snapshot {
     /// The buyers of every invoice below.
     pub buyers: Vec<Buyer>,
     /// Invoices to consider: every invoice not paid or cancelled whose first
-    /// step could be due by the horizon, plus those buyers' other invoices of
-    /// the last 12 months (their payment history, for segments).
+    /// step could be due by the horizon (or every invoice, unscoped).
     pub invoices: Vec<Invoice>,
+    /// Those buyers' other invoices of the last 12 months, summed by the
+    /// store (their payment history and volume, for segments).
+    #[serde(default)]
+    pub history: crate::segment::History,
     /// Reminders already recorded for these invoices.
     pub reminders: Vec<ReminderRecord>,
     /// The last message queued or sent to each buyer (any invoice).

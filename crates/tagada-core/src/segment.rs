@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cadence::FxConfig;
 use crate::ledger::{Invoice, InvoiceStatus, days_between};
-use crate::{Currency, Money};
+use crate::{BuyerId, Currency, Money};
 
 /// Figures about one buyer, from their invoices, in the home currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -42,66 +42,335 @@ pub struct BuyerStats {
 pub const PAID_LATE_GRACE_DAYS: i32 = 3;
 
 impl BuyerStats {
-    /// Computes the figures on `today`. A payment is counted as "paid late"
+    /// Computes the figures on `today` (the buyer's local date) from every
+    /// invoice of theirs that counts. A payment is counted as "paid late"
     /// (for the share) only beyond [`PAID_LATE_GRACE_DAYS`]; every day late
-    /// still counts in the average. (the buyer's local date). `zone` turns
-    /// payment instants into local dates; `fx` converts to the home currency.
-    /// "The last 12 months" is the dates after `today − 1 year`, up to `today`.
+    /// still counts in the average. `zone` turns payment instants into local
+    /// dates; `fx` converts to the home currency. "The last 12 months" is
+    /// the dates after [`year_ago`]`(today)`, up to `today`.
     pub fn compute<'a>(
         invoices: impl IntoIterator<Item = &'a Invoice>,
         today: Date,
         zone: &TimeZone,
         fx: &FxConfig,
     ) -> BuyerStats {
-        let home = fx.home_currency;
-        let year_ago = today.saturating_sub(jiff::Span::new().years(1));
-        let in_window = |d: Date| d > year_ago && d <= today;
-        let mut paid = 0u32;
-        let mut paid_late = 0u32;
-        let mut days_late_sum: i64 = 0;
-        let mut outstanding: i64 = 0;
-        let mut revenue: i64 = 0;
-        let mut orders = 0u32;
-        let mut unconverted = 0u32;
+        let mut b = StatsBuilder::new(today, zone);
+        for inv in invoices {
+            b.invoice(inv);
+        }
+        b.finish(fx)
+    }
+}
+
+/// `today` one year back (the 29th of February goes to the 28th): the
+/// 12-month window is the dates after this, up to `today`.
+pub fn year_ago(today: Date) -> Date {
+    today.saturating_sub(jiff::Span::new().years(1))
+}
+
+/// The local dates it can be at one instant somewhere: the UTC date and
+/// the days either side of it (zones run from UTC−12 to UTC+14).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TodayRange {
+    pub from: Date,
+    pub to: Date,
+}
+
+impl TodayRange {
+    /// The local dates it can be anywhere at `now`.
+    pub fn at(now: jiff::Timestamp) -> TodayRange {
+        let utc = TimeZone::UTC.to_datetime(now).date();
+        TodayRange {
+            from: utc.yesterday().unwrap_or(utc),
+            to: utc.tomorrow().unwrap_or(utc),
+        }
+    }
+
+    pub fn contains(&self, d: Date) -> bool {
+        self.from <= d && d <= self.to
+    }
+
+    /// Dates in the 12-month window whatever today is in this range: after
+    /// `.0`, up to `.1`.
+    pub fn always_in(&self) -> (Date, Date) {
+        (year_ago(self.to), self.from)
+    }
+
+    /// Dates outside the window whatever today is in this range: up to `.0`,
+    /// or after `.1`.
+    pub fn always_out(&self) -> (Date, Date) {
+        (year_ago(self.from), self.to)
+    }
+
+    /// Where `d` stands against the window of every today in this range.
+    pub fn classify(&self, d: Date) -> WindowClass {
+        let (in_after, in_through) = self.always_in();
+        let (out_through, out_after) = self.always_out();
+        if d > in_after && d <= in_through {
+            WindowClass::In
+        } else if d <= out_through || d > out_after {
+            WindowClass::Out
+        } else {
+            WindowClass::On(d)
+        }
+    }
+}
+
+/// A date against the 12-month window, as a store sums it: inside or
+/// outside it for every buyer, or near its edge, where the buyer's own
+/// local date decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowClass {
+    In,
+    Out,
+    On(Date),
+}
+
+/// A buyer's invoices that the snapshot does not hold one by one, summed
+/// by the store for the segment figures: one row per buyer, currency and
+/// window class of the invoice and order dates. Cancelled invoices are left
+/// out; payments come separately, as [`HistoryPayment`]s.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistorySum {
+    pub buyer_id: BuyerId,
+    pub currency: Currency,
+    pub invoice_date: WindowClass,
+    /// The order date, else the invoice date.
+    pub order_date: WindowClass,
+    pub invoices: u32,
+    /// The invoices' amounts, in minor units of `currency`.
+    pub amount_minor: i64,
+    /// Those of the invoices not paid (disputed included).
+    pub open_invoices: u32,
+    /// What is still owed on them, in minor units of `currency`.
+    pub outstanding_minor: i64,
+}
+
+/// A payment on one of those invoices: when it was paid, against when it
+/// was due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPayment {
+    pub buyer_id: BuyerId,
+    pub due_date: Date,
+    pub paid_at: jiff::Timestamp,
+}
+
+/// The buyers' invoices beyond those a snapshot loads one by one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct History {
+    /// The local dates the window classes of `sums` were made for.
+    pub today: TodayRange,
+    pub sums: Vec<HistorySum>,
+    pub payments: Vec<HistoryPayment>,
+}
+
+impl History {
+    /// Sums `invoices` as a store does (one row per buyer, currency and
+    /// window classes; cancelled ones left out; every payment listed): the
+    /// reference the stores' SQL is checked against.
+    pub fn summing<'a>(
+        invoices: impl IntoIterator<Item = &'a Invoice>,
+        today: TodayRange,
+    ) -> History {
+        let mut out = History {
+            today,
+            ..History::default()
+        };
         for inv in invoices {
             if inv.status == InvoiceStatus::Cancelled {
                 continue;
             }
             if let Some(paid_at) = inv.paid_at {
-                let paid_on = zone.to_datetime(paid_at).date();
-                if in_window(paid_on) {
-                    paid += 1;
-                    let late = days_between(inv.due_date, paid_on).max(0);
-                    if late > PAID_LATE_GRACE_DAYS {
-                        paid_late += 1;
-                    }
-                    days_late_sum += i64::from(late);
-                }
+                out.payments.push(HistoryPayment {
+                    buyer_id: inv.buyer_id,
+                    due_date: inv.due_date,
+                    paid_at,
+                });
             }
+            let invoice_date = today.classify(inv.invoice_date);
+            let order_date = today.classify(inv.order_date.unwrap_or(inv.invoice_date));
+            let currency = inv.amount.currency();
+            let at = match out.sums.iter().position(|s| {
+                (s.buyer_id, s.currency, s.invoice_date, s.order_date)
+                    == (inv.buyer_id, currency, invoice_date, order_date)
+            }) {
+                Some(at) => at,
+                None => {
+                    out.sums.push(HistorySum {
+                        buyer_id: inv.buyer_id,
+                        currency,
+                        invoice_date,
+                        order_date,
+                        invoices: 0,
+                        amount_minor: 0,
+                        open_invoices: 0,
+                        outstanding_minor: 0,
+                    });
+                    out.sums.len() - 1
+                }
+            };
+            let sum = &mut out.sums[at];
+            sum.invoices += 1;
+            sum.amount_minor += inv.amount.minor();
             if inv.status != InvoiceStatus::Paid {
-                match fx.to_home(inv.outstanding()) {
-                    Some(m) => outstanding = outstanding.saturating_add(m.minor()),
-                    None => unconverted += 1,
-                }
-            }
-            if in_window(inv.invoice_date) {
-                match fx.to_home(inv.amount) {
-                    Some(m) => revenue = revenue.saturating_add(m.minor()),
-                    None => unconverted += 1,
-                }
-            }
-            if in_window(inv.order_date.unwrap_or(inv.invoice_date)) {
-                orders += 1;
+                sum.open_invoices += 1;
+                sum.outstanding_minor += inv.outstanding().minor();
             }
         }
+        out
+    }
+}
+
+#[derive(Debug, Default)]
+struct CurrencySums {
+    outstanding: i128,
+    outstanding_n: u32,
+    revenue: i128,
+    revenue_n: u32,
+}
+
+/// Adds up a buyer's figures from invoices, history sums and payments, in
+/// any mix, then converts them to the home currency. Amounts are summed per
+/// currency first and converted once.
+#[derive(Debug)]
+pub struct StatsBuilder<'z> {
+    today: Date,
+    year_ago: Date,
+    zone: &'z TimeZone,
+    paid: u32,
+    paid_late: u32,
+    days_late_sum: i64,
+    orders: u32,
+    currencies: Vec<(Currency, CurrencySums)>,
+}
+
+impl<'z> StatsBuilder<'z> {
+    pub fn new(today: Date, zone: &'z TimeZone) -> StatsBuilder<'z> {
+        StatsBuilder {
+            today,
+            year_ago: year_ago(today),
+            zone,
+            paid: 0,
+            paid_late: 0,
+            days_late_sum: 0,
+            orders: 0,
+            currencies: Vec::new(),
+        }
+    }
+
+    fn in_window(&self, d: Date) -> bool {
+        d > self.year_ago && d <= self.today
+    }
+
+    fn class_in_window(&self, c: WindowClass) -> bool {
+        match c {
+            WindowClass::In => true,
+            WindowClass::Out => false,
+            WindowClass::On(d) => self.in_window(d),
+        }
+    }
+
+    /// One invoice, whole.
+    pub fn invoice(&mut self, inv: &Invoice) {
+        if inv.status == InvoiceStatus::Cancelled {
+            return;
+        }
+        if let Some(paid_at) = inv.paid_at {
+            self.payment(inv.due_date, paid_at);
+        }
+        let revenue = self.in_window(inv.invoice_date);
+        if self.in_window(inv.order_date.unwrap_or(inv.invoice_date)) {
+            self.orders += 1;
+        }
+        let sums = self.currency(inv.amount.currency());
+        if inv.status != InvoiceStatus::Paid {
+            sums.outstanding += i128::from(inv.outstanding().minor());
+            sums.outstanding_n += 1;
+        }
+        if revenue {
+            sums.revenue += i128::from(inv.amount.minor());
+            sums.revenue_n += 1;
+        }
+    }
+
+    fn currency(&mut self, currency: Currency) -> &mut CurrencySums {
+        let at = match self.currencies.iter().position(|(c, _)| *c == currency) {
+            Some(at) => at,
+            None => {
+                self.currencies.push((currency, CurrencySums::default()));
+                self.currencies.len() - 1
+            }
+        };
+        &mut self.currencies[at].1
+    }
+
+    /// A payment of a (not cancelled) invoice.
+    pub fn payment(&mut self, due_date: Date, paid_at: jiff::Timestamp) {
+        let paid_on = self.zone.to_datetime(paid_at).date();
+        if self.in_window(paid_on) {
+            self.paid += 1;
+            let late = days_between(due_date, paid_on).max(0);
+            if late > PAID_LATE_GRACE_DAYS {
+                self.paid_late += 1;
+            }
+            self.days_late_sum += i64::from(late);
+        }
+    }
+
+    /// A store's sum of invoices; its window classes must have been made
+    /// for a range of dates that holds this buyer's today.
+    pub fn sum(&mut self, s: &HistorySum, made_for: &TodayRange) -> Result<(), String> {
+        if !made_for.contains(self.today) {
+            return Err(format!(
+                "the payment history was summed for {} to {}, not for {}",
+                made_for.from, made_for.to, self.today
+            ));
+        }
+        let revenue = self.class_in_window(s.invoice_date);
+        if self.class_in_window(s.order_date) {
+            self.orders = self.orders.saturating_add(s.invoices);
+        }
+        let sums = self.currency(s.currency);
+        sums.outstanding += i128::from(s.outstanding_minor);
+        sums.outstanding_n = sums.outstanding_n.saturating_add(s.open_invoices);
+        if revenue {
+            sums.revenue += i128::from(s.amount_minor);
+            sums.revenue_n = sums.revenue_n.saturating_add(s.invoices);
+        }
+        Ok(())
+    }
+
+    pub fn finish(self, fx: &FxConfig) -> BuyerStats {
+        let home = fx.home_currency;
+        let mut outstanding: i64 = 0;
+        let mut revenue: i64 = 0;
+        let mut unconverted = 0u32;
+        let mut convert = |total: &mut i64, sum: i128, n: u32, currency: Currency| {
+            if n == 0 {
+                return;
+            }
+            let minor = i64::try_from(sum).ok();
+            match minor.and_then(|m| fx.to_home(Money::from_minor(m, currency))) {
+                Some(m) => *total = total.saturating_add(m.minor()),
+                None => unconverted = unconverted.saturating_add(n),
+            }
+        };
+        for (currency, s) in &self.currencies {
+            convert(&mut outstanding, s.outstanding, s.outstanding_n, *currency);
+            convert(&mut revenue, s.revenue, s.revenue_n, *currency);
+        }
         BuyerStats {
-            paid_invoices_12m: paid,
-            paid_late_12m: paid_late,
-            avg_days_late: ratio_half_up(days_late_sum, i64::from(paid)),
-            share_paid_late_pct: ratio_half_up(i64::from(paid_late) * 100, i64::from(paid)),
+            paid_invoices_12m: self.paid,
+            paid_late_12m: self.paid_late,
+            avg_days_late: ratio_half_up(self.days_late_sum, i64::from(self.paid)),
+            share_paid_late_pct: ratio_half_up(
+                i64::from(self.paid_late) * 100,
+                i64::from(self.paid),
+            ),
             outstanding: Money::from_minor(outstanding, home),
             revenue_12m: Money::from_minor(revenue, home),
-            orders_12m: orders,
+            orders_12m: self.orders,
             unconverted,
         }
     }
@@ -411,6 +680,93 @@ mod tests {
         assert_eq!(s.revenue_12m.minor(), 13_325_000);
         assert_eq!(s.unconverted, 2);
         assert_eq!(s.orders_12m, 3);
+    }
+
+    /// A date near one edge of the window on `base` (a year back, or
+    /// today), or anywhere in the 13 months before it.
+    fn pick(base: Date, (edge, near, any): (usize, i32, i32)) -> Date {
+        match edge {
+            0 => year_ago(base).saturating_add(jiff::Span::new().days(near)),
+            1 => base.saturating_add(jiff::Span::new().days(near)),
+            _ => base.saturating_sub(jiff::Span::new().days(any)),
+        }
+    }
+
+    fn any_date() -> (
+        std::ops::Range<usize>,
+        std::ops::Range<i32>,
+        std::ops::Range<i32>,
+    ) {
+        (0usize..3, -3i32..4, 0i32..400)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// A store's sums give the figures the invoices themselves give, for
+        /// every zone's today at the instant the sums were made, with dates
+        /// on the window's edges, payments near midnight and the 29th of
+        /// February.
+        #[test]
+        fn sums_give_the_figures_of_the_invoices(
+            base in proptest::sample::select(vec![date(2026, 12, 4), date(2028, 2, 29), date(2027, 3, 1)]),
+            minutes in 0i64..1440,
+            zone in proptest::sample::select(vec![
+                "Asia/Kolkata", "America/New_York", "Pacific/Kiritimati", "Etc/GMT+12", "Europe/London",
+            ]),
+            rows in proptest::collection::vec(
+                (
+                    (any_date(), proptest::option::of(any_date()), -40i32..60),
+                    (0..InvoiceStatus::ALL.len(), 0usize..4, 1i64..10_000_000, 0i64..120),
+                    proptest::option::of((-10i32..60, 0i64..1440)),
+                    proptest::bool::ANY,
+                ),
+                0..24,
+            ),
+        ) {
+            let now = base.at(0, 0, 0, 0).in_tz("UTC").unwrap().timestamp()
+                .checked_add(jiff::SignedDuration::from_mins(minutes)).unwrap();
+            let tz = TimeZone::get(zone).unwrap();
+            let today = tz.to_datetime(now).date();
+            let range = TodayRange::at(now);
+            proptest::prop_assert!(range.contains(today));
+            let currencies = [Currency::INR, Currency::USD, Currency::AED, Currency::KWD];
+            let invoices: Vec<Invoice> = rows
+                .iter()
+                .enumerate()
+                .map(|(k, ((invoiced, ordered, credit), (status, cur, amount, paid_pct), paid, _))| {
+                    let invoiced = pick(base, *invoiced);
+                    let due = invoiced.saturating_add(jiff::Span::new().days(*credit));
+                    let mut i = inv(k as i64 + 1, invoiced, due, *amount, currencies[*cur]);
+                    i.order_date = ordered.map(|o| pick(base, o));
+                    i.status = InvoiceStatus::ALL[*status];
+                    i.amount_paid = Money::from_minor(amount * paid_pct.min(&100) / 100, currencies[*cur]);
+                    i.paid_at = paid.map(|(late, minute)| {
+                        due.saturating_add(jiff::Span::new().days(late))
+                            .at(0, 0, 0, 0).in_tz("UTC").unwrap().timestamp()
+                            .checked_add(jiff::SignedDuration::from_mins(minute)).unwrap()
+                    });
+                    i
+                })
+                .collect();
+            let fx = FxConfig::default();
+            let whole = BuyerStats::compute(&invoices, today, &tz, &fx);
+            // the ones flagged stay whole; the others are summed
+            let (kept, summed): (Vec<_>, Vec<_>) =
+                invoices.iter().zip(&rows).partition(|(_, r)| r.3);
+            let history = History::summing(summed.into_iter().map(|(i, _)| i), range);
+            let mut b = StatsBuilder::new(today, &tz);
+            for (i, _) in kept {
+                b.invoice(i);
+            }
+            for s in &history.sums {
+                b.sum(s, &history.today).unwrap();
+            }
+            for p in &history.payments {
+                b.payment(p.due_date, p.paid_at);
+            }
+            proptest::prop_assert_eq!(b.finish(&fx), whole);
+        }
     }
 
     fn base_stats() -> BuyerStats {

@@ -1,15 +1,20 @@
 //! Planning: the snapshot the planner reads, and applying its plan.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
+use jiff::civil::Date;
 use sqlx::PgConnection;
 use tagada_core::BuyerId;
 use tagada_core::InvoiceId;
 use tagada_core::ledger::{Buyer, Invoice};
 use tagada_core::planner::{Plan, PlannedMessage, ReminderRecord, Snapshot};
-use tagada_store::{ApplyOutcome, PlanStore, Result, SnapshotScope};
+use tagada_core::segment::History;
+use tagada_store::{
+    ApplyOutcome, HistoryRow, PlanStore, Result, SnapshotScope, decode_history,
+    payments_since_micros, window_bounds,
+};
 
 use crate::conv::{date_text, db, micros, outbox_status, to_json, ts};
 use crate::ledger::fetch_in;
@@ -42,8 +47,73 @@ async fn load_due(conn: &mut PgConnection, scope: &SnapshotScope) -> Result<Vec<
     convert(rows)
 }
 
-fn is_unsettled(inv: &Invoice) -> bool {
-    inv.status.is_open() || inv.status == tagada_core::ledger::InvoiceStatus::Disputed
+/// A date column's window class (`in`, `out` or the date itself) against
+/// the four bounds of [`window_bounds`], bound as `$4` to `$7`.
+macro_rules! window_class {
+    ($col:expr) => {
+        concat!(
+            "CASE WHEN ",
+            $col,
+            " > $4::date AND ",
+            $col,
+            " <= $5::date THEN 'in' WHEN ",
+            $col,
+            " <= $6::date OR ",
+            $col,
+            " > $7::date THEN 'out' ELSE (",
+            $col,
+            ")::text END"
+        )
+    };
+}
+
+/// The loaded buyers' (`$1`) invoices that are not due by the horizon
+/// (`$3`) nor cancelled, dated on or after `history_since` (`$2`): the rows
+/// [`load_due`] does not read.
+macro_rules! history_rows {
+    () => {
+        " FROM invoices WHERE buyer_id = ANY($1) AND invoice_date >= $2::date \
+         AND status <> 'cancelled' AND NOT (status IN ('pending', 'in_process', \
+         'partially_paid', 'disputed') AND due_date <= $3::date)"
+    };
+}
+
+/// Sums of those rows per buyer, currency and window classes, with the
+/// group's payments that can fall in a 12-month window (paid at or after
+/// `$8`; [`HistoryRow`]).
+const HISTORY: &str = concat!(
+    "SELECT buyer_id, currency, ",
+    window_class!("invoice_date"),
+    ", ",
+    window_class!("coalesce(order_date, invoice_date)"),
+    ", count(*), sum(amount_minor)::bigint, count(*) FILTER (WHERE status <> 'paid'), \
+     coalesce(sum(greatest(amount_minor - amount_paid_minor, 0)) \
+     FILTER (WHERE status <> 'paid'), 0)::bigint, \
+     string_agg(due_date::text || ' ' || paid_at::text, ',') FILTER (WHERE paid_at >= $8)",
+    history_rows!(),
+    " GROUP BY 1, 2, 3, 4"
+);
+
+/// Reads the buyers' history ([`HISTORY`]).
+async fn load_history(
+    conn: &mut PgConnection,
+    scope: &SnapshotScope,
+    horizon: Date,
+    buyer_ids: &[i64],
+) -> Result<History> {
+    let mut query = sqlx::query_as::<_, HistoryRow>(HISTORY)
+        .bind(buyer_ids)
+        .bind(date_text(scope.history_since))
+        .bind(date_text(horizon));
+    for bound in window_bounds(&scope.today) {
+        query = query.bind(bound);
+    }
+    let rows = query
+        .bind(payments_since_micros(&scope.today))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+    decode_history(scope.today, rows)
 }
 
 /// Whether any of the message's items has no live reminder yet.
@@ -85,7 +155,7 @@ impl PlanStore for PostgresStore {
     async fn load_snapshot(&self, scope: &SnapshotScope) -> Result<Snapshot> {
         let mut tx = self.snapshot().await?;
         let mut invoices = load_due(&mut tx, scope).await?;
-        let mut loaded: HashSet<InvoiceId> = invoices.iter().map(|i| i.id).collect();
+        invoices.sort_by_key(|i| i.id);
         let buyer_ids: Vec<i64> = invoices
             .iter()
             .map(|i| i.buyer_id.get())
@@ -93,38 +163,9 @@ impl PlanStore for PostgresStore {
             .into_iter()
             .collect();
 
-        // those buyers' history
-        let since = date_text(scope.history_since);
-        let history: Vec<InvoiceRow> = if buyer_ids.is_empty() {
-            Vec::new()
-        } else {
-            sqlx::query_as(concat!(
-                "SELECT ",
-                invoice_cols!(),
-                " FROM invoices WHERE buyer_id = ANY($1) AND invoice_date >= $2::date"
-            ))
-            .bind(&buyer_ids)
-            .bind(since)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db)?
-        };
-        let mut history_beyond = 0u64;
-        for inv in convert::<_, Invoice>(history)? {
-            if loaded.insert(inv.id) {
-                if let Some(h) = scope.horizon
-                    && is_unsettled(&inv)
-                    && inv.due_date > h
-                {
-                    history_beyond += 1;
-                }
-                invoices.push(inv);
-            }
-        }
-        invoices.sort_by_key(|i| i.id);
-
-        let not_loaded_not_yet_due = match scope.horizon {
+        let (history, not_loaded_not_yet_due) = match scope.horizon {
             Some(h) => {
+                let history = load_history(&mut tx, scope, h, &buyer_ids).await?;
                 let beyond: i64 = sqlx::query_scalar(
                     "SELECT count(*) FROM invoices WHERE status IN ('pending', 'in_process', \
                      'partially_paid', 'disputed') AND due_date > $1::date",
@@ -133,11 +174,10 @@ impl PlanStore for PostgresStore {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(db)?;
-                u64::try_from(beyond)
-                    .unwrap_or(0)
-                    .saturating_sub(history_beyond)
+                (history, u64::try_from(beyond).unwrap_or(0))
             }
-            None => 0,
+            // every invoice is loaded: nothing to sum
+            None => (History::default(), 0),
         };
 
         let buyers: Vec<BuyerRow> = fetch_in(
@@ -192,6 +232,7 @@ impl PlanStore for PostgresStore {
         Ok(Snapshot {
             buyers,
             invoices,
+            history,
             reminders,
             last_message,
             not_loaded_not_yet_due,

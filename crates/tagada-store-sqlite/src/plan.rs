@@ -1,18 +1,24 @@
 //! Planning: the snapshot the planner reads, and applying its plan.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use jiff::civil::Date;
+use sqlx::sqlite::SqliteArguments;
+use sqlx::{Arguments, QueryBuilder, Sqlite, SqliteConnection};
 use tagada_core::BuyerId;
 use tagada_core::InvoiceId;
 use tagada_core::ledger::{Buyer, Invoice};
 use tagada_core::planner::{Plan, PlannedMessage, ReminderRecord, Snapshot};
-use tagada_store::{ApplyOutcome, PlanStore, Result, SnapshotScope};
+use tagada_core::segment::History;
+use tagada_store::{
+    ApplyOutcome, HistoryRow, PlanStore, Result, SnapshotScope, StoreError, decode_history,
+    payments_since_micros, window_bounds,
+};
 
 use crate::SqliteStore;
-use crate::conv::{IN_CHUNK, date_text, db, micros, outbox_status, to_json, ts};
+use crate::conv::{IN_CHUNK, date_text, db, micros, outbox_status, push_in_list, to_json, ts};
 use crate::ledger::fetch_in;
 use crate::rows::{BuyerRow, InvoiceRow, buyer_cols, convert, invoice_cols, unsettled};
 
@@ -53,8 +59,87 @@ async fn load_due(conn: &mut SqliteConnection, scope: &SnapshotScope) -> Result<
     convert(rows)
 }
 
-fn is_unsettled(inv: &Invoice) -> bool {
-    inv.status.is_open() || inv.status == tagada_core::ledger::InvoiceStatus::Disputed
+/// The history query's parameters, as the one row of `w`: the four bounds
+/// of [`window_bounds`], `history_since`, the horizon, and the earliest
+/// payment that counts ([`payments_since_micros`]).
+const HISTORY_PARAMS: &str = "WITH w (in_after, in_through, out_through, out_after, since, horizon, \
+     paid_since) AS (VALUES (?, ?, ?, ?, ?, ?, ?)) ";
+
+/// A date column's window class (`in`, `out` or the date itself).
+macro_rules! window_class {
+    ($col:expr) => {
+        concat!(
+            "CASE WHEN ",
+            $col,
+            " > w.in_after AND ",
+            $col,
+            " <= w.in_through THEN 'in' WHEN ",
+            $col,
+            " <= w.out_through OR ",
+            $col,
+            " > w.out_after THEN 'out' ELSE ",
+            $col,
+            " END"
+        )
+    };
+}
+
+/// The loaded buyers' invoices that are not due by the horizon (nor
+/// cancelled), dated on or after `history_since`: the rows [`load_due`]
+/// does not read. The buyers' `IN` list follows.
+macro_rules! history_rows {
+    () => {
+        concat!(
+            " FROM w, invoices WHERE invoice_date >= w.since AND status <> 'cancelled' AND NOT ((",
+            unsettled!(),
+            ") AND due_date <= w.horizon) AND buyer_id IN "
+        )
+    };
+}
+
+/// Sums of those rows per buyer, currency and window classes, with the
+/// group's payments that can fall in a 12-month window ([`HistoryRow`]).
+const HISTORY: &str = concat!(
+    "SELECT buyer_id, currency, ",
+    window_class!("invoice_date"),
+    ", ",
+    window_class!("coalesce(order_date, invoice_date)"),
+    ", count(*), sum(amount_minor), sum(status <> 'paid'), \
+     sum(CASE WHEN status <> 'paid' THEN max(amount_minor - amount_paid_minor, 0) ELSE 0 END), \
+     group_concat(CASE WHEN paid_at >= w.paid_since THEN due_date || ' ' || paid_at END, ',')",
+    history_rows!()
+);
+
+/// Reads the buyers' history ([`HISTORY`]), [`IN_CHUNK`] buyers at a time.
+async fn load_history(
+    conn: &mut SqliteConnection,
+    scope: &SnapshotScope,
+    horizon: Date,
+    buyer_ids: &[i64],
+) -> Result<History> {
+    let [b1, b2, b3, b4] = window_bounds(&scope.today);
+    let since = date_text(scope.history_since);
+    let horizon = date_text(horizon);
+    let paid_since = payments_since_micros(&scope.today);
+    let mut rows: Vec<HistoryRow> = Vec::new();
+    for chunk in buyer_ids.chunks(IN_CHUNK) {
+        let mut args = SqliteArguments::default();
+        for text in [&b1, &b2, &b3, &b4, &since, &horizon] {
+            args.add(text.as_str()).map_err(StoreError::Backend)?;
+        }
+        args.add(paid_since).map_err(StoreError::Backend)?;
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::with_arguments(HISTORY_PARAMS, args);
+        qb.push(HISTORY);
+        push_in_list(&mut qb, chunk);
+        qb.push(" GROUP BY 1, 2, 3, 4");
+        rows.extend(
+            qb.build_query_as::<HistoryRow>()
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db)?,
+        );
+    }
+    decode_history(scope.today, rows)
 }
 
 /// Whether any of the message's items has no live reminder yet.
@@ -85,7 +170,7 @@ impl PlanStore for SqliteStore {
     async fn load_snapshot(&self, scope: &SnapshotScope) -> Result<Snapshot> {
         let mut tx = self.read().await?;
         let mut invoices = load_due(&mut tx, scope).await?;
-        let mut loaded: HashSet<InvoiceId> = invoices.iter().map(|i| i.id).collect();
+        invoices.sort_by_key(|i| i.id);
         let buyer_ids: Vec<i64> = invoices
             .iter()
             .map(|i| i.buyer_id.get())
@@ -93,54 +178,18 @@ impl PlanStore for SqliteStore {
             .into_iter()
             .collect();
 
-        // those buyers' history
-        let since = date_text(scope.history_since);
-        let mut history: Vec<InvoiceRow> = Vec::new();
-        for chunk in buyer_ids.chunks(IN_CHUNK) {
-            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(concat!(
-                "SELECT ",
-                invoice_cols!(),
-                " FROM invoices WHERE invoice_date >= "
-            ));
-            qb.push_bind(since.clone()).push(" AND buyer_id IN (");
-            let mut sep = qb.separated(", ");
-            for id in chunk {
-                sep.push_bind(*id);
-            }
-            qb.push(")");
-            history.extend(
-                qb.build_query_as::<InvoiceRow>()
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(db)?,
-            );
-        }
-        let mut history_beyond = 0u64;
-        for inv in convert::<_, Invoice>(history)? {
-            if loaded.insert(inv.id) {
-                if let Some(h) = scope.horizon
-                    && is_unsettled(&inv)
-                    && inv.due_date > h
-                {
-                    history_beyond += 1;
-                }
-                invoices.push(inv);
-            }
-        }
-        invoices.sort_by_key(|i| i.id);
-
-        let not_loaded_not_yet_due = match scope.horizon {
+        let (history, not_loaded_not_yet_due) = match scope.horizon {
             Some(h) => {
+                let history = load_history(&mut tx, scope, h, &buyer_ids).await?;
                 let beyond: i64 = sqlx::query_scalar(DUE_AFTER)
                     .bind(date_text(h))
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(db)?;
-                u64::try_from(beyond)
-                    .unwrap_or(0)
-                    .saturating_sub(history_beyond)
+                (history, u64::try_from(beyond).unwrap_or(0))
             }
-            None => 0,
+            // every invoice is loaded: nothing to sum
+            None => (History::default(), 0),
         };
 
         let buyers: Vec<BuyerRow> = fetch_in(
@@ -195,6 +244,7 @@ impl PlanStore for SqliteStore {
         Ok(Snapshot {
             buyers,
             invoices,
+            history,
             reminders,
             last_message,
             not_loaded_not_yet_due,

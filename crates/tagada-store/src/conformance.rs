@@ -25,6 +25,7 @@ use jiff::{SignedDuration, Timestamp};
 use tagada_core::ledger::{Buyer, Invoice, InvoiceEvent, InvoiceStatus, NoteKind, PaymentMethod};
 use tagada_core::outbox::{DeliveryStatus, OutboxStatus};
 use tagada_core::planner::{Plan, PlannedItem, PlannedMessage, RenderedMessage};
+use tagada_core::segment::{History, HistoryPayment, HistorySum, TodayRange, WindowClass};
 use tagada_core::{BuyerId, Currency, InvoiceId, Money, OutboxId, Phone};
 
 mod auth;
@@ -90,6 +91,7 @@ macro_rules! conformance_tests {
             record_payment_duplicate_reference,
             record_payment_flags_odd_payments,
             snapshot_horizon_scope,
+            snapshot_history_sums_the_ledger,
             apply_plan_is_idempotent,
             claim_respects_due_time_limit_and_order,
             lease_expiry_reclaims_or_reviews,
@@ -339,6 +341,7 @@ fn scope_all() -> SnapshotScope {
     SnapshotScope {
         horizon: None,
         history_since: date(2020, 1, 1),
+        today: TodayRange::at(t(0)),
     }
 }
 
@@ -1441,6 +1444,7 @@ pub async fn bulk_import_matches_normal_import<S: Store + 'static>(store: S) {
     let scope = SnapshotScope {
         horizon: Some(date(2026, 10, 31)),
         history_since: date(2030, 1, 1),
+        today: TodayRange::at(t(0)),
     };
     let snap = store.load_snapshot(&scope).await.unwrap();
     let due: BTreeSet<String> = snap.invoices.iter().map(|i| i.number.clone()).collect();
@@ -2109,11 +2113,39 @@ pub async fn snapshot_horizon_scope<S: Store + 'static>(store: S) {
     let scope = SnapshotScope {
         horizon: Some(date(2026, 12, 5)),
         history_since: date(2025, 12, 1),
+        today: TodayRange::at(t(4 * 86_400)),
     };
     let snap = store.load_snapshot(&scope).await.unwrap();
     let numbers: BTreeSet<&str> = snap.invoices.iter().map(|i| i.number.as_str()).collect();
-    assert_eq!(numbers, BTreeSet::from(["A1", "A2", "A3", "A5", "C1"]));
-    assert_eq!(snap.not_loaded_not_yet_due, 2, "A6 and B1 are counted");
+    assert_eq!(numbers, BTreeSet::from(["A1", "A5", "C1"]));
+    assert_eq!(snap.not_loaded_not_yet_due, 3, "A2, A6 and B1 are counted");
+    // A2 and A3 are summed as Acme's history; A4 and A6 are too old
+    let a3 = by_number("A3");
+    assert_eq!(
+        snap.history,
+        History {
+            today: scope.today,
+            sums: vec![HistorySum {
+                buyer_id: a.id,
+                currency: Currency::INR,
+                invoice_date: WindowClass::In,
+                order_date: WindowClass::In,
+                invoices: 2,
+                amount_minor: 2_000,
+                open_invoices: 1,
+                outstanding_minor: 1_000,
+            }],
+            payments: a3
+                .paid_at
+                .map(|paid_at| HistoryPayment {
+                    buyer_id: a.id,
+                    due_date: a3.due_date,
+                    paid_at,
+                })
+                .into_iter()
+                .collect(),
+        }
+    );
     let buyers: BTreeSet<BuyerId> = snap.buyers.iter().map(|b| b.id).collect();
     assert_eq!(buyers, BTreeSet::from([a.id, c.id]));
     assert_eq!(snap.invoices.iter().find(|i| i.number == "A1"), Some(&a1));
@@ -2146,6 +2178,282 @@ pub async fn snapshot_horizon_scope<S: Store + 'static>(store: S) {
     assert_eq!(full.not_loaded_not_yet_due, 0);
     let buyers: BTreeSet<BuyerId> = full.buyers.iter().map(|b| b.id).collect();
     assert_eq!(buyers, BTreeSet::from([a.id, b.id, c.id, d.id]));
+}
+
+/// The history a snapshot sums in SQL gives each loaded buyer the segment
+/// figures their invoices give, in any zone, with invoice, order and
+/// payment dates on the edges of the 12-month window, several currencies
+/// (one without a rate), partial payments, disputes and cancellations.
+pub async fn snapshot_history_sums_the_ledger<S: Store + 'static>(store: S) {
+    use tagada_core::cadence::FxConfig;
+    use tagada_core::segment::{BuyerStats, StatsBuilder};
+
+    let a = add_buyer(&store, "Acme Traders", 1).await;
+    let b = add_buyer(&store, "Bharat Steel", 2).await;
+    let c = add_buyer(&store, "Chopra Metals", 3).await;
+    // 2026-12-04 22:00 UTC: already the 5th east of UTC+2, the 4th in New York
+    let now = t(3 * 86_400 + 22 * 3_600);
+    let scope = SnapshotScope {
+        horizon: Some(date(2026, 12, 8)),
+        history_since: date(2025, 12, 3),
+        today: TodayRange::at(now),
+    };
+    let kwd = |minor: i64| Money::from_minor(minor, Currency::KWD);
+    let aed = |minor: i64| Money::from_minor(minor, Currency::AED);
+    use InvoiceStatus as St;
+    // number, buyer, invoiced, due, amount, status, and when a paid one
+    // was paid
+    let spec = [
+        (
+            "A-DUE",
+            &a,
+            "2026-10-20",
+            "2026-11-20",
+            inr(500_000),
+            St::Pending,
+            "2026-12-01T00:00:00Z",
+        ),
+        (
+            "A-NEW",
+            &a,
+            "2026-12-04",
+            "2027-01-03",
+            inr(250_000),
+            St::Pending,
+            "2026-12-01T00:00:00Z",
+        ),
+        (
+            "A-EDGE",
+            &a,
+            "2025-12-04",
+            "2026-01-03",
+            inr(90_000),
+            St::Paid,
+            "2026-01-10T23:30:00Z",
+        ),
+        (
+            "A-SINCE",
+            &a,
+            "2025-12-03",
+            "2026-01-02",
+            inr(70_000),
+            St::Paid,
+            "2026-01-02T18:45:00Z",
+        ),
+        (
+            "A-USD",
+            &a,
+            "2026-06-01",
+            "2026-12-20",
+            usd(120_000),
+            St::PartiallyPaid,
+            "2026-12-01T00:00:00Z",
+        ),
+        (
+            "A-GONE",
+            &a,
+            "2026-10-01",
+            "2026-10-31",
+            inr(40_000),
+            St::Cancelled,
+            "2026-12-01T00:00:00Z",
+        ),
+        (
+            "A-DISP",
+            &a,
+            "2026-11-30",
+            "2027-02-01",
+            inr(33_000),
+            St::Disputed,
+            "2026-12-01T00:00:00Z",
+        ),
+        (
+            "A-LATE",
+            &a,
+            "2026-01-10",
+            "2026-02-09",
+            inr(61_000),
+            St::Paid,
+            "2026-12-04T21:00:00Z",
+        ),
+        (
+            "A-OLD",
+            &a,
+            "2025-06-01",
+            "2025-07-01",
+            inr(10_000),
+            St::Paid,
+            "2025-12-20T10:00:00Z",
+        ),
+        (
+            "A-EARLY",
+            &a,
+            "2025-12-10",
+            "2026-01-09",
+            inr(20_000),
+            St::Paid,
+            "2025-12-01T12:00:00Z",
+        ),
+        (
+            "A-JUST",
+            &a,
+            "2025-12-05",
+            "2025-12-06",
+            inr(15_000),
+            St::Paid,
+            "2025-12-05T20:00:00Z",
+        ),
+        (
+            "B-DUE",
+            &b,
+            "2026-11-01",
+            "2026-12-01",
+            inr(80_000),
+            St::InProcess,
+            "2026-12-01T00:00:00Z",
+        ),
+        (
+            "B-KWD",
+            &b,
+            "2026-09-01",
+            "2026-12-31",
+            kwd(1_500),
+            St::Pending,
+            "2026-12-01T00:00:00Z",
+        ),
+        (
+            "B-AED",
+            &b,
+            "2026-12-05",
+            "2027-01-04",
+            aed(77_777),
+            St::Pending,
+            "2026-12-01T00:00:00Z",
+        ),
+        (
+            "B-PAID",
+            &b,
+            "2026-03-03",
+            "2026-04-02",
+            aed(10_001),
+            St::Paid,
+            "2026-04-30T20:10:00Z",
+        ),
+        (
+            "C-ONLY",
+            &c,
+            "2026-11-01",
+            "2027-01-01",
+            inr(1_000),
+            St::Pending,
+            "2026-12-01T00:00:00Z",
+        ),
+    ];
+    for (number, who, issued, due, amount, status, paid_at) in spec {
+        let mut r = NewInvoice {
+            invoice_date: issued.parse().unwrap(),
+            ..invoice(number, who.id, due.parse().unwrap(), amount)
+        };
+        match number {
+            "A-NEW" => r.order_date = Some(date(2025, 12, 4)),
+            "A-LATE" => r.order_date = Some(date(2025, 12, 5)),
+            "A-USD" => r.amount_paid = usd(36_000),
+            _ => {}
+        }
+        if status != St::Paid {
+            r.status = status;
+        }
+        let stored = add_invoices(&store, &[r], t(0)).await;
+        if status == St::Paid {
+            let at: Timestamp = paid_at.parse().unwrap();
+            let paid = store
+                .record_payment(
+                    &NewPayment {
+                        invoice_number: None,
+                        invoice_id: Some(stored[0].id),
+                        buyer_id: None,
+                        amount,
+                        received_at: at,
+                        method: PaymentMethod::BankTransfer,
+                        reference: Some(format!("UTR-{number}")),
+                    },
+                    at,
+                )
+                .await
+                .unwrap();
+            assert_eq!(paid.invoice.unwrap().paid_at, Some(at), "{number}");
+        }
+    }
+
+    let snap = store.load_snapshot(&scope).await.unwrap();
+    let due: BTreeSet<&str> = snap.invoices.iter().map(|i| i.number.as_str()).collect();
+    assert_eq!(due, BTreeSet::from(["A-DUE", "B-DUE"]));
+    assert_eq!(snap.history.today, scope.today);
+    assert!(
+        snap.history.sums.iter().all(|s| s.buyer_id != c.id),
+        "only the loaded buyers' history"
+    );
+    let all = store
+        .list_invoices(&InvoiceFilter::default())
+        .await
+        .unwrap();
+    let reference = History::summing(
+        all.iter().filter(|i| {
+            i.buyer_id != c.id
+                && !due.contains(i.number.as_str())
+                && i.invoice_date >= scope.history_since
+        }),
+        scope.today,
+    );
+    assert_eq!(
+        snap.history.sums.len(),
+        reference.sums.len(),
+        "one row per buyer, currency and window classes: {:#?}",
+        snap.history.sums
+    );
+
+    let fx = FxConfig::default();
+    let zones = [
+        "Asia/Kolkata",
+        "America/New_York",
+        "Pacific/Kiritimati",
+        "Etc/GMT+12",
+    ];
+    let mut figures = BTreeSet::new();
+    for who in [&a, &b] {
+        let counted: Vec<&Invoice> = all
+            .iter()
+            .filter(|i| {
+                i.buyer_id == who.id
+                    && (due.contains(i.number.as_str()) || i.invoice_date >= scope.history_since)
+            })
+            .collect();
+        for zone in zones {
+            let tz = jiff::tz::TimeZone::get(zone).unwrap();
+            let today = tz.to_datetime(now).date();
+            let expected = BuyerStats::compute(counted.iter().copied(), today, &tz, &fx);
+            let mut got = StatsBuilder::new(today, &tz);
+            for i in snap.invoices.iter().filter(|i| i.buyer_id == who.id) {
+                got.invoice(i);
+            }
+            for s in snap.history.sums.iter().filter(|s| s.buyer_id == who.id) {
+                got.sum(s, &snap.history.today).unwrap();
+            }
+            for p in snap
+                .history
+                .payments
+                .iter()
+                .filter(|p| p.buyer_id == who.id)
+            {
+                got.payment(p.due_date, p.paid_at);
+            }
+            let got = got.finish(&fx);
+            assert_eq!(got, expected, "{} in {zone} on {today}", who.name);
+            figures.insert(format!("{expected:?}"));
+        }
+    }
+    // the zones see different figures: the edges are exercised
+    assert!(figures.len() >= 4, "{figures:#?}");
 }
 
 /// Applying a plan writes reminders and messages once: the same plan again,

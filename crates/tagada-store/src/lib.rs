@@ -7,6 +7,7 @@
 
 mod auth;
 pub mod conformance;
+mod history;
 mod inbox;
 pub mod leads;
 mod ledger_sync;
@@ -17,6 +18,7 @@ mod templates;
 mod webhooks;
 
 pub use auth::*;
+pub use history::*;
 pub use inbox::*;
 pub use leads::*;
 pub use ledger_sync::*;

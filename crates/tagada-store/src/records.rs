@@ -9,6 +9,7 @@ use tagada_core::ledger::{
 };
 use tagada_core::outbox::{DeliveryStatus, OutboxStatus};
 use tagada_core::planner::RenderedMessage;
+use tagada_core::segment::TodayRange;
 use tagada_core::{BuyerId, CountryCode, InvoiceId, Money, OutboxId, Phone};
 
 /// A buyer as a source describes it.
@@ -156,8 +157,12 @@ pub struct NewNote {
 pub struct SnapshotScope {
     /// Load in full only open invoices with `due_date <= horizon`; `None` loads all.
     pub horizon: Option<Date>,
-    /// Load those buyers' other invoices dated on or after this (payment history).
+    /// Sum those buyers' other invoices dated on or after this (payment
+    /// history) into [`Snapshot::history`](tagada_core::planner::Snapshot).
     pub history_since: Date,
+    /// The local dates the plan's buyers can be on: the history's window
+    /// classes hold for each of them.
+    pub today: TodayRange,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,7 +14,7 @@ use crate::cadence::{Cadence, PlannerConfig, StepPosition};
 use crate::calendar::BusinessCalendar;
 use crate::ledger::{Buyer, Invoice, InvoiceStatus};
 use crate::outbox::OutboxStatus;
-use crate::segment::{BuyerStats, Segmenter};
+use crate::segment::{HistoryPayment, HistorySum, Segmenter, StatsBuilder, TodayRange};
 use crate::template::{InvoiceLine, MessageContext, TemplateSet};
 use crate::{BuyerId, CountryCode, InvoiceId};
 
@@ -53,6 +53,13 @@ struct Candidate<'a> {
     escalate: bool,
 }
 
+/// A buyer's sums and payments from the snapshot's history.
+#[derive(Default)]
+struct BuyerHistory<'a> {
+    sums: Vec<&'a HistorySum>,
+    payments: Vec<&'a HistoryPayment>,
+}
+
 struct Planner<'a> {
     config: &'a PlannerConfig,
     now: Timestamp,
@@ -60,6 +67,8 @@ struct Planner<'a> {
     segmenter: Segmenter<'a>,
     buyers: HashMap<BuyerId, &'a Buyer>,
     invoices_by_buyer: HashMap<BuyerId, Vec<&'a Invoice>>,
+    history_by_buyer: HashMap<BuyerId, BuyerHistory<'a>>,
+    history_today: TodayRange,
     reminders: HashMap<InvoiceId, Vec<&'a ReminderRecord>>,
     last_messages: HashMap<BuyerId, Vec<Timestamp>>,
     zones: HashMap<String, Result<TimeZone, String>>,
@@ -143,6 +152,17 @@ impl<'a> Planner<'a> {
         for inv in &snapshot.invoices {
             invoices_by_buyer.entry(inv.buyer_id).or_default().push(inv);
         }
+        let mut history_by_buyer: HashMap<BuyerId, BuyerHistory<'a>> = HashMap::new();
+        for s in &snapshot.history.sums {
+            history_by_buyer.entry(s.buyer_id).or_default().sums.push(s);
+        }
+        for p in &snapshot.history.payments {
+            history_by_buyer
+                .entry(p.buyer_id)
+                .or_default()
+                .payments
+                .push(p);
+        }
         let mut reminders: HashMap<InvoiceId, Vec<&ReminderRecord>> = HashMap::new();
         for r in &snapshot.reminders {
             reminders.entry(r.invoice_id).or_default().push(r);
@@ -171,6 +191,8 @@ impl<'a> Planner<'a> {
             segmenter: Segmenter::new(&config.segments, config.fx.home_currency),
             buyers,
             invoices_by_buyer,
+            history_by_buyer,
+            history_today: snapshot.history.today,
             reminders,
             last_messages,
             zones: HashMap::new(),
@@ -242,7 +264,19 @@ impl<'a> Planner<'a> {
             .get(&buyer_id)
             .map(Vec::as_slice)
             .unwrap_or_default();
-        let stats = BuyerStats::compute(invoices.iter().copied(), today, &tz, &self.config.fx);
+        let mut stats = StatsBuilder::new(today, &tz);
+        for inv in invoices {
+            stats.invoice(inv);
+        }
+        if let Some(h) = self.history_by_buyer.get(&buyer_id) {
+            for s in &h.sums {
+                stats.sum(s, &self.history_today)?;
+            }
+            for p in &h.payments {
+                stats.payment(p.due_date, p.paid_at);
+            }
+        }
+        let stats = stats.finish(&self.config.fx);
         let picked = match self.segmenter.choose(&stats) {
             Ok(Some(rule)) => Ok(Segment {
                 name: &rule.name,

@@ -308,6 +308,7 @@ fn world() -> impl Strategy<Value = World> {
                         invoices,
                         reminders,
                         last_message,
+                        history: Default::default(),
                         not_loaded_not_yet_due: 0,
                     },
                     config,
@@ -417,5 +418,60 @@ proptest! {
         let again = plan(&applied, &cfg, now);
         prop_assert!(again.messages.is_empty(), "{:#?}", again.messages);
         prop_assert_eq!(again.skipped.len(), s.invoices.len());
+    }
+
+    /// The snapshot a store loads for a horizon (the invoices due by it,
+    /// their buyers' other invoices summed) plans the same messages as the
+    /// whole ledger.
+    #[test]
+    fn a_summed_history_plans_as_the_whole_ledger(w in world()) {
+        let World { snapshot: whole, config: mut cfg, now } = w;
+        // thresholds this small ledger crosses, so every figure counts
+        use crate::segment::SegmentRule;
+        cfg.segments = vec![
+            SegmentRule {
+                min_avg_days_late: Some(5),
+                min_paid_invoices_12m: Some(1),
+                ..SegmentRule::catch_all("late_payer", "tight", "firm")
+            },
+            SegmentRule {
+                min_outstanding: Some("₹20,00,000".to_string()),
+                min_revenue_12m: Some("₹40,00,000".to_string()),
+                ..SegmentRule::catch_all("large_account", "large", "formal")
+            },
+            SegmentRule {
+                min_orders_12m: Some(2),
+                ..SegmentRule::catch_all("repeat_buyer", "friendly", "friendly")
+            },
+            SegmentRule::catch_all("default", "standard", "neutral"),
+        ];
+        let today_utc = TimeZone::UTC.to_datetime(now).date();
+        let horizon = add_days(today_utc, cfg.max_lead_days().max(0) + 1);
+        let due = |i: &Invoice| {
+            (i.status.is_open() || i.status == InvoiceStatus::Disputed) && i.due_date <= horizon
+        };
+        let invoices: Vec<Invoice> = whole.invoices.iter().filter(|i| due(i)).cloned().collect();
+        let buyer_ids: HashSet<BuyerId> = invoices.iter().map(|i| i.buyer_id).collect();
+        let ids: HashSet<InvoiceId> = invoices.iter().map(|i| i.id).collect();
+        let today = crate::segment::TodayRange::at(now);
+        let split = Snapshot {
+            buyers: whole.buyers.iter().filter(|b| buyer_ids.contains(&b.id)).cloned().collect(),
+            history: crate::segment::History::summing(
+                whole
+                    .invoices
+                    .iter()
+                    .filter(|i| buyer_ids.contains(&i.buyer_id) && !ids.contains(&i.id)),
+                today,
+            ),
+            invoices,
+            reminders: whole.reminders.iter().filter(|r| ids.contains(&r.invoice_id)).cloned().collect(),
+            last_message: whole.last_message.clone(),
+            not_loaded_not_yet_due: 0,
+        };
+        let a = plan(&whole, &cfg, now);
+        let b = plan(&split, &cfg, now);
+        prop_assert_eq!(&a.messages, &b.messages);
+        let skipped: Vec<&Skipped> = a.skipped.iter().filter(|s| ids.contains(&s.invoice_id)).collect();
+        prop_assert_eq!(skipped, b.skipped.iter().collect::<Vec<_>>());
     }
 }
