@@ -76,7 +76,7 @@ enum Cmd {
         #[arg(long, default_value_t = 10)]
         per_buyer: u64,
         /// Paid invoices of the last 12 months per due buyer (their payments
-        /// are read one by one, for the lateness figures).
+        /// count in the lateness figures).
         #[arg(long, default_value_t = 0)]
         paid_per_buyer: u64,
     },
@@ -781,49 +781,35 @@ async fn seed_ledger(store: &dyn Store, shape: LedgerShape) -> anyhow::Result<()
         } else {
             today.checked_add((30 + (i % 270) as i64).days())?
         };
-        batch.push(NewInvoice {
-            number: format!("B-{i:08}"),
-            buyer_id: buyer,
-            order_date: None,
-            invoice_date: due_date.checked_sub(30.days())?,
+        batch.push(bench_invoice(
+            format!("B-{i:08}"),
+            buyer,
             due_date,
-            credit_days: Some(30),
-            amount: Money::from_minor(50_000_00 + (i as i64 % 1000) * 100, Currency::INR),
-            amount_paid: Money::zero(Currency::INR),
-            status: InvoiceStatus::Pending,
-            source: "bench".into(),
-            source_hash: format!("h{i}"),
-            notes: None,
-        });
+            50_000_00 + (i as i64 % 1000) * 100,
+        )?);
         if batch.len() == 5000 {
             store.upsert_invoices(&batch, now()).await?;
             batch.clear();
         }
     }
     store.upsert_invoices(&batch, now()).await?;
-    // Paid history of the due buyers: round k was invoiced about k + 1
-    // months ago and paid 0–19 days after its due date. Stored open, then
-    // updated as paid, so that each round's payment time is recorded.
+    // Paid history of the due buyers: round k of n was due about 330·k/n
+    // days ago (invoiced 30 days before that) and paid 0–19 days after its
+    // due date. Stored open, then updated as paid, so that each round's
+    // payment time is recorded.
     let due_buyers = due.min(buyers);
-    for k in 0..paid_per_buyer.min(11) {
-        let paid_at = now().checked_sub(jiff::SignedDuration::from_hours(24 * 30 * k as i64))?;
+    for k in 0..paid_per_buyer {
+        let back = (330 * k / paid_per_buyer) as i64;
+        let paid_at = now().checked_sub(jiff::SignedDuration::from_hours(24 * back))?;
         let mut rows = Vec::with_capacity(due_buyers as usize);
         for b in 0..due_buyers {
-            let due_date = today.checked_sub((30 * k as i64 + (b % 20) as i64).days())?;
-            rows.push(NewInvoice {
-                number: format!("P-{k:02}-{b:08}"),
-                buyer_id: buyer_ids[b as usize],
-                order_date: None,
-                invoice_date: due_date.checked_sub(30.days())?,
+            let due_date = today.checked_sub((back + (b % 20) as i64).days())?;
+            rows.push(bench_invoice(
+                format!("P-{k:02}-{b:08}"),
+                buyer_ids[b as usize],
                 due_date,
-                credit_days: Some(30),
-                amount: Money::from_minor(20_000_00 + (b as i64 % 500) * 100, Currency::INR),
-                amount_paid: Money::zero(Currency::INR),
-                status: InvoiceStatus::Pending,
-                source: "bench".into(),
-                source_hash: format!("p{k}-{b}"),
-                notes: None,
-            });
+                20_000_00 + (b as i64 % 500) * 100,
+            )?);
         }
         for chunk in rows.chunks_mut(5000) {
             store.upsert_invoices(chunk, now()).await?;
@@ -836,6 +822,30 @@ async fn seed_ledger(store: &dyn Store, shape: LedgerShape) -> anyhow::Result<()
         }
     }
     Ok(())
+}
+
+/// A pending INR invoice of the seeded ledgers, issued 30 days before it
+/// is due.
+fn bench_invoice(
+    number: String,
+    buyer_id: tagada_core::BuyerId,
+    due_date: Date,
+    amount_minor: i64,
+) -> anyhow::Result<NewInvoice> {
+    Ok(NewInvoice {
+        source_hash: format!("h-{number}"),
+        number,
+        buyer_id,
+        order_date: None,
+        invoice_date: due_date.checked_sub(30.days())?,
+        due_date,
+        credit_days: Some(30),
+        amount: Money::from_minor(amount_minor, Currency::INR),
+        amount_paid: Money::zero(Currency::INR),
+        status: InvoiceStatus::Pending,
+        source: "bench".into(),
+        notes: None,
+    })
 }
 
 /// The ledger the planning benchmarks seed.
