@@ -119,7 +119,7 @@ impl TodayRange {
 /// A date against the 12-month window, as a store sums it: inside or
 /// outside it for every buyer, or near its edge, where the buyer's own
 /// local date decides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WindowClass {
     In,

@@ -105,8 +105,108 @@ pub fn decode_history(today: TodayRange, rows: Vec<HistoryRow>) -> Result<Histor
             });
         }
     }
-    out.sums.sort_by_key(|s| s.buyer_id);
+    out.sums.sort_by(|a, b| {
+        (a.buyer_id, a.currency.code(), a.invoice_date, a.order_date).cmp(&(
+            b.buyer_id,
+            b.currency.code(),
+            b.invoice_date,
+            b.order_date,
+        ))
+    });
     out.payments
         .sort_by_key(|p| (p.buyer_id, p.paid_at, p.due_date));
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::civil::date;
+
+    use super::*;
+
+    fn row(paid: Option<&str>) -> HistoryRow {
+        (
+            7,
+            "INR".into(),
+            "in".into(),
+            "2025-12-04".into(),
+            3,
+            300_00,
+            1,
+            100_00,
+            paid.map(str::to_string),
+        )
+    }
+
+    #[test]
+    fn rows_decode_with_their_packed_payments() {
+        let today = TodayRange {
+            from: date(2026, 12, 3),
+            to: date(2026, 12, 5),
+        };
+        let h = decode_history(
+            today,
+            vec![
+                row(Some(
+                    "2026-01-03 1767571200000000,2026-02-01 1769900000000000",
+                )),
+                row(None),
+            ],
+        )
+        .unwrap();
+        assert_eq!(h.today, today);
+        assert_eq!(h.sums.len(), 2);
+        assert_eq!(h.sums[0].invoice_date, WindowClass::In);
+        assert_eq!(h.sums[0].order_date, WindowClass::On(date(2025, 12, 4)));
+        assert_eq!(
+            (
+                h.sums[0].invoices,
+                h.sums[0].amount_minor,
+                h.sums[0].open_invoices,
+                h.sums[0].outstanding_minor
+            ),
+            (3, 300_00, 1, 100_00)
+        );
+        let due: Vec<Date> = h.payments.iter().map(|p| p.due_date).collect();
+        assert_eq!(due, vec![date(2026, 1, 3), date(2026, 2, 1)]);
+        assert_eq!(
+            h.payments[0].paid_at.as_microsecond(),
+            1_767_571_200_000_000
+        );
+        assert!(h.payments.iter().all(|p| p.buyer_id == BuyerId::new(7)));
+    }
+
+    #[test]
+    fn a_bad_row_is_refused_with_what_is_wrong() {
+        let today = TodayRange::default();
+        for (bad, says) in [
+            (row(Some("2026-01-03")), "payment `2026-01-03` of buyer 7"),
+            (
+                row(Some("2026-01-03 soon")),
+                "payment `2026-01-03 soon` of buyer 7",
+            ),
+            (row(Some("2026-13-03 5")), "date `2026-13-03`"),
+            (
+                (7, "XXX".into(), "in".into(), "in".into(), 1, 1, 0, 0, None),
+                "XXX",
+            ),
+            (
+                (
+                    7,
+                    "INR".into(),
+                    "later".into(),
+                    "in".into(),
+                    1,
+                    1,
+                    0,
+                    0,
+                    None,
+                ),
+                "date `later`",
+            ),
+        ] {
+            let err = decode_history(today, vec![bad]).unwrap_err().to_string();
+            assert!(err.contains(says), "{err}");
+        }
+    }
 }
