@@ -863,25 +863,24 @@ async fn bench_plan(
     database_url: Option<String>,
     repeat: u32,
 ) -> anyhow::Result<()> {
-    let LedgerShape {
-        open,
-        due,
-        per_buyer,
-        paid_per_buyer,
-    } = shape;
     let config = Config::load_with_env(None, &Overrides::default(), false)?;
     let url = match database_url {
         Some(u) => u,
         None => fresh_sqlite(
             dir,
-            &format!("plan-{open}-{due}-{per_buyer}-{paid_per_buyer}.db"),
+            &format!(
+                "plan-{}-{}-{}-{}.db",
+                shape.open, shape.due, shape.per_buyer, shape.paid_per_buyer
+            ),
         )?,
     };
     let store = open_store_fresh(&url).await?;
     let t = Instant::now();
     seed_ledger(store.as_ref(), shape).await?;
     println!(
-        "seeded {open} open invoices ({due} due) in {:.1?}",
+        "seeded {} open invoices ({} due) in {:.1?}",
+        shape.open,
+        shape.due,
         t.elapsed()
     );
     let scope = snapshot_scope(&config.planner, now(), Scope::Due);
