@@ -327,7 +327,7 @@ impl PlanStore for SqliteStore {
 mod tests {
     use tagada_store::Migrate;
 
-    use super::{DUE_AFTER, DUE_BY};
+    use super::{DUE_AFTER, DUE_BY, HISTORY, HISTORY_PARAMS};
     use crate::SqliteStore;
 
     /// The due-invoice queries repeat the partial index's condition word
@@ -349,5 +349,38 @@ mod tests {
                 "{sql}: {plan:?}"
             );
         }
+    }
+
+    /// The history query reads the loaded buyers' rows through the buyer
+    /// index, never the whole table.
+    #[tokio::test]
+    async fn history_is_read_through_the_buyer_index() {
+        let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        let sql = format!("EXPLAIN QUERY PLAN {HISTORY_PARAMS}{HISTORY}(?, ?) GROUP BY 1, 2, 3, 4");
+        let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(sql));
+        for d in [
+            "2025-12-05",
+            "2026-12-03",
+            "2025-12-03",
+            "2026-12-05",
+            "2025-12-03",
+            "2026-12-08",
+        ] {
+            query = query.bind(d);
+        }
+        let plan = query
+            .bind(0_i64)
+            .bind(1_i64)
+            .bind(2_i64)
+            .fetch_all(&store.pool)
+            .await
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|(.., d)| d.contains("USING INDEX invoices_buyer")),
+            "{plan:?}"
+        );
+        assert!(!plan.iter().any(|(.., d)| d == "SCAN invoices"), "{plan:?}");
     }
 }
