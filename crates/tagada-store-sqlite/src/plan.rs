@@ -378,9 +378,12 @@ mod tests {
             .unwrap();
         assert!(
             plan.iter()
-                .any(|(.., d)| d.contains("USING INDEX invoices_buyer")),
+                .any(|(.., d)| d.starts_with("SEARCH invoices USING INDEX invoices_buyer")),
             "{plan:?}"
         );
-        assert!(!plan.iter().any(|(.., d)| d == "SCAN invoices"), "{plan:?}");
+        assert!(
+            !plan.iter().any(|(.., d)| d.starts_with("SCAN invoices")),
+            "{plan:?}"
+        );
     }
 }
