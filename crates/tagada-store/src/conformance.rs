@@ -25,7 +25,7 @@ use jiff::{SignedDuration, Timestamp};
 use tagada_core::ledger::{Buyer, Invoice, InvoiceEvent, InvoiceStatus, NoteKind, PaymentMethod};
 use tagada_core::outbox::{DeliveryStatus, OutboxStatus};
 use tagada_core::planner::{Plan, PlannedItem, PlannedMessage, RenderedMessage};
-use tagada_core::segment::{History, HistoryPayment, HistorySum, TodayRange, WindowClass};
+use tagada_core::segment::{History, HistorySum, TodayRange, WindowClass};
 use tagada_core::{BuyerId, Currency, InvoiceId, Money, OutboxId, Phone};
 
 mod auth;
@@ -285,6 +285,18 @@ pub async fn store_one_invoice<S: Store>(store: &S, number: &str) -> InvoiceId {
         [InvoiceUpsert::Created { id }] => *id,
         other => panic!("one invoice created: {other:?}"),
     }
+}
+
+/// The owners the summary has marked and not folded yet (the first ten):
+/// for a backend's own tests of what a bulk load leaves marked.
+pub async fn summary_pending_owners<S: Store>(store: &S) -> Vec<crate::SummaryOwner> {
+    store
+        .summary_pending(10)
+        .await
+        .expect("summary pending")
+        .into_iter()
+        .map(|m| m.owner)
+        .collect()
 }
 
 async fn add_invoices<S: Store>(store: &S, rows: &[NewInvoice], now: Timestamp) -> Vec<Invoice> {
@@ -2120,7 +2132,7 @@ pub async fn snapshot_horizon_scope<S: Store + 'static>(store: S) {
     assert_eq!(numbers, BTreeSet::from(["A1", "A5", "C1"]));
     assert_eq!(snap.not_loaded_not_yet_due, 3, "A2, A6 and B1 are counted");
     // A2 and A3 are summed as Acme's history; A4 and A6 are too old
-    let a3 = by_number("A3");
+    assert_eq!(by_number("A3").paid_at, None);
     assert_eq!(
         snap.history,
         History {
@@ -2135,15 +2147,9 @@ pub async fn snapshot_horizon_scope<S: Store + 'static>(store: S) {
                 open_invoices: 1,
                 outstanding_minor: 1_000,
             }],
-            payments: a3
-                .paid_at
-                .map(|paid_at| HistoryPayment {
-                    buyer_id: a.id,
-                    due_date: a3.due_date,
-                    paid_at,
-                })
-                .into_iter()
-                .collect(),
+            // A3 was imported already paid: with no payment time known, it
+            // counts in the sums only
+            payments: Vec::new(),
         }
     );
     let buyers: BTreeSet<BuyerId> = snap.buyers.iter().map(|b| b.id).collect();
