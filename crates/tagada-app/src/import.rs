@@ -104,11 +104,165 @@ impl SeenNumbers {
     }
 }
 
-/// Rows parsed on the reader thread, with progress at the end of them.
-struct ParsedChunk {
-    items: Vec<Result<ImportRow, RowError>>,
+/// Whose invoice a row is: a buyer of this file, by the order in which the
+/// reader first met its key (so the writer maps it with a `Vec` index, not
+/// a text lookup per row), or the buyer of a lead the row names.
+enum BuyerRef {
+    File(usize),
+    Lead(String),
+}
+
+/// Rows the reader thread has parsed and checked, ready to be written: the
+/// invoices as the store takes them (buyer ids still to fill in) and beside
+/// them, in the same order, whose they are and each row's line and text
+/// (for a reject); the buyers first met in these rows; the rows already
+/// rejected; and progress at the end of them.
+struct Batch {
+    /// Buyers met for the first time, in the order of their [`BuyerRef::File`] index.
+    buyers: Vec<NewBuyer>,
+    invoices: Vec<NewInvoice>,
+    owners: Vec<BuyerRef>,
+    rows: Vec<(u64, String)>,
+    rejects: Vec<RejectedRow>,
+    warnings: Vec<String>,
+    /// Rows read from the file for this batch, accepted or not.
+    read: u64,
     done: u64,
     total: u64,
+    /// With the first batch only: the rows the whole file is estimated to hold.
+    estimate: Option<u64>,
+}
+
+impl Batch {
+    fn new(capacity: usize) -> Batch {
+        Batch {
+            buyers: Vec::new(),
+            invoices: Vec::with_capacity(capacity),
+            owners: Vec::with_capacity(capacity),
+            rows: Vec::with_capacity(capacity),
+            rejects: Vec::new(),
+            warnings: Vec::new(),
+            read: 0,
+            done: 0,
+            total: 0,
+            estimate: None,
+        }
+    }
+}
+
+/// What the reader thread needs to turn rows into batches.
+struct Reader {
+    file_name: String,
+    source: String,
+    now: Timestamp,
+    number_header: String,
+    batch_size: usize,
+    /// Invoice number → first line it appeared on, to reject duplicates within the file.
+    seen: SeenNumbers,
+    /// Buyer key → its [`BuyerRef::File`] index.
+    buyers: HashMap<String, usize>,
+    warnings: usize,
+}
+
+impl Reader {
+    /// Reads every row of `rows`, sending a batch each `batch_size`
+    /// invoices, until the end of the file or until the writer stops
+    /// listening; hands the rows back for their end-of-file figures.
+    fn run(
+        mut self,
+        mut rows: file::FileRows,
+        out: tokio::sync::mpsc::Sender<Batch>,
+    ) -> file::FileRows {
+        // The first rows, read before any is checked, tell how large the
+        // file is: the duplicate table is sized once from that, and the
+        // writer decides on a bulk load before anything is written.
+        let first: Vec<_> = rows.by_ref().take(self.batch_size.max(1)).collect();
+        let done = rows.bytes_read();
+        let total = rows.total_bytes().unwrap_or(0);
+        let estimate = estimated_rows(first.len() as u64, done, total);
+        // sized once: growing by doubling would briefly hold the old and
+        // the new table (~75 MB at a million rows instead of 50)
+        self.seen.reserve(estimate.min(SEEN_RESERVE_MAX));
+        let mut batch = Batch::new(self.batch_size);
+        batch.estimate = Some(estimate);
+        let mut first = first.into_iter();
+        while let Some(item) = first.next().or_else(|| rows.next()) {
+            self.take(&mut batch, item);
+            if batch.invoices.len() >= self.batch_size || batch.rejects.len() >= 1000 {
+                batch.done = rows.bytes_read();
+                batch.total = rows.total_bytes().unwrap_or(0);
+                let next = Batch::new(self.batch_size);
+                if out
+                    .blocking_send(std::mem::replace(&mut batch, next))
+                    .is_err()
+                {
+                    return rows; // the writer gave up (store error); stop reading
+                }
+            }
+        }
+        batch.done = rows.bytes_read();
+        batch.total = rows.total_bytes().unwrap_or(0);
+        let _ = out.blocking_send(batch);
+        rows
+    }
+
+    /// Checks one row into `batch`: its buyer, when first met; the row as
+    /// an invoice, or as a reject with its reason.
+    fn take(&mut self, batch: &mut Batch, item: Result<ImportRow, RowError>) {
+        batch.read += 1;
+        let row = match item {
+            Ok(row) => row,
+            Err(e) => {
+                batch
+                    .rejects
+                    .push(reject_from(&self.file_name, e, self.now));
+                return;
+            }
+        };
+        // A row naming a lead goes to that lead's buyer: its name columns
+        // make no buyer of their own. Any other row makes or updates its
+        // buyer the first time the file names it, even a row rejected below.
+        let owner = match &row.invoice.lead {
+            Some(lead) => BuyerRef::Lead(lead.clone()),
+            None => match self.buyers.get(&row.buyer.key) {
+                Some(&i) => BuyerRef::File(i),
+                None => {
+                    let i = self.buyers.len();
+                    self.buyers.insert(row.buyer.key.clone(), i);
+                    batch
+                        .buyers
+                        .push(new_buyer(&row.buyer, &self.source, self.now));
+                    BuyerRef::File(i)
+                }
+            },
+        };
+        if let Some(first) = self.seen.first_line(&row.invoice.number, row.line) {
+            batch.rejects.push(RejectedRow {
+                source_file: self.file_name.clone(),
+                line: row.line,
+                column: Some(self.number_header.clone()),
+                reason: format!(
+                    "duplicate invoice number `{}` (first on line {first})",
+                    row.invoice.number
+                ),
+                raw: row.raw,
+                at: self.now,
+            });
+            return;
+        }
+        for w in &row.warnings {
+            if self.warnings < 1000 {
+                self.warnings += 1;
+                batch
+                    .warnings
+                    .push(format!("{}:{}: {w}", self.file_name, row.line));
+            }
+        }
+        let (line, raw, invoice) = to_invoice(row, BuyerId::new(0), &self.source);
+        batch.invoices.push(invoice);
+        batch.owners.push(owner);
+        batch.rows.push((line, raw));
+    }
 }
 
 /// What an import did.
@@ -171,29 +325,118 @@ fn rejects_path(cfg: &ImportConfig, input: &Path) -> PathBuf {
     }
 }
 
-/// Rows waiting to be written: the invoices as the store takes them, and
-/// beside them, in the same order, each row's line and text (for a reject).
-struct Batch {
-    invoices: Vec<NewInvoice>,
-    rows: Vec<(u64, String)>,
+/// The writing side of an import: the store calls, the rejects and the
+/// figures, batch after batch.
+struct Writer<'a> {
+    store: &'a dyn Store,
+    file_name: String,
+    now: Timestamp,
+    lead_header: String,
+    /// The ids of the file's buyers, by [`BuyerRef::File`] index.
+    buyer_ids: Vec<BuyerId>,
+    /// A lead reference → its buyer, or why it has none.
+    lead_buyers: HashMap<String, Result<BuyerId, String>>,
+    rejects: Vec<RejectedRow>,
+    rejects_total: u64,
+    rejects_file: PathBuf,
+    rejects_writer: Option<csv::Writer<std::fs::File>>,
 }
 
-impl Batch {
-    fn push(&mut self, line: u64, raw: String, invoice: NewInvoice) {
-        self.invoices.push(invoice);
-        self.rows.push((line, raw));
+impl Writer<'_> {
+    /// Stores one batch: its new buyers, then its invoices (each under its
+    /// buyer's id), then whatever was rejected.
+    async fn write(&mut self, batch: Batch, report: &mut ImportReport) -> Result<(), ImportError> {
+        report.rows += batch.read;
+        report.warnings.extend(batch.warnings);
+        self.rejects.extend(batch.rejects);
+        if !batch.buyers.is_empty() {
+            for (id, outcome) in self.store.upsert_buyers(&batch.buyers).await? {
+                match outcome {
+                    tagada_store::UpsertOutcome::Created => report.buyers_created += 1,
+                    tagada_store::UpsertOutcome::Updated => report.buyers_updated += 1,
+                    tagada_store::UpsertOutcome::Unchanged => {}
+                }
+                self.buyer_ids.push(id);
+            }
+        }
+        let mut invoices = batch.invoices;
+        let mut rows = batch.rows;
+        let mut keep = vec![true; invoices.len()];
+        for (i, owner) in batch.owners.into_iter().enumerate() {
+            let owner = match owner {
+                BuyerRef::File(index) => Ok(self.buyer_ids[index]),
+                BuyerRef::Lead(lead) => {
+                    if !self.lead_buyers.contains_key(&lead) {
+                        let found = lead_buyer(self.store, &lead).await?;
+                        self.lead_buyers.insert(lead.clone(), found);
+                    }
+                    self.lead_buyers[&lead].clone()
+                }
+            };
+            match owner {
+                Ok(id) => invoices[i].buyer_id = id,
+                Err(reason) => {
+                    keep[i] = false;
+                    let (line, raw) = std::mem::take(&mut rows[i]);
+                    self.rejects.push(RejectedRow {
+                        source_file: self.file_name.clone(),
+                        line,
+                        column: Some(self.lead_header.clone()),
+                        reason,
+                        raw,
+                        at: self.now,
+                    });
+                }
+            }
+        }
+        if keep.contains(&false) {
+            let mut k = keep.iter();
+            invoices.retain(|_| *k.next().expect("one flag per invoice"));
+            let mut k = keep.iter();
+            rows.retain(|_| *k.next().expect("one flag per row"));
+        }
+        if !invoices.is_empty() {
+            let outcomes = self.store.upsert_invoices(&invoices, self.now).await?;
+            for ((line, raw), o) in rows.into_iter().zip(outcomes) {
+                match o {
+                    InvoiceUpsert::Created { .. } => report.invoices_created += 1,
+                    InvoiceUpsert::Updated { .. } => report.invoices_updated += 1,
+                    InvoiceUpsert::Unchanged { .. } => report.invoices_unchanged += 1,
+                    InvoiceUpsert::Rejected { reason } => self.rejects.push(RejectedRow {
+                        source_file: self.file_name.clone(),
+                        line,
+                        column: None,
+                        reason,
+                        raw,
+                        at: self.now,
+                    }),
+                }
+            }
+        }
+        if self.rejects.len() >= 1000 {
+            self.flush_rejects().await?;
+        }
+        Ok(())
     }
 
-    fn len(&self) -> usize {
-        self.invoices.len()
-    }
-
-    fn is_empty(&self) -> bool {
-        self.invoices.is_empty()
+    async fn flush_rejects(&mut self) -> Result<(), ImportError> {
+        self.rejects_total += write_rejects(
+            self.store,
+            &mut self.rejects,
+            &self.rejects_file,
+            &mut self.rejects_writer,
+        )
+        .await?;
+        Ok(())
     }
 }
 
 /// Imports one CSV or XLSX file.
+///
+/// Two stages overlap: a blocking thread reads and checks rows (parsing,
+/// duplicates within the file, the buyer each row belongs to) into batches,
+/// while this task stores the previous batch. Every store call is made here,
+/// in file order, so a buyer is stored before the first invoice that needs it.
 pub async fn import_file(
     store: &dyn Store,
     path: &Path,
@@ -202,7 +445,7 @@ pub async fn import_file(
     progress: Progress<'_>,
 ) -> Result<ImportReport, ImportError> {
     let opts = options(cfg)?;
-    let mut rows = file::open(path, &opts)?;
+    let rows = file::open(path, &opts)?;
     let file_name = path.display().to_string();
     let source = format!(
         "import:{}",
@@ -227,167 +470,64 @@ pub async fn import_file(
             .collect(),
         ..Default::default()
     };
-    let number_header = rows
-        .detected_mapping()
-        .get(&file::Field::InvoiceNumber)
-        .cloned()
-        .unwrap_or_else(|| "invoice number".to_string());
-    let mut rejects: Vec<RejectedRow> = Vec::new();
-    let mut rejects_total = 0u64;
-    let rejects_file = rejects_path(cfg, path);
-    let mut rejects_writer: Option<csv::Writer<std::fs::File>> = None;
-    let mut buyers: HashMap<String, BuyerId> = HashMap::new();
-    // A lead reference → its buyer, or why it has none.
-    let mut lead_buyers: HashMap<String, Result<BuyerId, String>> = HashMap::new();
-    let lead_header = rows
-        .detected_mapping()
-        .get(&file::Field::Lead)
-        .cloned()
-        .unwrap_or_else(|| "lead".to_string());
-    // Invoice number → first line it appeared on, to reject duplicates within the file.
-    let mut seen = SeenNumbers::default();
-    let mut batch = Batch {
-        invoices: Vec::with_capacity(cfg.batch_size),
-        rows: Vec::with_capacity(cfg.batch_size),
+    let header = |field: file::Field, fallback: &str| {
+        rows.detected_mapping()
+            .get(&field)
+            .cloned()
+            .unwrap_or_else(|| fallback.to_string())
+    };
+    let reader = Reader {
+        file_name: file_name.clone(),
+        source,
+        now,
+        number_header: header(file::Field::InvoiceNumber, "invoice number"),
+        batch_size: cfg.batch_size.max(1),
+        seen: SeenNumbers::default(),
+        buyers: HashMap::new(),
+        warnings: 0,
+    };
+    let mut writer = Writer {
+        store,
+        file_name,
+        now,
+        lead_header: header(file::Field::Lead, "lead"),
+        buyer_ids: Vec::new(),
+        lead_buyers: HashMap::new(),
+        rejects: Vec::new(),
+        rejects_total: 0,
+        rejects_file: rejects_path(cfg, path),
+        rejects_writer: None,
     };
 
-    // Parsing runs on a blocking thread while this task writes to the store,
-    // so the two overlap; the bounded channel keeps memory flat.
-    let (chunks_tx, mut chunks) = tokio::sync::mpsc::channel::<ParsedChunk>(4);
-    let chunk_size = cfg.batch_size.clamp(1, 4096);
-    let parser = tokio::task::spawn_blocking(move || {
-        let mut items = Vec::with_capacity(chunk_size);
-        while let Some(item) = rows.next() {
-            items.push(item);
-            if items.len() == chunk_size {
-                let chunk = ParsedChunk {
-                    items: std::mem::replace(&mut items, Vec::with_capacity(chunk_size)),
-                    done: rows.bytes_read(),
-                    total: rows.total_bytes().unwrap_or(0),
-                };
-                if chunks_tx.blocking_send(chunk).is_err() {
-                    return rows; // the writer gave up (store error); stop reading
-                }
-            }
-        }
-        let last = ParsedChunk {
-            items,
-            done: rows.bytes_read(),
-            total: rows.total_bytes().unwrap_or(0),
-        };
-        let _ = chunks_tx.blocking_send(last);
-        rows
-    });
+    // The bounded channel keeps memory flat: the reader runs at most two
+    // batches ahead of the store.
+    let (batches_tx, mut batches) = tokio::sync::mpsc::channel::<Batch>(2);
+    let parser = tokio::task::spawn_blocking(move || reader.run(rows, batches_tx));
 
-    // Everything from the first chunk on runs in here, so that a bulk load
+    // Everything from the first batch on runs in here, so that a bulk load
     // begun there is ended (its indexes built) however this goes.
-    let mut bulk_decided = false;
     let loaded = async {
-        while let Some(chunk) = chunks.recv().await {
-            progress(chunk.done, chunk.total);
-            if !bulk_decided {
-                bulk_decided = true;
-                let incoming = estimated_rows(chunk.items.len() as u64, chunk.done, chunk.total);
-                // sized once: growing by doubling would briefly hold the old
-                // and the new table (~75 MB at a million rows instead of 50)
-                seen.reserve(incoming.min(SEEN_RESERVE_MAX));
-                if cfg.bulk_min_rows > 0 && incoming >= cfg.bulk_min_rows {
-                    report.bulk_load = store.begin_bulk_import(incoming).await?;
-                }
+        while let Some(batch) = batches.recv().await {
+            progress(batch.done, batch.total);
+            if let Some(incoming) = batch.estimate
+                && cfg.bulk_min_rows > 0
+                && incoming >= cfg.bulk_min_rows
+            {
+                report.bulk_load = store.begin_bulk_import(incoming).await?;
             }
-            resolve_buyers(store, &mut buyers, &chunk.items, &source, now, &mut report).await?;
-            for item in chunk.items {
-                report.rows += 1;
-                match item {
-                    Err(e) => rejects.push(reject_from(&file_name, e, now)),
-                    Ok(row) => {
-                        if let Some(first) = seen.first_line(&row.invoice.number, row.line) {
-                            rejects.push(RejectedRow {
-                                source_file: file_name.clone(),
-                                line: row.line,
-                                column: Some(number_header.clone()),
-                                reason: format!(
-                                    "duplicate invoice number `{}` (first on line {first})",
-                                    row.invoice.number
-                                ),
-                                raw: row.raw.clone(),
-                                at: now,
-                            });
-                        } else {
-                            for w in &row.warnings {
-                                if report.warnings.len() < 1000 {
-                                    report
-                                        .warnings
-                                        .push(format!("{file_name}:{}: {w}", row.line));
-                                }
-                            }
-                            let buyer_id = match &row.invoice.lead {
-                                None => buyers[&row.buyer.key],
-                                Some(lead) => {
-                                    if !lead_buyers.contains_key(lead) {
-                                        let found = lead_buyer(store, lead).await?;
-                                        lead_buyers.insert(lead.clone(), found);
-                                    }
-                                    match &lead_buyers[lead] {
-                                        Ok(id) => *id,
-                                        Err(reason) => {
-                                            rejects.push(RejectedRow {
-                                                source_file: file_name.clone(),
-                                                line: row.line,
-                                                column: Some(lead_header.clone()),
-                                                reason: reason.clone(),
-                                                raw: row.raw.clone(),
-                                                at: now,
-                                            });
-                                            continue;
-                                        }
-                                    }
-                                }
-                            };
-                            let (line, raw, invoice) = to_invoice(row, buyer_id, &source);
-                            batch.push(line, raw, invoice);
-                        }
-                    }
-                }
-                if batch.len() >= cfg.batch_size {
-                    flush(
-                        store,
-                        &mut batch,
-                        &file_name,
-                        now,
-                        &mut report,
-                        &mut rejects,
-                    )
-                    .await?;
-                }
-                if rejects.len() >= 1000 {
-                    rejects_total +=
-                        write_rejects(store, &mut rejects, &rejects_file, &mut rejects_writer)
-                            .await?;
-                }
-            }
+            writer.write(batch, &mut report).await?;
         }
         let rows = parser
             .await
             .map_err(|e| ImportError::Parser(e.to_string()))?;
-        flush(
-            store,
-            &mut batch,
-            &file_name,
-            now,
-            &mut report,
-            &mut rejects,
-        )
-        .await?;
-        rejects_total +=
-            write_rejects(store, &mut rejects, &rejects_file, &mut rejects_writer).await?;
+        writer.flush_rejects().await?;
         Ok::<_, ImportError>(rows)
     }
     .await;
-    drop(chunks); // a parser still running stops at its next chunk
-    // what only the rows needed (~50 MB of fingerprints at a million rows)
-    // goes before the store builds its indexes
-    drop((seen, buyers, lead_buyers, batch));
+    // A reader still running stops at its next batch; what only the rows
+    // needed (~50 MB of fingerprints at a million rows) goes with it, before
+    // the store builds its indexes.
+    drop(batches);
     if report.bulk_load {
         let ended = store.end_bulk_import().await;
         match (&loaded, ended) {
@@ -401,14 +541,14 @@ pub async fn import_file(
         }
     }
     let rows = loaded?;
-    if let Some(mut w) = rejects_writer {
+    if let Some(mut w) = writer.rejects_writer {
         w.flush().map_err(|source| ImportError::Rejects {
-            path: rejects_file.clone(),
+            path: writer.rejects_file.clone(),
             source,
         })?;
-        report.rejects_csv = Some(rejects_file);
+        report.rejects_csv = Some(writer.rejects_file);
     }
-    report.rejected = rejects_total;
+    report.rejected = writer.rejects_total;
     report.skipped_summary_rows = rows.skipped_summary_rows();
     progress(rows.bytes_read(), rows.total_bytes().unwrap_or(0));
     Ok(report)
@@ -440,6 +580,27 @@ fn reject_from(file_name: &str, e: RowError, now: Timestamp) -> RejectedRow {
     }
 }
 
+/// The buyer a file row describes, as the store takes it.
+fn new_buyer(b: &file::BuyerRecord, source: &str, now: Timestamp) -> NewBuyer {
+    NewBuyer {
+        external_key: Some(b.key.clone()),
+        name: b.name.clone(),
+        company: b.company.clone(),
+        whatsapp: b.whatsapp.clone(),
+        phone_raw: b.phone_raw.clone(),
+        email: b.email.clone(),
+        country: b.country.clone(),
+        time_zone: b.time_zone.clone(),
+        language: b.language.clone(),
+        sales_rep: b.sales_rep.clone(),
+        consent: b.consent.then(|| Consent {
+            at: now,
+            source: format!("{source}:consent-column"),
+        }),
+        notes: b.notes.clone(),
+    }
+}
+
 /// Creates or updates, in one store call, the buyers first seen in `items`,
 /// and remembers their ids by key for the rest of the file.
 pub(crate) async fn resolve_buyers(
@@ -461,23 +622,7 @@ pub(crate) async fn resolve_buyers(
             continue;
         }
         keys.push(b.key.clone());
-        new.push(NewBuyer {
-            external_key: Some(b.key.clone()),
-            name: b.name.clone(),
-            company: b.company.clone(),
-            whatsapp: b.whatsapp.clone(),
-            phone_raw: b.phone_raw.clone(),
-            email: b.email.clone(),
-            country: b.country.clone(),
-            time_zone: b.time_zone.clone(),
-            language: b.language.clone(),
-            sales_rep: b.sales_rep.clone(),
-            consent: b.consent.then(|| Consent {
-                at: now,
-                source: format!("{source}:consent-column"),
-            }),
-            notes: b.notes.clone(),
-        });
+        new.push(new_buyer(b, source, now));
     }
     if new.is_empty() {
         return Ok(());
@@ -541,38 +686,6 @@ fn to_invoice(row: ImportRow, buyer_id: BuyerId, source: &str) -> (u64, String, 
             notes: inv.notes,
         },
     )
-}
-
-async fn flush(
-    store: &dyn Store,
-    batch: &mut Batch,
-    file_name: &str,
-    now: Timestamp,
-    report: &mut ImportReport,
-    rejects: &mut Vec<RejectedRow>,
-) -> Result<(), StoreError> {
-    if batch.is_empty() {
-        return Ok(());
-    }
-    let outcomes = store.upsert_invoices(&batch.invoices, now).await?;
-    for ((line, raw), o) in batch.rows.drain(..).zip(outcomes) {
-        match o {
-            InvoiceUpsert::Created { .. } => report.invoices_created += 1,
-            InvoiceUpsert::Updated { .. } => report.invoices_updated += 1,
-            InvoiceUpsert::Unchanged { .. } => report.invoices_unchanged += 1,
-            InvoiceUpsert::Rejected { reason } => rejects.push(RejectedRow {
-                source_file: file_name.to_string(),
-                line,
-                column: None,
-                reason,
-                raw,
-                at: now,
-            }),
-        }
-    }
-    batch.invoices.clear();
-    batch.rows.clear();
-    Ok(())
 }
 
 async fn write_rejects(

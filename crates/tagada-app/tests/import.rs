@@ -95,6 +95,83 @@ async fn messy_ledger_imports_every_good_row_and_keeps_every_bad_one() {
     );
 }
 
+/// Everything an import leaves behind, in a form two imports can be compared by.
+async fn outcome(
+    s: &SqliteStore,
+    report: &tagada_app::import::ImportReport,
+) -> (Vec<u64>, Vec<String>, Vec<String>, Vec<String>) {
+    let mut buyers: Vec<String> = s
+        .list_buyers(&Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| format!("{} {:?} {:?}", b.name, b.whatsapp, b.phone_raw))
+        .collect();
+    buyers.sort();
+    let mut invoices: Vec<String> = s
+        .list_invoices(&Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| format!("{} {} {} {:?}", i.number, i.buyer_id, i.amount, i.status))
+        .collect();
+    invoices.sort();
+    let mut rejects: Vec<String> = s
+        .list_rejects(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| format!("{} {:?} {} {}", r.line, r.column, r.reason, r.raw))
+        .collect();
+    rejects.sort();
+    let figures = vec![
+        report.rows,
+        report.invoices_created,
+        report.invoices_updated,
+        report.invoices_unchanged,
+        report.buyers_created,
+        report.buyers_updated,
+        report.rejected,
+        report.skipped_summary_rows,
+        report.warnings.len() as u64,
+    ];
+    (figures, buyers, invoices, rejects)
+}
+
+/// The reader thread cuts the file into batches while the store writes the
+/// previous one: where the cuts fall changes nothing (buyers first met in a
+/// later batch, batches of rejects only, a duplicate of a row written long
+/// before).
+#[tokio::test]
+async fn the_batch_size_changes_nothing_an_import_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("messy.csv");
+    std::fs::copy(fixture("messy.csv"), &input).unwrap();
+    let whole = store().await;
+    let cfg = ImportConfig::default();
+    let report = import_file(&whole, &input, &cfg, now(), &|_, _| {})
+        .await
+        .unwrap();
+    let expected = outcome(&whole, &report).await;
+    assert_eq!(expected.0[1], 6, "{report:?}");
+    assert_eq!(expected.3.len(), 12, "{report:?}");
+    for batch_size in [1, 2, 5] {
+        let s = store().await;
+        let cfg = ImportConfig {
+            batch_size,
+            ..Default::default()
+        };
+        let report = import_file(&s, &input, &cfg, now(), &|_, _| {})
+            .await
+            .unwrap();
+        assert_eq!(
+            outcome(&s, &report).await,
+            expected,
+            "batch size {batch_size}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn reimporting_changes_nothing_and_an_edited_file_updates_only_changed_rows() {
     let s = store().await;

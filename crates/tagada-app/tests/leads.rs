@@ -504,6 +504,14 @@ async fn malformed_answers_are_recorded_and_retried_without_losing_the_cursor() 
 /// its line and column; the other rows go through.
 #[tokio::test]
 async fn an_import_row_naming_a_lead_goes_to_its_buyer() {
+    import_naming_a_lead(tagada_app::config::ImportConfig::default().batch_size).await;
+    // One row per batch: the lead's buyer is then looked up for a batch of
+    // its own, the unknown lead rejected in the next, and the new buyer
+    // stored with the third.
+    import_naming_a_lead(1).await;
+}
+
+async fn import_naming_a_lead(batch_size: usize) {
     use tagada_app::config::ImportConfig;
     use tagada_app::import::import_file;
     let store = store().await;
@@ -531,6 +539,7 @@ async fn an_import_row_naming_a_lead_goes_to_its_buyer() {
     .unwrap();
     let cfg = ImportConfig {
         rejects_dir: Some(dir.path().to_path_buf()),
+        batch_size,
         ..Default::default()
     };
     let report = import_file(&store, &csv, &cfg, now, &|_, _| {})
