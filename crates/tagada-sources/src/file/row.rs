@@ -27,8 +27,9 @@ pub(crate) struct Layout {
     /// Phone numbers already parsed in this file, by (text, region): a
     /// buyer's number repeats on each of their rows, and parsing one is far
     /// costlier than everything else in a row. Cleared when it grows large,
-    /// so memory stays bounded.
-    phones: RefCell<HashMap<String, PhoneMemo>>,
+    /// so memory stays bounded. Hashed with foldhash (seeded per process),
+    /// which costs a fraction of the standard SipHash on these short keys.
+    phones: RefCell<HashMap<String, PhoneMemo, foldhash::fast::RandomState>>,
 }
 
 /// A phone number's text read under a region, and what came of it.
@@ -51,7 +52,7 @@ impl Layout {
             header_line,
             delimiter,
             opts,
-            phones: RefCell::new(HashMap::new()),
+            phones: RefCell::new(HashMap::default()),
         }
     }
 
@@ -727,7 +728,13 @@ fn row_hash(buyer: &BuyerRecord, invoice: &InvoiceRecord) -> String {
     if let Some(lead) = &invoice.lead {
         put(h, b, "lead", Some(lead));
     }
-    hex::encode(hasher.finalize())
+    // 64 hex digits straight into a buffer of that size: one allocation,
+    // where collecting them as chars grows the string as it goes
+    let mut digits = [0u8; 64];
+    hex::encode_to_slice(hasher.finalize(), &mut digits).expect("32 bytes make 64 digits");
+    std::str::from_utf8(&digits)
+        .expect("hex digits are ASCII")
+        .to_owned()
 }
 
 #[cfg(test)]
