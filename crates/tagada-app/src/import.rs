@@ -173,10 +173,11 @@ impl Reader {
         mut rows: file::FileRows,
         out: tokio::sync::mpsc::Sender<Batch>,
     ) -> file::FileRows {
-        // The first rows, read before any is checked, tell how large the
-        // file is: the duplicate table is sized once from that, and the
-        // writer decides on a bulk load before anything is written.
-        let first: Vec<_> = rows.by_ref().take(self.batch_size.max(1)).collect();
+        // The first rows (a few thousand at most, whatever the batch size),
+        // read before any is checked, tell how large the file is: the
+        // duplicate table is sized once from that, and the writer decides
+        // on a bulk load before anything is written.
+        let first: Vec<_> = rows.by_ref().take(self.batch_size.clamp(1, 4096)).collect();
         let done = rows.bytes_read();
         let total = rows.total_bytes().unwrap_or(0);
         let estimate = estimated_rows(first.len() as u64, done, total);
@@ -350,7 +351,18 @@ impl Writer<'_> {
         report.warnings.extend(batch.warnings);
         self.rejects.extend(batch.rejects);
         if !batch.buyers.is_empty() {
-            for (id, outcome) in self.store.upsert_buyers(&batch.buyers).await? {
+            let stored = self.store.upsert_buyers(&batch.buyers).await?;
+            if stored.len() != batch.buyers.len() {
+                return Err(ImportError::Store(StoreError::Backend(
+                    format!(
+                        "{} buyers stored for {} sent",
+                        stored.len(),
+                        batch.buyers.len()
+                    )
+                    .into(),
+                )));
+            }
+            for (id, outcome) in stored {
                 match outcome {
                     tagada_store::UpsertOutcome::Created => report.buyers_created += 1,
                     tagada_store::UpsertOutcome::Updated => report.buyers_updated += 1,
