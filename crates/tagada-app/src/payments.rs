@@ -31,6 +31,30 @@ use tagada_store::{
 
 use crate::whatsapp::Secret;
 
+/// Gives each of `invoices` that has no pay token yet the one the store
+/// issues it (tokens are issued on first need, not when an invoice is
+/// stored), so its pay page link can be shown or sent. One store call, and
+/// none when every invoice already has its token.
+pub async fn issue_pay_tokens(
+    store: &dyn Store,
+    invoices: &mut [Invoice],
+) -> Result<(), StoreError> {
+    let missing: Vec<InvoiceId> = invoices
+        .iter()
+        .filter(|i| i.pay_token.is_none())
+        .map(|i| i.id)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let issued: std::collections::HashMap<InvoiceId, String> =
+        store.pay_tokens(&missing).await?.into_iter().collect();
+    for inv in invoices.iter_mut().filter(|i| i.pay_token.is_none()) {
+        inv.pay_token = issued.get(&inv.id).cloned();
+    }
+    Ok(())
+}
+
 /// The template key of the thank-you sent when an invoice is paid. The
 /// dispatcher checks only the buyer (not the invoice: it is paid) before
 /// sending one.
@@ -927,10 +951,12 @@ impl PayContext<'_> {
             .next_open(now, &tz, today)
             .unwrap_or(now);
         let language = crate::actions::language_of(self.planner, &buyer);
+        let mut invoice = invoice.clone();
+        issue_pay_tokens(self.store, std::slice::from_mut(&mut invoice)).await?;
         let ctx = crate::actions::message_context(
             self.planner,
             &buyer,
-            std::slice::from_ref(invoice),
+            std::slice::from_ref(&invoice),
             today,
         );
         let templates = tagada_core::template::TemplateSet::new(&self.planner.templates);

@@ -2,7 +2,9 @@
 //! planner, and write the plan's reminders and outbox rows in one transaction.
 
 use jiff::{SignedDuration, Timestamp, ToSpan};
+use tagada_core::InvoiceId;
 use tagada_core::cadence::PlannerConfig;
+use tagada_core::ledger::Invoice;
 use tagada_core::planner::{self, Plan};
 use tagada_core::segment::TodayRange;
 use tagada_store::{ApplyOutcome, SnapshotScope, Store, StoreError};
@@ -32,16 +34,43 @@ pub fn snapshot_scope(cfg: &PlannerConfig, now: Timestamp, scope: Scope) -> Snap
     }
 }
 
-/// Builds the plan for `now` without side effects.
+/// Builds the plan for `now`. Nothing is queued; the one write is the pay
+/// token of each invoice the plan writes to a buyer about, issued the first
+/// time it is planned (a message's text holds the link of its pay page),
+/// after which the plan is made again with the links in.
 pub async fn build_plan(
     store: &dyn Store,
     cfg: &PlannerConfig,
     now: Timestamp,
     scope: Scope,
 ) -> Result<Plan, StoreError> {
-    let snapshot = store
+    let mut snapshot = store
         .load_snapshot(&snapshot_scope(cfg, now, scope))
         .await?;
+    let plan = planner::plan(&snapshot, cfg, now);
+    let messaged: std::collections::HashSet<InvoiceId> = plan
+        .messages
+        .iter()
+        .flat_map(|m| m.items.iter().map(|i| i.invoice_id))
+        .collect();
+    let mut unissued: Vec<Invoice> = snapshot
+        .invoices
+        .iter()
+        .filter(|i| i.pay_token.is_none() && messaged.contains(&i.id))
+        .cloned()
+        .collect();
+    if unissued.is_empty() {
+        return Ok(plan);
+    }
+    crate::payments::issue_pay_tokens(store, &mut unissued).await?;
+    let issued: std::collections::HashMap<InvoiceId, Option<String>> =
+        unissued.into_iter().map(|i| (i.id, i.pay_token)).collect();
+    for inv in &mut snapshot.invoices {
+        if let Some(token) = issued.get(&inv.id) {
+            inv.pay_token.clone_from(token);
+        }
+    }
+    // The planner is deterministic: the same messages, now with their links.
     Ok(planner::plan(&snapshot, cfg, now))
 }
 

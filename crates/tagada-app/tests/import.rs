@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use tagada_app::config::ImportConfig;
 use tagada_app::import::import_file;
 use tagada_core::ledger::InvoiceStatus;
-use tagada_store::{ImportStore, LedgerStore, Migrate};
+use tagada_store::{ImportStore, LedgerStore, Migrate, PaymentLinkStore};
 use tagada_store_sqlite::SqliteStore;
 
 fn fixture(name: &str) -> PathBuf {
@@ -228,6 +228,75 @@ async fn reimporting_changes_nothing_and_an_edited_file_updates_only_changed_row
     assert_eq!(inv.amount.to_plain_string(), "99999.00");
 }
 
+/// An import issues no pay token; planning issues one to each invoice a
+/// message is about (and to no other), and the message carries that
+/// invoice's pay page. Planning again issues nothing new and writes the
+/// same messages.
+#[tokio::test]
+async fn planning_issues_the_pay_tokens_its_messages_link_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("ledger.csv");
+    tally_csv(&input, 400, 0);
+    let s = store().await;
+    import_file(&s, &input, &ImportConfig::default(), now(), &|_, _| {})
+        .await
+        .unwrap();
+    let tokens = |s: &SqliteStore| {
+        let s = s.clone();
+        async move {
+            s.list_invoices(&Default::default())
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|i| (i.id, i.pay_token))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        }
+    };
+    assert!(tokens(&s).await.values().all(Option::is_none));
+
+    let cfg = tagada_core::cadence::PlannerConfig::default();
+    let plan = tagada_app::planning::build_plan(&s, &cfg, now(), tagada_app::planning::Scope::All)
+        .await
+        .unwrap();
+    assert!(!plan.messages.is_empty() && !plan.skipped.is_empty());
+    let after = tokens(&s).await;
+    let mut messaged = std::collections::BTreeSet::new();
+    for m in &plan.messages {
+        // every item has its token; the links in the text are theirs (a
+        // message about several invoices links the most overdue one's page)
+        let own: Vec<&String> = m
+            .items
+            .iter()
+            .map(|item| after[&item.invoice_id].as_ref().expect("issued"))
+            .collect();
+        messaged.extend(m.items.iter().map(|item| item.invoice_id));
+        let links: Vec<&str> = m
+            .message
+            .body
+            .split("/pay/")
+            .skip(1)
+            .map(|rest| &rest[..32])
+            .collect();
+        assert!(!links.is_empty(), "{}", m.message.body);
+        for link in links {
+            assert!(
+                own.iter().any(|t| t.as_str() == link),
+                "{link}: {}",
+                m.message.body
+            );
+        }
+    }
+    for (id, token) in &after {
+        assert_eq!(token.is_some(), messaged.contains(id), "invoice {id}");
+    }
+
+    let again = tagada_app::planning::build_plan(&s, &cfg, now(), tagada_app::planning::Scope::All)
+        .await
+        .unwrap();
+    assert_eq!(again, plan);
+    assert_eq!(tokens(&s).await, after);
+}
+
 /// A Tally-like file of `rows` rows over 40 buyers, due dates around
 /// `now()`, every `bad_every`-th row with an amount that cannot be read,
 /// and row 7 repeated at the end (a duplicate number).
@@ -429,8 +498,14 @@ async fn failed_bulk_import_leaves_the_schema_and_data_consistent() {
         "stopped part-way: {}",
         stored.len()
     );
-    for inv in &stored {
-        assert!(inv.pay_token.is_some(), "{}", inv.number);
+    // no token issued by the import; each can be, and opens its invoice
+    assert!(stored.iter().all(|i| i.pay_token.is_none()));
+    let ids: Vec<_> = stored.iter().map(|i| i.id).collect();
+    let tokens = s.pay_tokens(&ids).await.unwrap();
+    assert_eq!(tokens.len(), stored.len());
+    for (id, token) in tokens.iter().step_by(97) {
+        let found = s.find_invoice_by_pay_token(token).await.unwrap();
+        assert_eq!(found.map(|i| i.id), Some(*id));
     }
 
     let cfg = ImportConfig {

@@ -192,7 +192,8 @@ pub struct Invoice {
     /// its cadence starts again under new reminder keys.
     pub reminder_cycle: u32,
     /// The unguessable token of the invoice's pay page (`/pay/<token>`),
-    /// given by the store when the invoice is created.
+    /// issued by the store the first time the link is needed (a planned
+    /// message, the invoice's page); `None` until then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pay_token: Option<String>,
 }

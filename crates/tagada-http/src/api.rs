@@ -414,7 +414,8 @@ pub struct PaymentLinkDto {
 pub struct InvoiceDetail {
     pub invoice: InvoiceDto,
     pub buyer: BuyerDto,
-    /// The invoice's pay page.
+    /// The invoice's pay page: always for an open invoice (its token is
+    /// issued on first need), for a settled one only if it ever had one.
     pub pay_page: Option<String>,
     pub payments: Vec<PaymentDto>,
     pub payment_links: Vec<PaymentLinkDto>,
@@ -852,7 +853,15 @@ async fn get_invoice(
     Path(key): Path<String>,
 ) -> Result<Json<InvoiceDetail>, ApiError> {
     let ledger = ledger(&state)?;
-    let (inv, buyer) = visible_invoice(&state, &who, &key).await?;
+    let (mut inv, buyer) = visible_invoice(&state, &who, &key).await?;
+    // an open invoice's pay page link is shown, its token issued on first need
+    if inv.status.is_open() {
+        tagada_app::payments::issue_pay_tokens(
+            state.store.as_ref(),
+            std::slice::from_mut(&mut inv),
+        )
+        .await?;
+    }
     let payments = state.store.list_payments(Some(inv.id)).await?;
     let links = state
         .store

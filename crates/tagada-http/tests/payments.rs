@@ -156,6 +156,12 @@ async fn world() -> World {
 }
 
 impl World {
+    /// The invoice's pay token, issued now if it has none yet.
+    async fn token(&self, invoice: tagada_core::InvoiceId) -> String {
+        use tagada_store::PaymentLinkStore;
+        self.store.pay_tokens(&[invoice]).await.unwrap().remove(0).1
+    }
+
     async fn add_invoice(
         &self,
         i: u32,
@@ -459,8 +465,8 @@ async fn unsigned_tampered_and_stale_webhooks_record_nothing() {
     let open = w
         .add_invoice(3, "IN", inr(50_000_00), date(2026, 12, 7))
         .await;
-    let token2 = w.store.get_invoice(paid).await.unwrap().pay_token.unwrap();
-    let token3 = w.store.get_invoice(open).await.unwrap().pay_token.unwrap();
+    let token2 = w.token(paid).await;
+    let token3 = w.token(open).await;
     let page2 = format!("{}/pay/{token2}", w.base);
     let page3 = format!("{}/pay/{token3}", w.base);
     w.choose(&page2, "razorpay").await;
@@ -541,7 +547,7 @@ async fn unsigned_tampered_and_stale_webhooks_record_nothing() {
             date(2026, 12, 7),
         )
         .await;
-    let token = w.store.get_invoice(usd).await.unwrap().pay_token.unwrap();
+    let token = w.token(usd).await;
     let stripe_page = format!("{}/pay/{token}", w.base);
     let html = w.page_text(&stripe_page).await;
     assert!(html.contains("$2,500.00"), "{html}");
@@ -679,13 +685,7 @@ async fn a_failed_attempt_changes_nothing_and_polling_finds_a_missed_payment() {
     let moving = w
         .add_invoice(7, "IN", inr(9_000_00), date(2026, 12, 7))
         .await;
-    let token7 = w
-        .store
-        .get_invoice(moving)
-        .await
-        .unwrap()
-        .pay_token
-        .unwrap();
+    let token7 = w.token(moving).await;
     let page7 = format!("{}/pay/{token7}", w.base);
     let first_url = w.choose(&page7, "razorpay").await;
     tagada_app::payments::record_payment(
@@ -724,7 +724,7 @@ async fn a_failed_attempt_changes_nothing_and_polling_finds_a_missed_payment() {
     let other = w
         .add_invoice(6, "IN", inr(5_000_00), date(2026, 12, 7))
         .await;
-    let token = w.store.get_invoice(other).await.unwrap().pay_token.unwrap();
+    let token = w.token(other).await;
     w.choose(&format!("{}/pay/{token}", w.base), "razorpay")
         .await;
     let open = w

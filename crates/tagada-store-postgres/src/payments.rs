@@ -238,6 +238,35 @@ impl PaymentLinkStore for PostgresStore {
         row.map(Invoice::try_from).transpose()
     }
 
+    async fn pay_tokens(&self, invoices: &[InvoiceId]) -> Result<Vec<(InvoiceId, String)>> {
+        let mut ids: Vec<i64> = invoices.iter().map(|i| i.get()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "UPDATE invoices SET pay_token = replace(gen_random_uuid()::text, '-', '') \
+             WHERE pay_token IS NULL AND id = ANY($1)",
+        )
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        let found: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, pay_token FROM invoices WHERE id = ANY($1) ORDER BY id")
+                .bind(&ids)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(found
+            .into_iter()
+            .map(|(id, token)| (InvoiceId::new(id), token))
+            .collect())
+    }
+
     async fn gateway_event_seen(&self, source: &str, event_key: &str) -> Result<bool> {
         let n: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM webhook_events WHERE source = $1 AND event_key = $2",

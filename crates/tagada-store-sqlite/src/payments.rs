@@ -11,7 +11,8 @@ use tagada_store::{
 };
 
 use crate::SqliteStore;
-use crate::conv::{currency, db, micros, opt_micros, opt_ts, ts};
+use crate::conv::{IN_CHUNK, currency, db, micros, opt_micros, opt_ts, push_in_list, ts};
+use crate::ledger::fetch_in;
 use crate::rows::{InvoiceRow, invoice_cols};
 use crate::webhooks::insert_event_from;
 
@@ -79,6 +80,13 @@ impl SqliteStore {
         row.map(PaymentLink::try_from).transpose()
     }
 }
+
+/// The invoice a pay token opens (through the partial index on issued tokens).
+const BY_PAY_TOKEN: &str = concat!(
+    "SELECT ",
+    invoice_cols!(),
+    " FROM invoices WHERE pay_token = ?"
+);
 
 #[async_trait]
 impl PaymentLinkStore for SqliteStore {
@@ -226,16 +234,43 @@ impl PaymentLinkStore for SqliteStore {
     }
 
     async fn find_invoice_by_pay_token(&self, token: &str) -> Result<Option<Invoice>> {
-        let row: Option<InvoiceRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            invoice_cols!(),
-            " FROM invoices WHERE pay_token = ?"
-        ))
-        .bind(token)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
+        let row: Option<InvoiceRow> = sqlx::query_as(BY_PAY_TOKEN)
+            .bind(token)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
         row.map(Invoice::try_from).transpose()
+    }
+
+    async fn pay_tokens(&self, invoices: &[InvoiceId]) -> Result<Vec<(InvoiceId, String)>> {
+        let mut ids: Vec<i64> = invoices.iter().map(|i| i.get()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.write().await?;
+        for chunk in ids.chunks(IN_CHUNK) {
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "UPDATE invoices SET pay_token = lower(hex(randomblob(16))) \
+                 WHERE pay_token IS NULL AND id IN ",
+            );
+            push_in_list(&mut qb, chunk);
+            qb.build().execute(&mut *tx).await.map_err(db)?;
+        }
+        let found: Vec<(i64, String)> = fetch_in(
+            &mut tx,
+            "SELECT id, pay_token FROM invoices WHERE",
+            "id",
+            &ids,
+            "ORDER BY id",
+        )
+        .await?;
+        tx.commit().await.map_err(db)?;
+        Ok(found
+            .into_iter()
+            .map(|(id, token)| (InvoiceId::new(id), token))
+            .collect())
     }
 
     async fn gateway_event_seen(&self, source: &str, event_key: &str) -> Result<bool> {
@@ -262,5 +297,33 @@ impl PaymentLinkStore for SqliteStore {
         let id = insert_event_from(source, &mut tx, event_key, raw, at, outcome).await?;
         tx.commit().await.map_err(db)?;
         Ok(id.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tagada_store::Migrate;
+
+    use super::BY_PAY_TOKEN;
+    use crate::SqliteStore;
+
+    /// The pay-token index covers issued tokens only (`IS NOT NULL`); a
+    /// lookup by token still reads through it, never the whole table.
+    #[tokio::test]
+    async fn a_pay_token_is_found_through_its_partial_index() {
+        let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "EXPLAIN QUERY PLAN {BY_PAY_TOKEN}"
+        )))
+        .bind("0123456789abcdef0123456789abcdef")
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
+        assert!(
+            plan.iter()
+                .any(|(.., d)| d.contains("SEARCH") && d.contains("invoices_pay_token")),
+            "{plan:?}"
+        );
     }
 }

@@ -1473,19 +1473,31 @@ pub async fn bulk_import_matches_normal_import<S: Store + 'static>(store: S) {
         .await
         .unwrap()
         .expect("found");
-    let token = probe.pay_token.clone().expect("a pay token");
+    assert!(
+        of_a.iter().all(|i| i.pay_token.is_none()),
+        "an import issues no pay token"
+    );
+    let ids: Vec<InvoiceId> = of_a.iter().map(|i| i.id).collect();
+    let tokens = store.pay_tokens(&ids).await.unwrap();
+    let distinct: HashSet<&String> = tokens.iter().map(|(_, t)| t).collect();
+    assert_eq!(
+        (tokens.len(), distinct.len()),
+        (of_a.len(), of_a.len()),
+        "every invoice gets its own pay token"
+    );
+    let token = store
+        .pay_tokens(&[probe.id])
+        .await
+        .unwrap()
+        .pop()
+        .expect("a pay token")
+        .1;
     let by_token = store
         .find_invoice_by_pay_token(&token)
         .await
         .unwrap()
         .expect("found by pay token");
     assert_eq!(by_token.id, probe.id);
-    let tokens: HashSet<String> = of_a.iter().filter_map(|i| i.pay_token.clone()).collect();
-    assert_eq!(
-        tokens.len(),
-        of_a.len(),
-        "every invoice has its own pay token"
-    );
     assert_eq!(
         store
             .find_invoice("BK-00020")

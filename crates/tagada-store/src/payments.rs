@@ -114,6 +114,13 @@ pub trait PaymentLinkStore: Send + Sync {
     async fn count_payment_links(&self, invoice: InvoiceId, gateway: &str) -> Result<u32>;
     /// The invoice whose pay page this token opens.
     async fn find_invoice_by_pay_token(&self, token: &str) -> Result<Option<Invoice>>;
+    /// The pay token of each of `invoices` that exists, issuing one (128
+    /// random bits, 32 hex digits) to each that has none yet, in one
+    /// transaction. An invoice gets its token the first time a message or a
+    /// page needs its link, not when it is stored, so a large import of
+    /// settled history stores and indexes no tokens. Issued tokens never
+    /// change. Order of the result: by invoice id.
+    async fn pay_tokens(&self, invoices: &[InvoiceId]) -> Result<Vec<(InvoiceId, String)>>;
     /// Whether a gateway event was already handled (`source` = the gateway).
     async fn gateway_event_seen(&self, source: &str, event_key: &str) -> Result<bool>;
     /// Keeps a handled gateway event once; false when its key is known.

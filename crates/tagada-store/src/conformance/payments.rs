@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use jiff::civil::date;
+use tagada_core::InvoiceId;
 use tagada_core::ledger::{InvoiceStatus, PaymentMethod};
 use tagada_core::outbox::OutboxStatus;
 
@@ -174,10 +175,12 @@ pub async fn payment_links_saved_found_updated<S: Store + 'static>(store: S) {
     );
 }
 
-/// Every invoice gets its own unguessable token, and the token opens it.
+/// A stored invoice has no pay token until one is asked for; then each
+/// gets its own unguessable token, which never changes, and the token opens
+/// it.
 pub async fn pay_tokens_open_their_invoice<S: Store + 'static>(store: S) {
     let a = add_buyer(&store, "Acme Traders", 1).await;
-    let mut tokens = HashSet::new();
+    let mut invoices = Vec::new();
     for n in 0..20 {
         let inv = add_invoice(
             &store,
@@ -185,17 +188,48 @@ pub async fn pay_tokens_open_their_invoice<S: Store + 'static>(store: S) {
             t(0),
         )
         .await;
-        let token = inv
-            .pay_token
-            .clone()
-            .expect("a new invoice has a pay token");
+        assert_eq!(inv.pay_token, None, "issued on first need, not when stored");
+        invoices.push(inv);
+    }
+    assert!(store.pay_tokens(&[]).await.unwrap().is_empty());
+    // the first few, asked for in disorder and twice, plus an unknown id
+    let first: Vec<InvoiceId> = [3, 0, 3, 1].iter().map(|&i| invoices[i].id).collect();
+    let mut asked = first.clone();
+    asked.push(InvoiceId::new(i64::MAX));
+    let issued = store.pay_tokens(&asked).await.unwrap();
+    let mut expected: Vec<InvoiceId> = first.clone();
+    expected.sort();
+    expected.dedup();
+    assert_eq!(
+        issued.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        expected,
+        "one token per known invoice, by id"
+    );
+    assert_eq!(
+        store.get_invoice(invoices[2].id).await.unwrap().pay_token,
+        None,
+        "only those asked for"
+    );
+    // then all of them: the first ones keep theirs
+    let all: Vec<InvoiceId> = invoices.iter().map(|i| i.id).collect();
+    let tokens = store.pay_tokens(&all).await.unwrap();
+    assert_eq!(tokens.len(), invoices.len());
+    for (id, token) in &issued {
+        assert!(
+            tokens.contains(&(*id, token.clone())),
+            "{id} kept its token"
+        );
+    }
+    let mut seen = HashSet::new();
+    for (inv, (id, token)) in invoices.iter().zip(&tokens) {
+        assert_eq!(*id, inv.id);
         assert!(token.len() >= 32, "{token} is too short to be unguessable");
         assert!(!token.contains(&inv.number));
-        assert!(tokens.insert(token.clone()), "token {token} given twice");
-        let found = store.find_invoice_by_pay_token(&token).await.unwrap();
+        assert!(seen.insert(token.clone()), "token {token} given twice");
+        let found = store.find_invoice_by_pay_token(token).await.unwrap();
         assert_eq!(found.map(|i| i.id), Some(inv.id));
         assert_eq!(
-            store.get_invoice(inv.id).await.unwrap().pay_token,
+            store.get_invoice(inv.id).await.unwrap().pay_token.as_ref(),
             Some(token)
         );
     }
