@@ -1264,7 +1264,7 @@ async fn list_inbox(
     ))
 }
 
-/// What would be sent now, and why not for the rest (no side effects).
+/// What would be sent now, and why not for the rest (nothing is queued).
 #[utoipa::path(get, path = "/api/plan", tag = "messages",
     responses((status = 200, body = PlanDto), (status = 401, body = ErrorBody)))]
 async fn plan_preview(

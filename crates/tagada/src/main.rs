@@ -45,7 +45,7 @@ enum Command {
     Demo(cmd::demo::Args),
     /// Import buyers and invoices from CSV or XLSX files.
     Import(cmd::import::Args),
-    /// Show what would be sent, when, and why not for the rest (no side effects).
+    /// Show what would be sent, when, and why not for the rest (nothing is queued).
     Plan(cmd::plan::Args),
     /// Plan, enqueue and send what is due now.
     Send(cmd::send::Args),

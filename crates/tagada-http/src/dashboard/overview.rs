@@ -489,7 +489,7 @@ async fn buyer_of(
 
 /// Messages whose send time falls today or tomorrow (seller's zone): those
 /// queued in the outbox, and those the planner would enqueue now or at the
-/// start of tomorrow (`build_plan`, no side effects), once each, by time.
+/// start of tomorrow (`build_plan`: nothing queued), once each, by time.
 async fn compute_preview(
     state: &HttpState,
     today: Date,
