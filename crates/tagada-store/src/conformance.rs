@@ -119,6 +119,7 @@ macro_rules! conformance_tests {
             lead_source_budget_and_runs,
             payment_links_saved_found_updated,
             pay_tokens_open_their_invoice,
+            pay_tokens_issued_once_under_concurrency,
             unallocated_payment_allocated_later,
             gateway_events_kept_once,
             api_tokens_live_until_revoked,

@@ -242,6 +242,52 @@ pub async fn pay_tokens_open_their_invoice<S: Store + 'static>(store: S) {
     );
 }
 
+/// Planners, pages and reminders running at once, each asking for the
+/// tokens of overlapping invoices, all get the same token for an invoice:
+/// it is issued once.
+pub async fn pay_tokens_issued_once_under_concurrency<S: Store + 'static>(store: S) {
+    const INVOICES: usize = 60;
+    const CALLERS: usize = 6;
+    let a = add_buyer(&store, "Acme Traders", 1).await;
+    let mut ids = Vec::new();
+    for n in 0..INVOICES {
+        let inv = add_invoice(
+            &store,
+            invoice(&format!("C-{n}"), a.id, date(2026, 11, 1), inr(1_000)),
+            t(0),
+        )
+        .await;
+        ids.push(inv.id);
+    }
+    let store = std::sync::Arc::new(store);
+    let mut tasks = tokio::task::JoinSet::new();
+    for c in 0..CALLERS {
+        let store = std::sync::Arc::clone(&store);
+        // each caller asks for a different, overlapping part, in its own order
+        let mut mine: Vec<InvoiceId> = ids.iter().copied().skip(c * 5).step_by(1 + c % 3).collect();
+        if c % 2 == 1 {
+            mine.reverse();
+        }
+        tasks.spawn(async move { store.pay_tokens(&mine).await.expect("pay tokens") });
+    }
+    let mut issued: std::collections::HashMap<InvoiceId, String> = std::collections::HashMap::new();
+    while let Some(got) = tasks.join_next().await {
+        for (id, token) in got.expect("caller") {
+            let first = issued.entry(id).or_insert_with(|| token.clone());
+            assert_eq!(*first, token, "invoice {id} was given two tokens");
+        }
+    }
+    for (id, token) in &issued {
+        assert_eq!(
+            store.get_invoice(*id).await.unwrap().pay_token.as_ref(),
+            Some(token),
+            "the token {id}'s callers got is the one stored"
+        );
+    }
+    let distinct: HashSet<&String> = issued.values().collect();
+    assert_eq!(distinct.len(), issued.len());
+}
+
 /// A gateway payment first reported without its invoice (a bare
 /// `payment.captured`) is kept, flagged; the report that names the invoice
 /// allocates that same payment, once.
