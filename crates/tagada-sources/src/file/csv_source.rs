@@ -142,6 +142,16 @@ impl CsvSource {
     }
 
     pub(crate) fn next_row(&mut self) -> Option<Result<RawRow, SourceError>> {
+        let mut row = RawRow {
+            line: 0,
+            cells: Vec::new(),
+        };
+        self.next_row_into(&mut row).map(|read| read.map(|()| row))
+    }
+
+    /// Reads the next record into `row`, reusing its cells' text buffers:
+    /// after the first rows, reading one allocates nothing.
+    pub(crate) fn next_row_into(&mut self, row: &mut RawRow) -> Option<Result<(), SourceError>> {
         self.record.clear();
         let first_line = self.next_line;
         let mut state = Scan::FieldStart;
@@ -185,20 +195,19 @@ impl CsvSource {
         {
             self.record.pop();
         }
-        let cells = if self.record.is_empty() {
-            Vec::new()
+        row.line = first_line;
+        if self.record.is_empty() {
+            row.cells.clear();
         } else {
             split_fields(
                 &mut self.splitter,
                 &self.record,
                 &mut self.fields_out,
                 &mut self.field_ends,
-            )
-        };
-        Some(Ok(RawRow {
-            line: first_line,
-            cells,
-        }))
+                &mut row.cells,
+            );
+        }
+        Some(Ok(()))
     }
 }
 
@@ -210,7 +219,8 @@ fn split_fields(
     record: &[u8],
     out: &mut Vec<u8>,
     ends: &mut Vec<usize>,
-) -> Vec<Cell> {
+    cells: &mut Vec<Cell>,
+) {
     use csv_core::ReadRecordResult as R;
     splitter.reset();
     if out.len() < record.len() + 1 {
@@ -237,25 +247,41 @@ fn split_fields(
             R::Record | R::End => break,
         }
     }
+    // Each field goes into the text buffer its column had in the previous
+    // row (a blank field stays an empty `Text`, which reads as blank).
+    cells.truncate(ends_len);
     let mut start = 0;
-    ends[..ends_len]
-        .iter()
-        .map(|&end| {
-            let cell = Cell::text(decode_field(&out[start..end]));
-            start = end;
-            cell
-        })
-        .collect()
+    for (i, &end) in ends[..ends_len].iter().enumerate() {
+        let bytes = &out[start..end];
+        start = end;
+        match cells.get_mut(i) {
+            Some(Cell::Text(text)) => {
+                text.clear();
+                decode_field_into(bytes, text);
+            }
+            Some(other) => *other = Cell::Text(decode_field(bytes)),
+            None => cells.push(Cell::Text(decode_field(bytes))),
+        }
+    }
 }
 
 /// UTF-8 when valid, Windows-1252 otherwise.
 fn decode_field(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(bytes.len());
+    decode_field_into(bytes, &mut text);
+    text
+}
+
+/// Appends a field's text to `out`: UTF-8 as it is, anything else read as
+/// Windows-1252 (what Excel and Tally write on Indian Windows machines).
+fn decode_field_into(bytes: &[u8], out: &mut String) {
     match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_string(),
-        Err(_) => encoding_rs::WINDOWS_1252
-            .decode_without_bom_handling(bytes)
-            .0
-            .into_owned(),
+        Ok(s) => out.push_str(s),
+        Err(_) => out.push_str(
+            &encoding_rs::WINDOWS_1252
+                .decode_without_bom_handling(bytes)
+                .0,
+        ),
     }
 }
 
@@ -435,6 +461,43 @@ mod tests {
                 (8, s(&["E", "6"])),
             ]
         );
+    }
+
+    /// Reading into one reused row gives what reading fresh rows gives,
+    /// whatever the rows' widths: wider, narrower, blank, a Windows-1252
+    /// byte, a field longer than the one before it in its column.
+    #[test]
+    fn a_reused_row_reads_as_fresh_rows_do() {
+        let text = b"Invoice No,Party,Amount\nA-1,Acme Traders,1\nB-22\n\n,,\nC,Caf\xe9,3,extra\n  D  ,\"E, F\",4\n";
+        let new = || {
+            CsvSource::new(
+                Box::new(Cursor::new(text.to_vec())),
+                Arc::default(),
+                &BTreeMap::new(),
+            )
+            .unwrap()
+        };
+        let texts = |r: &RawRow| -> Vec<String> {
+            r.cells.iter().map(|c| c.as_text().into_owned()).collect()
+        };
+        let mut fresh = new();
+        let mut reused = new();
+        let mut row = RawRow {
+            line: 0,
+            cells: Vec::new(),
+        };
+        let mut n = 0;
+        while let Some(expected) = fresh.next_row() {
+            let expected = expected.unwrap();
+            reused.next_row_into(&mut row).expect("a row").unwrap();
+            assert_eq!(row.line, expected.line);
+            assert_eq!(texts(&row), texts(&expected), "line {}", row.line);
+            let blank = |r: &RawRow| r.cells.iter().map(Cell::is_empty).collect::<Vec<_>>();
+            assert_eq!(blank(&row), blank(&expected), "line {}", row.line);
+            n += 1;
+        }
+        assert_eq!(n, 7);
+        assert!(reused.next_row_into(&mut row).is_none());
     }
 
     #[test]

@@ -326,6 +326,15 @@ impl Source {
             Source::Table(s) => s.next_row().map(Ok),
         }
     }
+
+    /// The next row into `row`: a CSV row reuses the buffers of the one
+    /// before; spreadsheet and table rows come whole.
+    fn next_row_into(&mut self, row: &mut RawRow) -> Option<Result<(), SourceError>> {
+        match self {
+            Source::Csv(s) => s.next_row_into(row),
+            other => other.next_row().map(|read| read.map(|next| *row = next)),
+        }
+    }
 }
 
 /// The rows of an opened file: an iterator of `Result<ImportRow, RowError>`.
@@ -361,6 +370,8 @@ pub struct FileRows {
     kind: FileKind,
     source: Source,
     pending: VecDeque<RawRow>,
+    /// The row being read, its cells' buffers kept for the next one.
+    current: RawRow,
     layout: row::Layout,
     bytes: Arc<AtomicU64>,
     total_bytes: Option<u64>,
@@ -548,6 +559,10 @@ impl FileRows {
             kind,
             source,
             pending,
+            current: RawRow {
+                line: 0,
+                cells: Vec::new(),
+            },
             layout,
             bytes,
             total_bytes,
@@ -633,10 +648,10 @@ impl Iterator for FileRows {
             if self.finished {
                 return None;
             }
-            let raw = match self.pending.pop_front() {
-                Some(raw) => raw,
-                None => match self.source.next_row() {
-                    Some(Ok(raw)) => raw,
+            match self.pending.pop_front() {
+                Some(raw) => self.current = raw,
+                None => match self.source.next_row_into(&mut self.current) {
+                    Some(Ok(())) => {}
                     Some(Err(e)) => {
                         // A broken stream: report it once, then stop.
                         self.finished = true;
@@ -653,16 +668,17 @@ impl Iterator for FileRows {
                         return None;
                     }
                 },
-            };
+            }
+            let raw = &self.current;
             if raw.cells.iter().all(Cell::is_empty) {
                 self.skipped_blank += 1;
                 continue;
             }
-            if self.layout.is_summary(&raw) {
+            if self.layout.is_summary(raw) {
                 self.skipped_summary += 1;
                 continue;
             }
-            return Some(self.layout.convert(&raw));
+            return Some(self.layout.convert(raw));
         }
     }
 }
