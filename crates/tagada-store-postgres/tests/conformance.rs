@@ -88,6 +88,17 @@ async fn invoice_indexes(store: &PostgresStore) -> Vec<(String, String)> {
     .unwrap()
 }
 
+/// The invoice table's constraints, as PostgreSQL writes them back.
+async fn invoice_constraints(store: &PostgresStore) -> Vec<(String, String)> {
+    sqlx::query_as(
+        "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint \
+         WHERE conrelid = 'invoices'::regclass ORDER BY conname",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap()
+}
+
 /// Whether the summary's trigger on new invoices is enabled.
 async fn summary_insert_trigger_on(store: &PostgresStore) -> bool {
     sqlx::query_scalar(
@@ -99,8 +110,8 @@ async fn summary_insert_trigger_on(store: &PostgresStore) -> bool {
     .unwrap()
 }
 
-/// A bulk import sets aside two secondary invoice indexes and the
-/// summary's insert trigger and puts them back exactly as the migrations
+/// A bulk import sets aside two secondary invoice indexes, the foreign key
+/// to buyers and the summary's insert trigger and puts them back exactly as the migrations
 /// define them; what was left set aside (the importing process died) is
 /// put back by the next migrate, with the loaded invoices marked for the
 /// summary.
@@ -111,8 +122,20 @@ async fn bulk_import_rebuilds_the_migrated_indexes() {
         return;
     };
     let migrated = invoice_indexes(&store).await;
+    let constraints = invoice_constraints(&store).await;
+    assert!(
+        constraints
+            .iter()
+            .any(|(n, _)| n == "invoices_buyer_id_fkey"),
+        "{constraints:?}"
+    );
     assert!(summary_insert_trigger_on(&store).await);
     assert!(store.begin_bulk_import(10).await.unwrap());
+    assert_eq!(
+        invoice_constraints(&store).await.len(),
+        constraints.len() - 1,
+        "the foreign key to buyers set aside"
+    );
     let during = invoice_indexes(&store).await;
     assert_eq!(during.len(), migrated.len() - 2, "set aside: {during:?}");
     assert!(
@@ -127,6 +150,11 @@ async fn bulk_import_rebuilds_the_migrated_indexes() {
     );
     store.end_bulk_import().await.unwrap();
     assert_eq!(invoice_indexes(&store).await, migrated, "built as migrated");
+    assert_eq!(
+        invoice_constraints(&store).await,
+        constraints,
+        "foreign key back"
+    );
     assert!(summary_insert_trigger_on(&store).await, "trigger back");
 
     // the process dies between begin and end, after storing an invoice,
@@ -143,6 +171,11 @@ async fn bulk_import_rebuilds_the_migrated_indexes() {
         invoice_indexes(&store).await,
         migrated,
         "built again by migrate"
+    );
+    assert_eq!(
+        invoice_constraints(&store).await,
+        constraints,
+        "foreign key back after migrate"
     );
     assert!(summary_insert_trigger_on(&store).await, "trigger back");
     assert_eq!(
