@@ -468,7 +468,7 @@ pub async fn send_now(
         _ => "overdue",
     };
     let mut inv = inv;
-    crate::payments::issue_pay_tokens(store, std::slice::from_mut(&mut inv)).await?;
+    crate::payments::issue_pay_tokens(store, std::iter::once(&mut inv)).await?;
     let ctx = message_context(planner, &buyer, std::slice::from_ref(&inv), today);
     let message = tagada_core::template::TemplateSet::new(&planner.templates)
         .render(key, "", &language_of(planner, &buyer), &ctx)

@@ -371,10 +371,10 @@ impl Writer<'_> {
                 self.buyer_ids.push(id);
             }
         }
-        let mut invoices = batch.invoices;
-        let mut rows = batch.rows;
-        let mut keep = vec![true; invoices.len()];
-        for (i, owner) in batch.owners.into_iter().enumerate() {
+        let mut invoices = Vec::with_capacity(batch.invoices.len());
+        let mut rows = Vec::with_capacity(batch.rows.len());
+        let entries = batch.invoices.into_iter().zip(batch.rows).zip(batch.owners);
+        for ((mut invoice, (line, raw)), owner) in entries {
             let owner = match owner {
                 BuyerRef::File(index) => Ok(self.buyer_ids[index]),
                 BuyerRef::Lead(lead) => {
@@ -386,10 +386,12 @@ impl Writer<'_> {
                 }
             };
             match owner {
-                Ok(id) => invoices[i].buyer_id = id,
+                Ok(id) => {
+                    invoice.buyer_id = id;
+                    invoices.push(invoice);
+                    rows.push((line, raw));
+                }
                 Err(reason) => {
-                    keep[i] = false;
-                    let (line, raw) = std::mem::take(&mut rows[i]);
                     self.rejects.push(RejectedRow {
                         source_file: self.file_name.clone(),
                         line,
@@ -400,12 +402,6 @@ impl Writer<'_> {
                     });
                 }
             }
-        }
-        if keep.contains(&false) {
-            let mut k = keep.iter();
-            invoices.retain(|_| *k.next().expect("one flag per invoice"));
-            let mut k = keep.iter();
-            rows.retain(|_| *k.next().expect("one flag per row"));
         }
         if !invoices.is_empty() {
             let outcomes = self.store.upsert_invoices(&invoices, self.now).await?;

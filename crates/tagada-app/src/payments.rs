@@ -34,25 +34,26 @@ use crate::whatsapp::Secret;
 /// Gives each of `invoices` that has no pay token yet the one the store
 /// issues it (tokens are issued on first need, not when an invoice is
 /// stored), so its pay page link can be shown or sent. One store call, and
-/// none when every invoice already has its token.
-pub async fn issue_pay_tokens(
+/// none when every invoice already has its token. Returns how many were
+/// given one.
+pub async fn issue_pay_tokens<'a>(
     store: &dyn Store,
-    invoices: &mut [Invoice],
-) -> Result<(), StoreError> {
-    let missing: Vec<InvoiceId> = invoices
-        .iter()
+    invoices: impl IntoIterator<Item = &'a mut Invoice>,
+) -> Result<usize, StoreError> {
+    let mut missing: Vec<&mut Invoice> = invoices
+        .into_iter()
         .filter(|i| i.pay_token.is_none())
-        .map(|i| i.id)
         .collect();
     if missing.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
+    let ids: Vec<InvoiceId> = missing.iter().map(|i| i.id).collect();
     let issued: std::collections::HashMap<InvoiceId, String> =
-        store.pay_tokens(&missing).await?.into_iter().collect();
-    for inv in invoices.iter_mut().filter(|i| i.pay_token.is_none()) {
+        store.pay_tokens(&ids).await?.into_iter().collect();
+    for inv in &mut missing {
         inv.pay_token = issued.get(&inv.id).cloned();
     }
-    Ok(())
+    Ok(missing.len())
 }
 
 /// The template key of the thank-you sent when an invoice is paid. The
@@ -952,7 +953,7 @@ impl PayContext<'_> {
             .unwrap_or(now);
         let language = crate::actions::language_of(self.planner, &buyer);
         let mut invoice = invoice.clone();
-        issue_pay_tokens(self.store, std::slice::from_mut(&mut invoice)).await?;
+        issue_pay_tokens(self.store, std::iter::once(&mut invoice)).await?;
         let ctx = crate::actions::message_context(
             self.planner,
             &buyer,

@@ -4,7 +4,6 @@
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use tagada_core::InvoiceId;
 use tagada_core::cadence::PlannerConfig;
-use tagada_core::ledger::Invoice;
 use tagada_core::planner::{self, Plan};
 use tagada_core::segment::TodayRange;
 use tagada_store::{ApplyOutcome, SnapshotScope, Store, StoreError};
@@ -53,22 +52,16 @@ pub async fn build_plan(
         .iter()
         .flat_map(|m| m.items.iter().map(|i| i.invoice_id))
         .collect();
-    let mut unissued: Vec<Invoice> = snapshot
-        .invoices
-        .iter()
-        .filter(|i| i.pay_token.is_none() && messaged.contains(&i.id))
-        .cloned()
-        .collect();
-    if unissued.is_empty() {
+    let issued = crate::payments::issue_pay_tokens(
+        store,
+        snapshot
+            .invoices
+            .iter_mut()
+            .filter(|i| messaged.contains(&i.id)),
+    )
+    .await?;
+    if issued == 0 {
         return Ok(plan);
-    }
-    crate::payments::issue_pay_tokens(store, &mut unissued).await?;
-    let issued: std::collections::HashMap<InvoiceId, Option<String>> =
-        unissued.into_iter().map(|i| (i.id, i.pay_token)).collect();
-    for inv in &mut snapshot.invoices {
-        if let Some(token) = issued.get(&inv.id) {
-            inv.pay_token.clone_from(token);
-        }
     }
     // The planner is deterministic: the same messages, now with their links.
     Ok(planner::plan(&snapshot, cfg, now))

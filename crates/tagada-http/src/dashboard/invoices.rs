@@ -351,11 +351,8 @@ pub(crate) async fn page(
     let (mut inv, buyer) = visible_invoice(&state, &user.who, &number).await?;
     // an open invoice's pay page link is shown, its token issued on first need
     if inv.status.is_open() {
-        tagada_app::payments::issue_pay_tokens(
-            state.store.as_ref(),
-            std::slice::from_mut(&mut inv),
-        )
-        .await?;
+        tagada_app::payments::issue_pay_tokens(state.store.as_ref(), std::iter::once(&mut inv))
+            .await?;
     }
     let payments = state.store.list_payments(Some(inv.id)).await?;
     let links = state
