@@ -377,6 +377,9 @@ impl ImportStore for SqliteStore {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
+        if let Some(done) = self.bulk.insert_new(rows, now, validate)? {
+            return Ok(done);
+        }
         let mut tx = self.write().await?;
 
         // which numbers exist
@@ -608,10 +611,12 @@ impl ImportStore for SqliteStore {
             sqlx::query(drop).execute(&mut *tx).await.map_err(db)?;
         }
         tx.commit().await.map_err(db)?;
+        self.bulk.open();
         Ok(true)
     }
 
     async fn end_bulk_import(&self) -> Result<()> {
+        self.bulk.close();
         restore_bulk_schema(&self.pool).await
     }
 

@@ -9,6 +9,7 @@
 //! TEXT, money as INTEGER minor units beside a TEXT currency code.
 
 mod auth;
+mod bulk;
 mod conv;
 mod identity;
 mod import;
@@ -39,7 +40,7 @@ use crate::conv::db;
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// How long a connection waits for the write lock before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Rows sqlx's worker thread may queue ahead of the reader (sqlx's default
 /// is 50). Each handoff between that thread and the async task costs a
@@ -52,6 +53,8 @@ const ROW_BUFFER: usize = 1024;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// A bulk load's own connection (file stores only).
+    bulk: std::sync::Arc<bulk::Bulk>,
 }
 
 impl SqliteStore {
@@ -91,10 +94,13 @@ impl SqliteStore {
             .pragma("journal_size_limit", "67108864");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(db)?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            bulk: std::sync::Arc::new(bulk::Bulk::new(Some(options.get_filename().to_path_buf()))),
+        })
     }
 
     /// A private in-memory database (tests, demos): one connection that
@@ -113,7 +119,10 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(db)?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            bulk: std::sync::Arc::new(bulk::Bulk::new(None)),
+        })
     }
 
     /// The underlying pool, for benchmarks and maintenance commands.
