@@ -148,6 +148,21 @@ impl Batch {
             estimate: None,
         }
     }
+
+    /// Empties a written batch for the reader to fill again: its vectors
+    /// keep their room, so a steady import allocates no batch at all.
+    fn recycle(&mut self) {
+        self.buyers.clear();
+        self.invoices.clear();
+        self.owners.clear();
+        self.rows.clear();
+        self.rejects.clear();
+        self.warnings.clear();
+        self.read = 0;
+        self.done = 0;
+        self.total = 0;
+        self.estimate = None;
+    }
 }
 
 /// What the reader thread needs to turn rows into batches.
@@ -162,6 +177,8 @@ struct Reader {
     /// Buyer key → its [`BuyerRef::File`] index.
     buyers: HashMap<String, usize>,
     warnings: usize,
+    /// Batches the writer is done with, to be filled again.
+    spare: std::sync::mpsc::Receiver<Batch>,
 }
 
 impl Reader {
@@ -184,7 +201,7 @@ impl Reader {
         // sized once: growing by doubling would briefly hold the old and
         // the new table (~75 MB at a million rows instead of 50)
         self.seen.reserve(estimate.min(SEEN_RESERVE_MAX));
-        let mut batch = Batch::new(self.batch_size);
+        let mut batch = self.fresh();
         batch.estimate = Some(estimate);
         let mut first = first.into_iter();
         while let Some(item) = first.next().or_else(|| rows.next()) {
@@ -192,7 +209,7 @@ impl Reader {
             if batch.invoices.len() >= self.batch_size || batch.rejects.len() >= 1000 {
                 batch.done = rows.bytes_read();
                 batch.total = rows.total_bytes().unwrap_or(0);
-                let next = Batch::new(self.batch_size);
+                let next = self.fresh();
                 if out
                     .blocking_send(std::mem::replace(&mut batch, next))
                     .is_err()
@@ -205,6 +222,17 @@ impl Reader {
         batch.total = rows.total_bytes().unwrap_or(0);
         let _ = out.blocking_send(batch);
         rows
+    }
+
+    /// A written batch handed back, emptied, or else a new one.
+    fn fresh(&self) -> Batch {
+        match self.spare.try_recv() {
+            Ok(mut batch) => {
+                batch.recycle();
+                batch
+            }
+            Err(_) => Batch::new(self.batch_size),
+        }
     }
 
     /// Checks one row into `batch`: its buyer, when first met; the row as
@@ -341,15 +369,24 @@ struct Writer<'a> {
     rejects_total: u64,
     rejects_file: PathBuf,
     rejects_writer: Option<csv::Writer<std::fs::File>>,
+    /// The invoices of a batch as stored, and their lines and texts: kept
+    /// between batches for their room.
+    kept: Vec<NewInvoice>,
+    kept_rows: Vec<(u64, String)>,
 }
 
 impl Writer<'_> {
     /// Stores one batch: its new buyers, then its invoices (each under its
-    /// buyer's id), then whatever was rejected.
-    async fn write(&mut self, batch: Batch, report: &mut ImportReport) -> Result<(), ImportError> {
+    /// buyer's id), then whatever was rejected. Hands the batch back,
+    /// emptied, for the reader to fill again.
+    async fn write(
+        &mut self,
+        mut batch: Batch,
+        report: &mut ImportReport,
+    ) -> Result<Batch, ImportError> {
         report.rows += batch.read;
-        report.warnings.extend(batch.warnings);
-        self.rejects.extend(batch.rejects);
+        report.warnings.append(&mut batch.warnings);
+        self.rejects.append(&mut batch.rejects);
         if !batch.buyers.is_empty() {
             let stored = self.store.upsert_buyers(&batch.buyers).await?;
             if stored.len() != batch.buyers.len() {
@@ -371,9 +408,13 @@ impl Writer<'_> {
                 self.buyer_ids.push(id);
             }
         }
-        let mut invoices = Vec::with_capacity(batch.invoices.len());
-        let mut rows = Vec::with_capacity(batch.rows.len());
-        let entries = batch.invoices.into_iter().zip(batch.rows).zip(batch.owners);
+        let mut invoices = std::mem::take(&mut self.kept);
+        let mut rows = std::mem::take(&mut self.kept_rows);
+        let entries = batch
+            .invoices
+            .drain(..)
+            .zip(batch.rows.drain(..))
+            .zip(batch.owners.drain(..));
         for ((mut invoice, (line, raw)), owner) in entries {
             let owner = match owner {
                 BuyerRef::File(index) => Ok(self.buyer_ids[index]),
@@ -405,7 +446,7 @@ impl Writer<'_> {
         }
         if !invoices.is_empty() {
             let outcomes = self.store.upsert_invoices(&invoices, self.now).await?;
-            for ((line, raw), o) in rows.into_iter().zip(outcomes) {
+            for ((line, raw), o) in rows.drain(..).zip(outcomes) {
                 match o {
                     InvoiceUpsert::Created { .. } => report.invoices_created += 1,
                     InvoiceUpsert::Updated { .. } => report.invoices_updated += 1,
@@ -421,10 +462,14 @@ impl Writer<'_> {
                 }
             }
         }
+        invoices.clear();
+        rows.clear();
+        self.kept = invoices;
+        self.kept_rows = rows;
         if self.rejects.len() >= 1000 {
             self.flush_rejects().await?;
         }
-        Ok(())
+        Ok(batch)
     }
 
     async fn flush_rejects(&mut self) -> Result<(), ImportError> {
@@ -484,6 +529,8 @@ pub async fn import_file(
             .cloned()
             .unwrap_or_else(|| fallback.to_string())
     };
+    // written batches go back to the reader to be filled again
+    let (spare_tx, spare_rx) = std::sync::mpsc::channel::<Batch>();
     let reader = Reader {
         file_name: file_name.clone(),
         source,
@@ -493,6 +540,7 @@ pub async fn import_file(
         seen: SeenNumbers::default(),
         buyers: HashMap::new(),
         warnings: 0,
+        spare: spare_rx,
     };
     let mut writer = Writer {
         store,
@@ -505,6 +553,8 @@ pub async fn import_file(
         rejects_total: 0,
         rejects_file: rejects_path(cfg, path),
         rejects_writer: None,
+        kept: Vec::new(),
+        kept_rows: Vec::new(),
     };
 
     // The bounded channel keeps memory flat: the reader runs at most two
@@ -523,7 +573,9 @@ pub async fn import_file(
             {
                 report.bulk_load = store.begin_bulk_import(incoming).await?;
             }
-            writer.write(batch, &mut report).await?;
+            let spare = writer.write(batch, &mut report).await?;
+            // the reader may have finished: then the batch is just dropped
+            let _ = spare_tx.send(spare);
         }
         let rows = parser
             .await
