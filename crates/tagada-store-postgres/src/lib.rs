@@ -30,6 +30,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{PgConnection, Postgres, Transaction};
 use tagada_store::{Migrate, Result, StoreError};
@@ -73,10 +74,13 @@ impl PostgresStore {
     }
 
     /// Connects with explicit options (e.g. a `search_path`) and pool size.
+    /// Statements slower than a second are logged at `info` (building the
+    /// indexes after a large import is expected to take longer).
     pub async fn connect_with(
         options: PgConnectOptions,
         max_connections: u32,
     ) -> Result<PostgresStore> {
+        let options = options.log_slow_statements(log::LevelFilter::Info, Duration::from_secs(1));
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(30))

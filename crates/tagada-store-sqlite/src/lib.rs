@@ -30,6 +30,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::ConnectOptions;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -38,6 +39,11 @@ use tagada_store::{Migrate, Result, StoreError};
 use crate::conv::db;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Statements slower than this are logged, at `info`: building an index
+/// after a large import takes longer and is expected to, so it should not
+/// read as a warning on the terminal.
+pub(crate) const SLOW_STATEMENT: Duration = Duration::from_secs(1);
 
 /// How long a connection waits for the write lock before giving up.
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -91,7 +97,8 @@ impl SqliteStore {
             // dirties thousands of index pages, and a page rewritten by several
             // batches is then copied to the database once per checkpoint
             .pragma("wal_autocheckpoint", "16384")
-            .pragma("journal_size_limit", "67108864");
+            .pragma("journal_size_limit", "67108864")
+            .log_slow_statements(log::LevelFilter::Info, SLOW_STATEMENT);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options.clone())
@@ -110,7 +117,8 @@ impl SqliteStore {
             .map_err(db)?
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
-            .row_buffer_size(ROW_BUFFER);
+            .row_buffer_size(ROW_BUFFER)
+            .log_slow_statements(log::LevelFilter::Info, SLOW_STATEMENT);
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
