@@ -49,6 +49,11 @@ const PRAGMAS: &str = "PRAGMA foreign_keys = ON; \
     PRAGMA wal_autocheckpoint = 16384; \
     PRAGMA journal_size_limit = 67108864;";
 
+/// Date texts a bulk-load connection keeps for reuse (a few hundred
+/// distinct dates are usual; a ledger spanning decades empties it now and
+/// then).
+const DATE_TEXTS: usize = 4096;
+
 const INSERT: &str = "INSERT INTO invoices (id, number, buyer_id, order_date, invoice_date, \
     due_date, credit_days, amount_minor, amount_paid_minor, currency, status, source, \
     source_hash, notes, created_at, updated_at) \
@@ -181,16 +186,15 @@ impl Writer {
                     outcomes.push(InvoiceUpsert::Rejected { reason });
                     continue;
                 }
+                // emptied between rows, never between a row's own dates
+                if self.dates.len() > DATE_TEXTS - 3 {
+                    self.dates.clear();
+                }
                 for d in [Some(r.invoice_date), Some(r.due_date), r.order_date]
                     .into_iter()
                     .flatten()
                 {
-                    if !self.dates.contains_key(&d) {
-                        if self.dates.len() >= 4096 {
-                            self.dates.clear();
-                        }
-                        self.dates.insert(d, date_text(d));
-                    }
+                    self.dates.entry(d).or_insert_with(|| date_text(d));
                 }
                 let date = |d: Date| self.dates[&d].as_str();
                 let stored = insert.execute(params![
@@ -425,6 +429,36 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn loads_new_rows_directly_on_a_multi_thread_runtime() {
         loads_new_rows_directly_as_the_pool_would().await;
+    }
+
+    /// More distinct dates than the connection keeps texts for, three new
+    /// ones a row: the texts are let go between rows (never between a
+    /// row's own dates), and every row is stored as the pool would.
+    #[tokio::test]
+    async fn more_distinct_dates_than_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let (bulk, a) = file_store(&dir, "bulk.db").await;
+        let (plain, _) = file_store(&dir, "plain.db").await;
+        let batch: Vec<NewInvoice> = rows(a, 0, 2 * DATE_TEXTS)
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut r)| {
+                // three dates never seen before in every row
+                let day = |from: jiff::civil::Date| {
+                    from.checked_add(jiff::Span::new().days(i as i64)).unwrap()
+                };
+                r.invoice_date = day(date(1900, 1, 1));
+                r.order_date = Some(day(date(1940, 1, 1)));
+                r.due_date = day(date(1980, 1, 1));
+                r
+            })
+            .collect();
+        assert!(bulk.begin_bulk_import(batch.len() as u64).await.unwrap());
+        let direct = bulk.upsert_invoices(&batch, now()).await.unwrap();
+        assert_eq!(stored_directly(&bulk), Some(batch.len() as u64));
+        assert_eq!(direct, plain.upsert_invoices(&batch, now()).await.unwrap());
+        bulk.end_bulk_import().await.unwrap();
+        assert_eq!(all(&bulk).await, all(&plain).await);
     }
 
     #[tokio::test]
