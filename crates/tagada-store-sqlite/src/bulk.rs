@@ -31,23 +31,13 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior, params};
 use tagada_core::InvoiceId;
 use tagada_store::{InvoiceUpsert, NewInvoice, Result, StoreError};
 
-use crate::BUSY_TIMEOUT;
 use crate::conv::{date_text, micros};
+use crate::{BUSY_TIMEOUT, FILE_PRAGMAS};
 
 /// Batches a bulk load sends back to the general path before it stops
 /// trying the direct one: a file that keeps meeting stored numbers is an
 /// update, and each try would cost its rows twice.
 const MAX_MISSES: u32 = 3;
-
-/// The settings every store connection has (see `SqliteStore::open`), so
-/// both paths write under the same rules: foreign keys checked, the same
-/// durability, cache and checkpoint cadence.
-const PRAGMAS: &str = "PRAGMA foreign_keys = ON; \
-    PRAGMA synchronous = NORMAL; \
-    PRAGMA cache_size = -16384; \
-    PRAGMA temp_store = MEMORY; \
-    PRAGMA wal_autocheckpoint = 16384; \
-    PRAGMA journal_size_limit = 67108864;";
 
 /// Date texts a bulk-load connection keeps for reuse (a few hundred
 /// distinct dates are usual; a ledger spanning decades empties it now and
@@ -236,18 +226,33 @@ impl Writer {
     }
 }
 
-fn open(file: &std::path::Path) -> rusqlite::Result<Connection> {
-    let conn = Connection::open_with_flags(
-        file,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.execute_batch(PRAGMAS)?;
+/// Opens the file with the settings of the pool's connections (see
+/// `SqliteStore::open`), so both paths write under the same rules: foreign
+/// keys checked, the same durability, cache and checkpoint cadence.
+fn open(file: &std::path::Path) -> std::result::Result<Connection, String> {
+    let open = || {
+        let conn = Connection::open_with_flags(
+            file,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")?;
+        for (name, value) in FILE_PRAGMAS {
+            conn.execute_batch(&format!("PRAGMA {name} = {value}"))?;
+        }
+        let foreign_keys: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+        let journal: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        Ok::<_, rusqlite::Error>((conn, foreign_keys, journal))
+    };
+    let (conn, foreign_keys, journal) = open().map_err(|e| e.to_string())?;
     // the checks the general path relies on must hold here too
-    let foreign_keys: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
-    let journal: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
-    if foreign_keys != 1 || !journal.eq_ignore_ascii_case("wal") {
-        return Err(rusqlite::Error::InvalidQuery);
+    if foreign_keys != 1 {
+        return Err("foreign keys are off on the bulk-load connection".into());
+    }
+    if !journal.eq_ignore_ascii_case("wal") {
+        return Err(format!(
+            "the database is in `{journal}` journal mode, not WAL"
+        ));
     }
     Ok(conn)
 }
@@ -472,6 +477,35 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (store, a) = file_store(&dir, "after.db").await;
         assert!(store.begin_bulk_import(10).await.unwrap());
+        let names: Vec<&str> = ["foreign_keys", "synchronous"]
+            .into_iter()
+            .chain(FILE_PRAGMAS.map(|(name, _)| name))
+            .collect();
+        let mut pooled = store.pool().acquire().await.unwrap();
+        let mut theirs = Vec::new();
+        for name in &names {
+            let sql = format!("PRAGMA {name}");
+            let value: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .fetch_one(&mut *pooled)
+                .await
+                .unwrap();
+            theirs.push(value);
+        }
+        drop(pooled);
+        {
+            let guard = store.bulk.lock();
+            let own = &guard.as_ref().expect("a bulk-load connection").conn;
+            for (name, theirs) in names.iter().zip(theirs) {
+                let ours: i64 = own
+                    .query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+                    .unwrap();
+                assert_eq!(ours, theirs, "PRAGMA {name}: the pool's setting");
+            }
+            let journal: String = own
+                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(journal, "wal");
+        }
         store.upsert_invoices(&rows(a, 0, 3), now()).await.unwrap();
         assert_eq!(stored_directly(&store), Some(3));
         store.end_bulk_import().await.unwrap();

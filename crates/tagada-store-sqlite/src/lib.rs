@@ -45,6 +45,23 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// read as a warning on the terminal.
 pub(crate) const SLOW_STATEMENT: Duration = Duration::from_secs(1);
 
+/// The settings of every connection to a database file beyond the typed
+/// ones (WAL, `synchronous = NORMAL`, foreign keys): the pool's and a bulk
+/// load's own (`bulk.rs`).
+pub(crate) const FILE_PRAGMAS: [(&str, &str); 4] = [
+    // 16 MiB of page cache per connection (allocated as used; up to 128 MiB
+    // over the pool). A write by one connection empties the others' caches,
+    // and pages come back cheaply from the OS cache: 64 MiB imported and
+    // planned no faster, and let idle connections hold up to 512 MiB
+    ("cache_size", "-16384"),
+    ("temp_store", "memory"),
+    // checkpoint every ~64 MiB of WAL instead of 4 MiB: an import batch
+    // dirties thousands of index pages, and a page rewritten by several
+    // batches is then copied to the database once per checkpoint
+    ("wal_autocheckpoint", "16384"),
+    ("journal_size_limit", "67108864"),
+];
+
 /// How long a connection waits for the write lock before giving up.
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -86,19 +103,10 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
             .row_buffer_size(ROW_BUFFER)
-            // 16 MiB of page cache per connection (allocated as used; up to
-            // 128 MiB over the pool). A write by one connection empties the
-            // others' caches, and pages come back cheaply from the OS cache:
-            // 64 MiB imported and planned no faster, and let idle connections
-            // hold up to 512 MiB
-            .pragma("cache_size", "-16384")
-            .pragma("temp_store", "memory")
-            // checkpoint every ~64 MiB of WAL instead of 4 MiB: an import batch
-            // dirties thousands of index pages, and a page rewritten by several
-            // batches is then copied to the database once per checkpoint
-            .pragma("wal_autocheckpoint", "16384")
-            .pragma("journal_size_limit", "67108864")
             .log_slow_statements(log::LevelFilter::Info, SLOW_STATEMENT);
+        let options = FILE_PRAGMAS
+            .iter()
+            .fold(options, |o, (name, value)| o.pragma(*name, *value));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options.clone())
