@@ -174,8 +174,11 @@ struct Reader {
     batch_size: usize,
     /// Invoice number → first line it appeared on, to reject duplicates within the file.
     seen: SeenNumbers,
-    /// Buyer key → its [`BuyerRef::File`] index.
-    buyers: HashMap<String, usize>,
+    /// A row's [`ImportRow::buyer_seq`] → its buyer's [`BuyerRef::File`]
+    /// index, once a row not naming a lead has named the buyer.
+    buyers: Vec<Option<usize>>,
+    /// Buyers given a [`BuyerRef::File`] index so far.
+    file_buyers: usize,
     warnings: usize,
     /// Batches the writer is done with, to be filled again.
     spare: std::sync::mpsc::Receiver<Batch>,
@@ -253,17 +256,24 @@ impl Reader {
         // buyer the first time the file names it, even a row rejected below.
         let owner = match &row.invoice.lead {
             Some(lead) => BuyerRef::Lead(lead.clone()),
-            None => match self.buyers.get(&row.buyer.key) {
-                Some(&i) => BuyerRef::File(i),
-                None => {
-                    let i = self.buyers.len();
-                    self.buyers.insert(row.buyer.key.clone(), i);
-                    batch
-                        .buyers
-                        .push(new_buyer(&row.buyer, &self.source, self.now));
-                    BuyerRef::File(i)
+            None => {
+                let seq = row.buyer_seq;
+                if seq >= self.buyers.len() {
+                    self.buyers.resize(seq + 1, None);
                 }
-            },
+                match self.buyers[seq] {
+                    Some(i) => BuyerRef::File(i),
+                    None => {
+                        let i = self.file_buyers;
+                        self.file_buyers += 1;
+                        self.buyers[seq] = Some(i);
+                        batch
+                            .buyers
+                            .push(new_buyer(&row.buyer, &self.source, self.now));
+                        BuyerRef::File(i)
+                    }
+                }
+            }
         };
         if let Some(first) = self.seen.first_line(&row.invoice.number, row.line) {
             batch.rejects.push(RejectedRow {
@@ -446,24 +456,28 @@ impl Writer<'_> {
         }
         if !invoices.is_empty() {
             let outcomes = self.store.upsert_invoices(&invoices, self.now).await?;
-            for ((line, raw), o) in rows.drain(..).zip(outcomes) {
+            for ((line, raw), o) in rows.iter().zip(outcomes) {
                 match o {
                     InvoiceUpsert::Created { .. } => report.invoices_created += 1,
                     InvoiceUpsert::Updated { .. } => report.invoices_updated += 1,
                     InvoiceUpsert::Unchanged { .. } => report.invoices_unchanged += 1,
                     InvoiceUpsert::Rejected { reason } => self.rejects.push(RejectedRow {
                         source_file: self.file_name.clone(),
-                        line,
+                        line: *line,
                         column: None,
                         reason,
-                        raw,
+                        raw: raw.clone(),
                         at: self.now,
                     }),
                 }
             }
         }
-        invoices.clear();
-        rows.clear();
+        // The stored rows go back with the batch, to be dropped by the
+        // reader as it fills the batch again: their texts were allocated on
+        // its thread, and freed there they are reused at once (freed here,
+        // each would cost the allocator a trip between threads).
+        std::mem::swap(&mut batch.invoices, &mut invoices);
+        std::mem::swap(&mut batch.rows, &mut rows);
         self.kept = invoices;
         self.kept_rows = rows;
         if self.rejects.len() >= 1000 {
@@ -538,7 +552,8 @@ pub async fn import_file(
         number_header: header(file::Field::InvoiceNumber, "invoice number"),
         batch_size: cfg.batch_size.max(1),
         seen: SeenNumbers::default(),
-        buyers: HashMap::new(),
+        buyers: Vec::new(),
+        file_buyers: 0,
         warnings: 0,
         spare: spare_rx,
     };

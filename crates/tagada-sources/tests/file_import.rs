@@ -483,7 +483,10 @@ fn explicit_mapping_reads_unusual_headers() {
     assert_eq!(row.invoice.number, "X/1");
     assert_eq!(row.invoice.amount, inr(150_000));
     assert_eq!(row.invoice.due_date, date(2026, 12, 19));
-    assert_eq!(row.buyer.whatsapp.unwrap().as_str(), "+919876543210");
+    assert_eq!(
+        row.buyer.whatsapp.as_ref().unwrap().as_str(),
+        "+919876543210"
+    );
     assert!(rows.next().is_none());
 }
 
@@ -511,7 +514,10 @@ fn options_change_currency_region_and_date_order() {
         Money::from_minor(125_000, Currency::USD)
     );
     assert_eq!(row.invoice.invoice_date, Some(date(2026, 12, 4)));
-    assert_eq!(row.buyer.whatsapp.unwrap().as_str(), "+14155552671");
+    assert_eq!(
+        row.buyer.whatsapp.as_ref().unwrap().as_str(),
+        "+14155552671"
+    );
 }
 
 #[test]

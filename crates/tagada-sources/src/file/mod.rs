@@ -184,7 +184,13 @@ pub struct InvoiceRecord {
 pub struct ImportRow {
     /// 1-based physical line (CSV, header counted) or sheet row.
     pub line: u64,
-    pub buyer: BuyerRecord,
+    /// Shared by the rows that describe their buyer in the same words.
+    pub buyer: Arc<BuyerRecord>,
+    /// The buyer's place among the buyer keys of the file: rows with equal
+    /// [`BuyerRecord::key`]s have equal numbers, counted from 0 in the
+    /// order the file first names each key. A reader tells a new buyer
+    /// from one met before with it, without looking up the key.
+    pub buyer_seq: usize,
     pub invoice: InvoiceRecord,
     /// Hex SHA-256 of the row's values in canonical form (not their
     /// spelling: `₹1,000` and `1000.00` hash alike), so an unchanged row

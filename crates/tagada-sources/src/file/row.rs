@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Display;
+use std::sync::Arc;
 
 use jiff::ToSpan;
 use jiff::civil::Date;
@@ -30,7 +31,79 @@ pub(crate) struct Layout {
     /// so memory stays bounded. Hashed with foldhash (seeded per process),
     /// which costs a fraction of the standard SipHash on these short keys.
     phones: RefCell<HashMap<String, PhoneMemo, foldhash::fast::RandomState>>,
+    /// The columns of [`BUYER_FIELDS`] this file has, in that order.
+    buyer_columns: Vec<usize>,
+    buyers: RefCell<BuyerMemo>,
 }
+
+/// The fields a [`BuyerRecord`] is read from, and nothing else: two rows
+/// whose cells in these columns read alike describe the same buyer alike.
+const BUYER_FIELDS: [Field; 11] = [
+    Field::BuyerKey,
+    Field::BuyerName,
+    Field::Company,
+    Field::Phone,
+    Field::Email,
+    Field::Country,
+    Field::City,
+    Field::TimeZone,
+    Field::Language,
+    Field::SalesRep,
+    Field::Consent,
+];
+
+/// A buyer as a file's rows describe it, read once for every row that
+/// describes it in the same words: a buyer's cells repeat on each of their
+/// invoices, and reading them (the key, the phone number, the hash of the
+/// buyer's half of the row) is most of the work of a row.
+#[derive(Clone)]
+struct BuyerRead {
+    record: Arc<BuyerRecord>,
+    /// See [`ImportRow::buyer_seq`].
+    seq: usize,
+    /// What the buyer's cells were read with (a phone number that is not
+    /// valid...), for every row naming them so.
+    warnings: Vec<String>,
+    /// The row hash with the buyer's fields already in: a row adds its
+    /// invoice's.
+    hashed: Sha256,
+}
+
+struct BuyerMemo {
+    /// The current row's buyer cells, length-prefixed, reused row to row.
+    cells: Vec<u8>,
+    /// Buyer cells already read → what came of them. Emptied when it grows
+    /// large, so memory stays bounded.
+    reads: HashMap<Box<[u8]>, BuyerRead, foldhash::fast::RandomState>,
+    /// Every buyer key of the file so far → its [`ImportRow::buyer_seq`].
+    seqs: HashMap<String, usize, foldhash::fast::RandomState>,
+    /// [`BUYER_MEMO_LIMIT`], but for tests.
+    limit: usize,
+}
+
+impl Default for BuyerMemo {
+    fn default() -> Self {
+        BuyerMemo {
+            cells: Vec::new(),
+            reads: HashMap::default(),
+            seqs: HashMap::default(),
+            limit: BUYER_MEMO_LIMIT,
+        }
+    }
+}
+
+impl std::fmt::Debug for BuyerMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BuyerMemo")
+            .field("reads", &self.reads.len())
+            .field("keys", &self.seqs.len())
+            .finish()
+    }
+}
+
+/// Descriptions of buyers remembered per file before the memo starts
+/// afresh (a file naming more distinct buyers reads some of them again).
+const BUYER_MEMO_LIMIT: usize = 65_536;
 
 /// A phone number's text read under a region, and what came of it.
 type PhoneMemo = (CountryCode, Result<Phone, PhoneError>);
@@ -46,6 +119,10 @@ impl Layout {
         delimiter: char,
         opts: ImportOptions,
     ) -> Layout {
+        let buyer_columns = BUYER_FIELDS
+            .iter()
+            .filter_map(|f| columns.get(f).copied())
+            .collect();
         Layout {
             headers,
             columns,
@@ -53,6 +130,8 @@ impl Layout {
             delimiter,
             opts,
             phones: RefCell::new(HashMap::default()),
+            buyer_columns,
+            buyers: RefCell::new(BuyerMemo::default()),
         }
     }
 
@@ -198,14 +277,13 @@ impl Layout {
             raw: self.join(raw),
         };
         let opts = &self.opts;
-        let mut warnings = Vec::new();
 
         let number = self
             .text(raw, Field::InvoiceNumber)
             .ok_or_else(|| reject(Field::InvoiceNumber, "the invoice number is missing".into()))?;
-        let name = self
-            .text(raw, Field::BuyerName)
-            .ok_or_else(|| reject(Field::BuyerName, "the buyer name is missing".into()))?;
+        if self.cell(raw, Field::BuyerName).is_none() {
+            return Err(reject(Field::BuyerName, "the buyer name is missing".into()));
+        }
 
         // Currency column, then the amounts.
         let column_currency = match self.str(raw, Field::Currency) {
@@ -392,7 +470,77 @@ impl Layout {
             }
         };
 
-        // Buyer details: bad values are dropped with a warning.
+        let buyer = self.buyer(raw);
+        let invoice = InvoiceRecord {
+            number,
+            order_date,
+            invoice_date,
+            due_date,
+            credit_days,
+            amount,
+            amount_paid,
+            status,
+            notes: self.text(raw, Field::Notes),
+            lead: self.text(raw, Field::Lead),
+        };
+        let source_hash = finish_hash(buyer.hashed, &invoice);
+        Ok(ImportRow {
+            line: raw.line,
+            buyer: buyer.record,
+            buyer_seq: buyer.seq,
+            invoice,
+            source_hash,
+            warnings: buyer.warnings,
+            raw: self.join(raw),
+        })
+    }
+
+    /// The row's buyer: remembered when an earlier row had the same buyer
+    /// cells, else read from them (a row's name cell is known not blank).
+    fn buyer(&self, raw: &RawRow) -> BuyerRead {
+        let mut memo = self.buyers.borrow_mut();
+        let memo = &mut *memo;
+        memo.cells.clear();
+        for &i in &self.buyer_columns {
+            // blank and absent alike read as nothing; a cell's text is
+            // trimmed, so only a blank one has length 0
+            let text = raw.cells.get(i).map(Cell::as_text).unwrap_or_default();
+            memo.cells
+                .extend_from_slice(&(text.len() as u64).to_le_bytes());
+            memo.cells.extend_from_slice(text.as_bytes());
+        }
+        if let Some(read) = memo.reads.get(memo.cells.as_slice()) {
+            return read.clone();
+        }
+        let (record, warnings) = self.read_buyer(raw);
+        let seq = match memo.seqs.get(&record.key) {
+            Some(&seq) => seq,
+            None => {
+                let seq = memo.seqs.len();
+                memo.seqs.insert(record.key.clone(), seq);
+                seq
+            }
+        };
+        let read = BuyerRead {
+            hashed: hash_buyer(&record),
+            record: Arc::new(record),
+            seq,
+            warnings,
+        };
+        if memo.reads.len() >= memo.limit {
+            memo.reads.clear();
+        }
+        memo.reads
+            .insert(memo.cells.as_slice().into(), read.clone());
+        read
+    }
+
+    /// Reads the buyer cells of a row whose name cell is not blank. Bad
+    /// values are dropped with a warning.
+    fn read_buyer(&self, raw: &RawRow) -> (BuyerRecord, Vec<String>) {
+        let opts = &self.opts;
+        let mut warnings = Vec::new();
+        let name = self.text(raw, Field::BuyerName).unwrap_or_default();
         let column_label = |field: Field| {
             self.columns
                 .get(&field)
@@ -479,27 +627,7 @@ impl Layout {
             consent,
             notes: None,
         };
-        let invoice = InvoiceRecord {
-            number,
-            order_date,
-            invoice_date,
-            due_date,
-            credit_days,
-            amount,
-            amount_paid,
-            status,
-            notes: self.text(raw, Field::Notes),
-            lead: self.text(raw, Field::Lead),
-        };
-        let source_hash = row_hash(&buyer, &invoice);
-        Ok(ImportRow {
-            line: raw.line,
-            buyer,
-            invoice,
-            source_hash,
-            warnings,
-            raw: self.join(raw),
-        })
+        (buyer, warnings)
     }
 }
 
@@ -671,28 +799,36 @@ pub(crate) fn buyer_key(name: &str) -> String {
 }
 
 /// SHA-256 over the row's values in canonical form (E.164 phone, ISO
-/// dates, minor units), one `name=value` per line.
+/// dates, minor units), one `name=value` per line: the buyer's fields,
+/// then the invoice's.
+#[cfg(test)]
 fn row_hash(buyer: &BuyerRecord, invoice: &InvoiceRecord) -> String {
+    finish_hash(hash_buyer(buyer), invoice)
+}
+
+/// Hashes `name=<length><value>\n`, the value written into `buf` (reused:
+/// nothing is allocated per field). Values may contain newlines; the length
+/// prefix keeps any two rows from serialising alike.
+fn put_field(hasher: &mut Sha256, buf: &mut String, name: &str, value: Option<&dyn Display>) {
     use std::fmt::Write as _;
-    /// Hashes `name=<length><value>\n`, the value written into `buf`
-    /// (reused: nothing is allocated per field).
-    fn put(hasher: &mut Sha256, buf: &mut String, name: &str, value: Option<&dyn Display>) {
-        buf.clear();
-        if let Some(v) = value {
-            // writing to a String cannot fail
-            let _ = write!(buf, "{v}");
-        }
-        hasher.update(name.as_bytes());
-        hasher.update(b"=");
-        // Values may contain newlines; length-prefix them so no two rows
-        // serialise alike.
-        hasher.update((buf.len() as u64).to_le_bytes());
-        hasher.update(buf.as_bytes());
-        hasher.update(b"\n");
+    buf.clear();
+    if let Some(v) = value {
+        // writing to a String cannot fail
+        let _ = write!(buf, "{v}");
     }
-    fn opt<T: Display>(v: &Option<T>) -> Option<&dyn Display> {
-        v.as_ref().map(|v| v as &dyn Display)
-    }
+    hasher.update(name.as_bytes());
+    hasher.update(b"=");
+    hasher.update((buf.len() as u64).to_le_bytes());
+    hasher.update(buf.as_bytes());
+    hasher.update(b"\n");
+}
+
+fn opt<T: Display>(v: &Option<T>) -> Option<&dyn Display> {
+    v.as_ref().map(|v| v as &dyn Display)
+}
+
+/// The row hash's first half: the buyer's fields.
+fn hash_buyer(buyer: &BuyerRecord) -> Sha256 {
     let phone: Option<&str> = buyer
         .whatsapp
         .as_ref()
@@ -702,31 +838,40 @@ fn row_hash(buyer: &BuyerRecord, invoice: &InvoiceRecord) -> String {
     let mut buf = String::with_capacity(64);
     let h = &mut hasher;
     let b = &mut buf;
-    put(h, b, "buyer_key", Some(&buyer.key));
-    put(h, b, "buyer_name", Some(&buyer.name));
-    put(h, b, "company", opt(&buyer.company));
-    put(h, b, "phone", opt(&phone));
-    put(h, b, "email", opt(&buyer.email));
-    put(h, b, "country", opt(&buyer.country));
-    put(h, b, "city", opt(&buyer.city));
-    put(h, b, "time_zone", opt(&buyer.time_zone));
-    put(h, b, "language", opt(&buyer.language));
-    put(h, b, "sales_rep", opt(&buyer.sales_rep));
-    put(h, b, "consent", Some(&buyer.consent));
-    put(h, b, "invoice_number", Some(&invoice.number));
-    put(h, b, "order_date", opt(&invoice.order_date));
-    put(h, b, "invoice_date", opt(&invoice.invoice_date));
-    put(h, b, "due_date", Some(&invoice.due_date));
-    put(h, b, "credit_days", opt(&invoice.credit_days));
-    put(h, b, "currency", Some(&invoice.amount.currency()));
-    put(h, b, "amount", Some(&invoice.amount.minor()));
-    put(h, b, "amount_paid", Some(&invoice.amount_paid.minor()));
-    put(h, b, "status", opt(&invoice.status));
-    put(h, b, "notes", opt(&invoice.notes));
+    put_field(h, b, "buyer_key", Some(&buyer.key));
+    put_field(h, b, "buyer_name", Some(&buyer.name));
+    put_field(h, b, "company", opt(&buyer.company));
+    put_field(h, b, "phone", opt(&phone));
+    put_field(h, b, "email", opt(&buyer.email));
+    put_field(h, b, "country", opt(&buyer.country));
+    put_field(h, b, "city", opt(&buyer.city));
+    put_field(h, b, "time_zone", opt(&buyer.time_zone));
+    put_field(h, b, "language", opt(&buyer.language));
+    put_field(h, b, "sales_rep", opt(&buyer.sales_rep));
+    put_field(h, b, "consent", Some(&buyer.consent));
+    hasher
+}
+
+/// The row hash from [`hash_buyer`]'s state: the invoice's fields, then
+/// 64 hex digits.
+fn finish_hash(mut hasher: Sha256, invoice: &InvoiceRecord) -> String {
+    let mut buf = String::with_capacity(64);
+    let h = &mut hasher;
+    let b = &mut buf;
+    put_field(h, b, "invoice_number", Some(&invoice.number));
+    put_field(h, b, "order_date", opt(&invoice.order_date));
+    put_field(h, b, "invoice_date", opt(&invoice.invoice_date));
+    put_field(h, b, "due_date", Some(&invoice.due_date));
+    put_field(h, b, "credit_days", opt(&invoice.credit_days));
+    put_field(h, b, "currency", Some(&invoice.amount.currency()));
+    put_field(h, b, "amount", Some(&invoice.amount.minor()));
+    put_field(h, b, "amount_paid", Some(&invoice.amount_paid.minor()));
+    put_field(h, b, "status", opt(&invoice.status));
+    put_field(h, b, "notes", opt(&invoice.notes));
     // A lead reference counts only where there is one, so rows without it
     // hash as they always did.
     if let Some(lead) = &invoice.lead {
-        put(h, b, "lead", Some(lead));
+        put_field(h, b, "lead", Some(lead));
     }
     // 64 hex digits straight into a buffer of that size: one allocation,
     // where collecting them as chars grows the string as it goes
@@ -896,7 +1041,126 @@ mod same_as_before {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    const SHEET: [(&str, Field); 8] = [
+        ("Invoice No", Field::InvoiceNumber),
+        ("Party Name", Field::BuyerName),
+        ("Mobile", Field::Phone),
+        ("Country", Field::Country),
+        ("Email", Field::Email),
+        ("Consent", Field::Consent),
+        ("Due Date", Field::DueDate),
+        ("Amount", Field::Amount),
+    ];
+
+    fn layout() -> Layout {
+        Layout::new(
+            SHEET.iter().map(|(h, _)| h.to_string()).collect(),
+            SHEET
+                .iter()
+                .enumerate()
+                .map(|(i, (_, f))| (*f, i))
+                .collect(),
+            1,
+            ',',
+            ImportOptions::default(),
+        )
+    }
+
+    fn raw(line: u64, cells: [&str; 8]) -> RawRow {
+        RawRow {
+            line,
+            cells: cells.iter().map(|c| Cell::text(c.to_string())).collect(),
+        }
+    }
+
+    prop_compose! {
+        /// Buyer cells from small pools, so that rows repeat buyers, name
+        /// one buyer in different words, and carry cells read with warnings.
+        fn buyer_cells()(
+            name in prop::sample::select(vec!["Sharma Traders", "M/s. Sharma Traders", " sharma  traders ", "Gupta & Sons", "GUPTA & SONS", "Kumar"]),
+            phone in prop::sample::select(vec!["+91 98765 43210", "98765 43210", "12345", "", "+971 50 123 4567"]),
+            country in prop::sample::select(vec!["", "IN", "AE", "XX"]),
+            email in prop::sample::select(vec!["", "a@b.co", "nope"]),
+            consent in prop::sample::select(vec!["", "yes", "maybe"]),
+        ) -> [&'static str; 5] {
+            [name, phone, country, email, consent]
+        }
+    }
+
+    proptest! {
+        /// Reading rows through one layout (buyers remembered, the memo
+        /// emptied every few buyers) gives every row exactly what a layout
+        /// reading it alone gives, and numbers buyers by key.
+        #[test]
+        fn remembered_buyers_read_as_fresh_ones(
+            rows in prop::collection::vec(buyer_cells(), 1..40),
+            limit in 1usize..6,
+        ) {
+            let memo = layout();
+            memo.buyers.borrow_mut().limit = limit;
+            let mut keys: Vec<String> = Vec::new();
+            for (i, [name, phone, country, email, consent]) in rows.iter().enumerate() {
+                let number = format!("INV-{i}");
+                let row = raw(i as u64 + 2, [&number, name, phone, country, email, consent, "04-12-2026", "1,000"]);
+                let remembered = memo.convert(&row).unwrap();
+                let fresh = layout().convert(&row).unwrap();
+                prop_assert_eq!(fresh.buyer_seq, 0);
+                let expected_seq = keys.iter().position(|k| *k == fresh.buyer.key).unwrap_or_else(|| {
+                    keys.push(fresh.buyer.key.clone());
+                    keys.len() - 1
+                });
+                prop_assert_eq!(remembered.buyer_seq, expected_seq);
+                prop_assert_eq!(ImportRow { buyer_seq: 0, ..remembered }, fresh);
+            }
+        }
+    }
+
+    #[test]
+    fn rows_describing_a_buyer_alike_share_one_reading() {
+        let layout = layout();
+        let row = |n: &str, name: &str| {
+            layout
+                .convert(&raw(
+                    2,
+                    [
+                        n,
+                        name,
+                        "98765 43210",
+                        "IN",
+                        "",
+                        "yes",
+                        "04-12-2026",
+                        "1,000",
+                    ],
+                ))
+                .unwrap()
+        };
+        let first = row("INV-1", "Sharma Traders");
+        let again = row("INV-2", "Sharma Traders");
+        let reworded = row("INV-3", "M/s. SHARMA TRADERS");
+        let other = row("INV-4", "Gupta Traders");
+        assert!(Arc::ptr_eq(&first.buyer, &again.buyer));
+        assert!(!Arc::ptr_eq(&first.buyer, &reworded.buyer));
+        assert_eq!(reworded.buyer.name, "M/s. SHARMA TRADERS");
+        assert_eq!(
+            [
+                first.buyer_seq,
+                again.buyer_seq,
+                reworded.buyer_seq,
+                other.buyer_seq
+            ],
+            [0, 0, 0, 1]
+        );
+        assert_ne!(first.source_hash, again.source_hash);
+        assert_eq!(
+            first.source_hash,
+            row("INV-1", "Sharma Traders").source_hash
+        );
+    }
 
     #[test]
     fn credit_days_forms() {
