@@ -67,7 +67,7 @@ struct Writer {
     /// Invoices stored through this connection.
     stored: u64,
     /// Dates as stored (`2026-01-31`): a file has a few hundred distinct ones.
-    dates: HashMap<Date, String>,
+    dates: HashMap<Date, String, foldhash::fast::RandomState>,
 }
 
 impl Bulk {
@@ -88,7 +88,7 @@ impl Bulk {
                     conn,
                     misses: 0,
                     stored: 0,
-                    dates: HashMap::new(),
+                    dates: HashMap::default(),
                 });
             }
             Err(e) => tracing::warn!(

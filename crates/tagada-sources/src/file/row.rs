@@ -10,7 +10,7 @@ use jiff::ToSpan;
 use jiff::civil::Date;
 use sha2::{Digest, Sha256};
 use tagada_core::ledger::InvoiceStatus;
-use tagada_core::{CountryCode, Currency, Money, MoneyError, Phone, PhoneError};
+use tagada_core::{CountryCode, Currency, Money, MoneyError, Phone};
 
 use super::cell::Cell;
 use super::date::{DateOrder, excel_serial_date, parse_date};
@@ -25,12 +25,6 @@ pub(crate) struct Layout {
     header_line: u64,
     delimiter: char,
     opts: ImportOptions,
-    /// Phone numbers already parsed in this file, by (text, region): a
-    /// buyer's number repeats on each of their rows, and parsing one is far
-    /// costlier than everything else in a row. Cleared when it grows large,
-    /// so memory stays bounded. Hashed with foldhash (seeded per process),
-    /// which costs a fraction of the standard SipHash on these short keys.
-    phones: RefCell<HashMap<String, PhoneMemo, foldhash::fast::RandomState>>,
     /// The columns of [`BUYER_FIELDS`] this file has, in that order.
     buyer_columns: Vec<usize>,
     buyers: RefCell<BuyerMemo>,
@@ -55,7 +49,8 @@ const BUYER_FIELDS: [Field; 11] = [
 /// A buyer as a file's rows describe it, read once for every row that
 /// describes it in the same words: a buyer's cells repeat on each of their
 /// invoices, and reading them (the key, the phone number, the hash of the
-/// buyer's half of the row) is most of the work of a row.
+/// buyer's half of the row) is most of the work of a row. Parsing a phone
+/// number alone costs more than everything else in a row.
 #[derive(Clone)]
 struct BuyerRead {
     record: Arc<BuyerRecord>,
@@ -72,9 +67,12 @@ struct BuyerRead {
 struct BuyerMemo {
     /// The current row's buyer cells, length-prefixed, reused row to row.
     cells: Vec<u8>,
-    /// Buyer cells already read → what came of them. Emptied when it grows
-    /// large, so memory stays bounded.
-    reads: HashMap<Box<[u8]>, BuyerRead, foldhash::fast::RandomState>,
+    /// Buyer cells already read → what came of them, in `reads`. Both are
+    /// emptied when they grow large, so memory stays bounded. Hashed with
+    /// foldhash (seeded per process), a fraction of the standard SipHash's
+    /// cost on these short keys.
+    index: HashMap<Box<[u8]>, u32, foldhash::fast::RandomState>,
+    reads: Vec<BuyerRead>,
     /// Every buyer key of the file so far → its [`ImportRow::buyer_seq`].
     seqs: HashMap<String, usize, foldhash::fast::RandomState>,
     /// [`BUYER_MEMO_LIMIT`], but for tests.
@@ -85,7 +83,8 @@ impl Default for BuyerMemo {
     fn default() -> Self {
         BuyerMemo {
             cells: Vec::new(),
-            reads: HashMap::default(),
+            index: HashMap::default(),
+            reads: Vec::new(),
             seqs: HashMap::default(),
             limit: BUYER_MEMO_LIMIT,
         }
@@ -105,12 +104,6 @@ impl std::fmt::Debug for BuyerMemo {
 /// afresh (a file naming more distinct buyers reads some of them again).
 const BUYER_MEMO_LIMIT: usize = 65_536;
 
-/// A phone number's text read under a region, and what came of it.
-type PhoneMemo = (CountryCode, Result<Phone, PhoneError>);
-
-/// Distinct phone numbers remembered per file before the memo starts afresh.
-const PHONE_MEMO_LIMIT: usize = 50_000;
-
 impl Layout {
     pub(crate) fn new(
         headers: Vec<String>,
@@ -129,7 +122,6 @@ impl Layout {
             header_line,
             delimiter,
             opts,
-            phones: RefCell::new(HashMap::default()),
             buyer_columns,
             buyers: RefCell::new(BuyerMemo::default()),
         }
@@ -152,23 +144,6 @@ impl Layout {
             .iter()
             .map(|(f, &i)| (*f, self.headers[i].clone()))
             .collect()
-    }
-
-    fn parse_phone(&self, text: &str, region: &CountryCode) -> Result<Phone, PhoneError> {
-        let mut memo = self.phones.borrow_mut();
-        // looked up by the text alone (no key built per row); the same
-        // text under another region is parsed again and replaces it
-        if let Some((read_as, hit)) = memo.get(text)
-            && read_as == region
-        {
-            return hit.clone();
-        }
-        if memo.len() >= PHONE_MEMO_LIMIT {
-            memo.clear();
-        }
-        let parsed = Phone::parse(text, region);
-        memo.insert(text.to_string(), (region.clone(), parsed.clone()));
-        parsed
     }
 
     fn has(&self, field: Field) -> bool {
@@ -509,8 +484,8 @@ impl Layout {
                 .extend_from_slice(&(text.len() as u64).to_le_bytes());
             memo.cells.extend_from_slice(text.as_bytes());
         }
-        if let Some(read) = memo.reads.get(memo.cells.as_slice()) {
-            return read.clone();
+        if let Some(&i) = memo.index.get(memo.cells.as_slice()) {
+            return memo.reads[i as usize].clone();
         }
         let (record, warnings) = self.read_buyer(raw);
         let seq = match memo.seqs.get(&record.key) {
@@ -528,10 +503,12 @@ impl Layout {
             warnings,
         };
         if memo.reads.len() >= memo.limit {
+            memo.index.clear();
             memo.reads.clear();
         }
-        memo.reads
-            .insert(memo.cells.as_slice().into(), read.clone());
+        let i = u32::try_from(memo.reads.len()).expect("the limit is far below u32::MAX");
+        memo.index.insert(memo.cells.as_slice().into(), i);
+        memo.reads.push(read.clone());
         read
     }
 
@@ -564,7 +541,7 @@ impl Layout {
             None => None,
             Some(text) => {
                 let region = country.as_ref().unwrap_or(&opts.default_region);
-                match self.parse_phone(text, region) {
+                match Phone::parse(text, region) {
                     Ok(p) => Some(p),
                     Err(e) => {
                         warnings.push(format!(
