@@ -58,6 +58,16 @@ enum Cmd {
         #[arg(long)]
         bulk_min_rows: Option<u64>,
     },
+    /// Read the import benchmark's CSV of N rows without storing it: what
+    /// the import's reading thread costs on its own (parsing, checking,
+    /// hashing), in rows/s and CPU.
+    Read {
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+        /// Working folder (default: ./bench-data).
+        #[arg(long, default_value = "bench-data")]
+        dir: PathBuf,
+    },
     /// Plan over OPEN open invoices of which DUE are due.
     Plan {
         #[arg(long, default_value_t = 1_000_000)]
@@ -248,6 +258,31 @@ fn fresh_sqlite(dir: &Path, name: &str) -> anyhow::Result<String> {
         }
     }
     Ok(format!("sqlite://{}", dir.join(name).display()))
+}
+
+fn bench_read(rows: u64, dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let csv = dir.join(format!("invoices-{rows}.csv"));
+    if !csv.exists() {
+        generate_csv(&csv, rows)?;
+    }
+    let opts = tagada_app::import::options(&ImportConfig::default())?;
+    let cpu_before = cpu_seconds().unwrap_or(0.0);
+    let t = Instant::now();
+    let (mut good, mut bad) = (0u64, 0u64);
+    for row in tagada_sources::file::open(&csv, &opts)? {
+        match row {
+            Ok(_) => good += 1,
+            Err(_) => bad += 1,
+        }
+    }
+    let took = t.elapsed();
+    println!(
+        "read: {good} rows ({bad} rejected) in {took:.2?} = {:.0} rows/s; CPU {:.2} s",
+        (good + bad) as f64 / took.as_secs_f64(),
+        cpu_seconds().unwrap_or(0.0) - cpu_before
+    );
+    Ok(())
 }
 
 async fn bench_import(
@@ -1160,6 +1195,7 @@ async fn main() -> anyhow::Result<()> {
             batch_size,
             bulk_min_rows,
         } => bench_import(rows, &dir, database_url, batch_size, bulk_min_rows).await,
+        Cmd::Read { rows, dir } => bench_read(rows, &dir),
         Cmd::Plan {
             open,
             due,
