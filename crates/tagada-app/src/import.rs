@@ -152,7 +152,8 @@ impl Batch {
     }
 
     /// Empties a written batch for the reader to fill again: its vectors
-    /// keep their room, so a steady import allocates no batch at all.
+    /// keep their room, so a steady import allocates no batch at all, and
+    /// the rows the writer stored are dropped here, on the reader's thread.
     fn recycle(&mut self) {
         self.buyers.clear();
         self.invoices.clear();

@@ -206,13 +206,12 @@ impl Writer {
                     outcomes.push(InvoiceUpsert::Created {
                         id: InvoiceId::new(next_id),
                     });
-                    valid.push(r);
+                    valid.push((next_id, r));
                     next_id += 1;
                 }
             }
         }
         {
-            let mut id = first_id;
             let mut whole = tx.prepare_cached(&GROUP_INSERT)?;
             let mut last;
             for group in valid.chunks(GROUP) {
@@ -220,7 +219,7 @@ impl Writer {
                 if self.dates.len() > DATE_TEXTS - 3 * GROUP {
                     self.dates.clear();
                 }
-                for r in group {
+                for (_, r) in group {
                     for d in [Some(r.invoice_date), Some(r.due_date), r.order_date]
                         .into_iter()
                         .flatten()
@@ -236,10 +235,10 @@ impl Writer {
                     &mut last
                 };
                 insert.raw_bind_parameter(1, now)?;
-                for (i, r) in group.iter().enumerate() {
+                for (i, (id, r)) in group.iter().enumerate() {
                     let at = 2 + i * PER_ROW;
                     let values: [&dyn ToSql; PER_ROW] = [
-                        &id,
+                        id,
                         &r.number.trim(),
                         &r.buyer_id.get(),
                         &r.order_date.map(date),
@@ -257,7 +256,6 @@ impl Writer {
                     for (c, value) in values.into_iter().enumerate() {
                         insert.raw_bind_parameter(at + c, value)?;
                     }
-                    id += 1;
                 }
                 match insert.raw_execute() {
                     Ok(_) => {}

@@ -188,8 +188,9 @@ pub struct ImportRow {
     pub buyer: Arc<BuyerRecord>,
     /// The buyer's place among the buyer keys of the file: rows with equal
     /// [`BuyerRecord::key`]s have equal numbers, counted from 0 in the
-    /// order the file first names each key. A reader tells a new buyer
-    /// from one met before with it, without looking up the key.
+    /// order the file's rows first name each key (a row rejected before
+    /// its buyer is read names none). A reader tells a new buyer from one
+    /// met before with it, without looking up the key.
     pub buyer_seq: usize,
     pub invoice: InvoiceRecord,
     /// Hex SHA-256 of the row's values in canonical form (not their
